@@ -1,0 +1,169 @@
+// Package model holds herald's domain types: the content the CMS writes
+// (Article, Section, Author) and herald's own mailing records (Subscriber,
+// Subscription, Edition, Delivery). It imports only the standard library so
+// every other package can depend on it.
+package model
+
+import (
+	"regexp"
+	"time"
+)
+
+// slugRE is design.md's slug rule: a URL path segment, lower case.
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// MaxSlugLen bounds a slug so it stays a sane file name on every file system.
+const MaxSlugLen = 200
+
+// ValidSlug reports whether s may name a feed of its own.
+func ValidSlug(s string) bool {
+	return len(s) <= MaxSlugLen && slugRE.MatchString(s)
+}
+
+// Article status values.
+const (
+	StatusPublished = "published"
+	StatusDraft     = "draft"
+	StatusRetracted = "retracted"
+)
+
+// Section is a part of the site (World News, Sport) with feeds of its own.
+type Section struct {
+	ID          int64
+	Slug        string
+	Name        string
+	Description string
+}
+
+// Author writes articles; an article may carry several (co-bylines).
+type Author struct {
+	ID        int64
+	Slug      string
+	Name      string
+	Email     string
+	Bio       string
+	URL       string
+	AvatarURL string
+}
+
+// Article is one published piece as herald reads it from the content tables.
+// Text fields are valid UTF-8 once read through the store; URLs and HTML are
+// as the CMS wrote them until passed through package sanitize.
+type Article struct {
+	ID          int64
+	GUID        string
+	URL         string
+	Title       string
+	Summary     string // HTML once cleaned
+	SummaryText string // plain text, set by package sanitize
+	BodyHTML    string
+	ImageURL    string
+	Status      string
+	PublishedAt time.Time
+	UpdatedAt   time.Time // zero when the CMS left it NULL or unreadable
+	Section     Section
+	Authors     []Author // in byline (position) order; may be empty
+}
+
+// Modified is the article's last change: UpdatedAt when set and later than
+// PublishedAt, else PublishedAt.
+func (a *Article) Modified() time.Time {
+	if a.UpdatedAt.After(a.PublishedAt) {
+		return a.UpdatedAt
+	}
+	return a.PublishedAt
+}
+
+// Subscriber status values.
+const (
+	SubscriberPending = "pending"
+	SubscriberActive  = "active"
+	SubscriberBounced = "bounced"
+	SubscriberErased  = "erased"
+)
+
+// Subscription status values.
+const (
+	SubscriptionActive       = "active"
+	SubscriptionUnsubscribed = "unsubscribed"
+)
+
+// Subscriber is one email address.
+type Subscriber struct {
+	ID          int64
+	Email       string // normalised: trimmed, domain lower-cased
+	Name        string
+	Status      string
+	CreatedAt   time.Time
+	ConfirmedAt time.Time
+}
+
+// Subscription ties a subscriber to one digest, with optional follows. No
+// follows means everything.
+type Subscription struct {
+	ID           int64
+	SubscriberID int64
+	Digest       string
+	Status       string
+	Sections     []string // followed section slugs
+	Authors      []string // followed author slugs
+}
+
+// FollowsAll reports whether the subscription follows everything.
+func (s *Subscription) FollowsAll() bool { return len(s.Sections) == 0 && len(s.Authors) == 0 }
+
+// Edition status values.
+const (
+	EditionPlanning  = "planning"
+	EditionSending   = "sending"
+	EditionDone      = "done"
+	EditionCancelled = "cancelled"
+)
+
+// Edition kinds.
+const (
+	EditionScheduled = "scheduled"
+	EditionManual    = "manual"
+)
+
+// Edition is one run of one digest.
+type Edition struct {
+	ID         int64
+	Digest     string
+	Kind       string
+	Slot       string // scheduled editions: the local wall-clock slot, e.g. 2026-11-26T07:00 Europe/London
+	Cutoff     time.Time
+	Since      time.Time
+	Sections   []string // send-now --section filter
+	Authors    []string // send-now --author filter
+	Status     string
+	CreatedAt  time.Time
+	FinishedAt time.Time
+	Counts     map[string]int // deliveries by status, when loaded
+}
+
+// Delivery status values.
+const (
+	DeliveryPending   = "pending"
+	DeliverySent      = "sent"
+	DeliveryFailed    = "failed"
+	DeliverySkipped   = "skipped"
+	DeliveryCancelled = "cancelled"
+)
+
+// Delivery is one subscriber's message in one edition.
+type Delivery struct {
+	ID             int64
+	EditionID      int64
+	SubscriberID   int64
+	SubscriptionID int64
+	Email          string
+	Name           string
+	Status         string
+	Attempts       int
+	NextAttemptAt  time.Time
+	LastReply      string
+	MessageID      string
+	SentAt         time.Time
+	ArticleIDs     []int64
+}

@@ -1,0 +1,272 @@
+// Package sanitize is the article clean-up every output of herald passes
+// through, feeds and digests alike: text is made valid UTF-8 without the
+// characters XML 1.0 forbids, HTML is sanitised (no script, style, iframe,
+// event handlers, javascript: or data: URLs), relative links and images are
+// resolved against the article's URL, and the article's URL is made absolute
+// against site.url. Articles enter as read from the store and leave safe to
+// encode into XML, JSON and email.
+package sanitize
+
+import (
+	"bytes"
+	"html"
+	"log/slog"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/microcosm-cc/bluemonday"
+	xhtml "golang.org/x/net/html"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+// XMLText returns s as valid UTF-8 without the characters XML 1.0 forbids:
+// U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, U+FFFE, U+FFFF and
+// surrogates. Invalid UTF-8 sequences are dropped.
+func XMLText(s string) string {
+	ok := utf8.ValidString(s)
+	if ok {
+		for _, r := range s {
+			if !xmlChar(r) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return s
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if r == utf8.RuneError && size == 1 {
+			continue
+		}
+		if xmlChar(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func xmlChar(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return true
+	case r < 0x20:
+		return false
+	case r >= 0xD800 && r <= 0xDFFF:
+		return false
+	case r == 0xFFFE || r == 0xFFFF:
+		return false
+	case r > 0x10FFFF:
+		return false
+	}
+	return true
+}
+
+// Line returns s as one line of XML-safe text: CR, LF, tabs and runs of
+// spaces collapse to one space. Titles and names pass through it, so nothing
+// a CMS writes can start a new header line in an email.
+func Line(s string) string {
+	s = XMLText(s)
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case '\r', '\n', '\t', '\v', '\f', 0x85, 0x2028, 0x2029:
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Cleaner cleans articles for one site.
+type Cleaner struct {
+	site   *url.URL
+	policy *bluemonday.Policy
+	strict *bluemonday.Policy
+	log    *slog.Logger
+}
+
+// New returns a Cleaner resolving relative URLs against siteURL, an absolute
+// http(s) URL (config.Validate guarantees it).
+func New(siteURL string, log *slog.Logger) *Cleaner {
+	u, err := url.Parse(siteURL)
+	if err != nil || u.Host == "" {
+		u = &url.URL{Scheme: "https", Host: "invalid.invalid"}
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	p := bluemonday.UGCPolicy()
+	// A publisher's own links are not user-generated spam: keep them followable.
+	p.RequireNoFollowOnLinks(false)
+	p.AllowRelativeURLs(false) // everything is absolute by the time the policy runs
+	p.AllowURLSchemes("http", "https", "mailto")
+	p.AllowAttrs("loading").Matching(bluemonday.Paragraph).OnElements("img")
+	p.AllowElements("figure", "figcaption", "picture")
+	return &Cleaner{site: u, policy: p, strict: bluemonday.StrictPolicy(), log: log}
+}
+
+// SiteURL is the site's base URL.
+func (c *Cleaner) SiteURL() *url.URL { return c.site }
+
+// Absolute resolves ref against base and returns it only when the result is
+// an http(s) URL; anything else (javascript:, data:, unparseable) gives "".
+func Absolute(base *url.URL, ref string) string {
+	ref = strings.TrimSpace(XMLText(ref))
+	if ref == "" {
+		return ""
+	}
+	// Control characters and spaces inside a scheme are a classic filter
+	// bypass ("java\tscript:"); url.Parse rejects most, this catches the rest.
+	if strings.ContainsAny(ref, "\x00\r\n\t") {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	if base != nil {
+		u = base.ResolveReference(u)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.String()
+}
+
+// HTML sanitises an HTML fragment, resolving relative href and src against
+// base first, and strips characters XML forbids.
+func (c *Cleaner) HTML(fragment string, base *url.URL) string {
+	fragment = XMLText(fragment)
+	if strings.TrimSpace(fragment) == "" {
+		return ""
+	}
+	resolved := resolveLinks(fragment, base)
+	out := c.policy.Sanitize(resolved)
+	return XMLText(strings.TrimSpace(out))
+}
+
+// PlainText returns the text of an HTML (or plain) fragment on one line,
+// entities decoded: for plain-text mail and summaries.
+func (c *Cleaner) PlainText(fragment string) string {
+	s := c.strict.Sanitize(XMLText(fragment))
+	return Line(html.UnescapeString(s))
+}
+
+// resolveLinks rewrites href, src and poster attributes of fragment to
+// absolute URLs against base; unsafe or unresolvable ones are removed.
+func resolveLinks(fragment string, base *url.URL) string {
+	z := xhtml.NewTokenizer(strings.NewReader(fragment))
+	var b bytes.Buffer
+	b.Grow(len(fragment) + len(fragment)/8)
+	for {
+		tt := z.Next()
+		switch tt {
+		case xhtml.ErrorToken:
+			return b.String()
+		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
+			t := z.Token()
+			changed := false
+			attrs := t.Attr[:0]
+			for _, a := range t.Attr {
+				switch strings.ToLower(a.Key) {
+				case "href", "src", "poster", "cite", "action", "formaction", "background":
+					changed = true
+					abs := Absolute(base, a.Val)
+					if abs == "" {
+						if strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Val)), "mailto:") {
+							attrs = append(attrs, a)
+						}
+						continue
+					}
+					a.Val = abs
+				case "srcset":
+					changed = true
+					continue // candidate lists are not worth the risk; src remains
+				}
+				attrs = append(attrs, a)
+			}
+			t.Attr = attrs
+			if changed {
+				b.WriteString(t.String())
+			} else {
+				b.Write(z.Raw())
+			}
+		default:
+			b.Write(z.Raw())
+		}
+	}
+}
+
+// Article returns a cleaned copy of a, and false when the article cannot be
+// used at all (it has no title and no URL). Every text field is XML-safe;
+// summary and body are sanitised HTML with absolute links; URL and ImageURL
+// are absolute http(s) URLs or "". Problems are logged with the guid.
+func (c *Cleaner) Article(a model.Article) (model.Article, bool) {
+	out := a
+	out.GUID = Line(a.GUID)
+	out.Title = Line(a.Title)
+	rawURL := a.URL
+	out.URL = Absolute(c.site, rawURL)
+	if out.URL == "" && strings.TrimSpace(rawURL) != "" {
+		c.log.Warn("article URL dropped: not an http(s) URL", "guid", out.GUID, "url", Line(rawURL))
+	}
+	base := c.site
+	if out.URL != "" {
+		base, _ = url.Parse(out.URL)
+	}
+	out.Summary = c.HTML(a.Summary, base)
+	out.SummaryText = c.PlainText(a.Summary)
+	out.BodyHTML = c.HTML(a.BodyHTML, base)
+	out.ImageURL = Absolute(base, a.ImageURL)
+	if out.ImageURL == "" && strings.TrimSpace(a.ImageURL) != "" {
+		c.log.Warn("article image dropped: not an http(s) URL", "guid", out.GUID)
+	}
+	out.Section = c.Section(a.Section)
+	out.Authors = make([]model.Author, 0, len(a.Authors))
+	for _, au := range a.Authors {
+		out.Authors = append(out.Authors, c.Author(au))
+	}
+	if out.Title == "" {
+		out.Title = out.SummaryText
+		if len([]rune(out.Title)) > 80 {
+			out.Title = string([]rune(out.Title)[:79]) + "…"
+		}
+	}
+	if out.Title == "" && out.URL == "" {
+		c.log.Warn("article skipped: no title and no URL", "guid", out.GUID)
+		return out, false
+	}
+	return out, true
+}
+
+// Section returns a cleaned copy of s.
+func (c *Cleaner) Section(s model.Section) model.Section {
+	s.Slug = Line(s.Slug)
+	s.Name = Line(s.Name)
+	s.Description = c.PlainText(s.Description)
+	return s
+}
+
+// Author returns a cleaned copy of a: one-line name, plain-text bio,
+// absolute http(s) URL and avatar (or ""), and an email only if it parses.
+func (c *Cleaner) Author(a model.Author) model.Author {
+	a.Slug = Line(a.Slug)
+	a.Name = Line(a.Name)
+	a.Bio = c.PlainText(a.Bio)
+	a.URL = Absolute(c.site, a.URL)
+	a.AvatarURL = Absolute(c.site, a.AvatarURL)
+	a.Email = Line(a.Email)
+	if a.Email != "" && (strings.ContainsAny(a.Email, " <>\"(),;:\\") || strings.Count(a.Email, "@") != 1) {
+		a.Email = ""
+	}
+	return a
+}

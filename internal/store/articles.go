@@ -1,0 +1,359 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+// ArticleQuery selects published articles for a feed or a listing.
+type ArticleQuery struct {
+	SectionID int64 // 0: every section
+	AuthorID  int64 // 0: every author
+	Limit     int   // 0: no limit
+}
+
+// articleCols are the columns scanArticle reads, with the article's section
+// from a LEFT JOIN (a CMS without foreign keys can leave it dangling).
+const articleCols = `a.id, a.guid, a.url, a.title, a.summary, a.body_html, a.image_url,
+	a.status, a.published_at, a.updated_at,
+	s.id, s.slug, s.name, s.description`
+
+// published is the condition every reader of articles shares: published,
+// and published_at has passed (compared as an instant).
+const published = `a.status = 'published' AND unixepoch(a.published_at) <= ?`
+
+// Articles returns the published articles q selects, newest first (ties by
+// id, newest id first), each with its section and its authors in byline
+// order, in two queries whatever the count. Rows that cannot be read are
+// skipped with a warning naming their guid; text is repaired to valid UTF-8.
+func (s *Store) Articles(ctx context.Context, q ArticleQuery) ([]model.Article, error) {
+	var (
+		sb   strings.Builder
+		args []any
+	)
+	now := s.Now().Unix()
+	switch {
+	case q.AuthorID != 0:
+		sb.WriteString(`SELECT ` + articleCols + ` FROM article_authors aa
+			JOIN articles a ON a.id = aa.article_id
+			LEFT JOIN sections s ON s.id = a.section_id
+			WHERE aa.author_id = ? AND ` + published)
+		args = append(args, q.AuthorID, now)
+		if q.SectionID != 0 {
+			sb.WriteString(` AND a.section_id = ?`)
+			args = append(args, q.SectionID)
+		}
+	case q.SectionID != 0:
+		sb.WriteString(`SELECT ` + articleCols + ` FROM articles a
+			LEFT JOIN sections s ON s.id = a.section_id
+			WHERE a.section_id = ? AND ` + published)
+		args = append(args, q.SectionID, now)
+	default:
+		sb.WriteString(`SELECT ` + articleCols + ` FROM articles a
+			LEFT JOIN sections s ON s.id = a.section_id
+			WHERE ` + published)
+		args = append(args, now)
+	}
+	sb.WriteString(` ORDER BY unixepoch(a.published_at) DESC, a.id DESC`)
+	if q.Limit > 0 {
+		sb.WriteString(` LIMIT ?`)
+		args = append(args, q.Limit)
+	}
+	arts, err := s.queryArticles(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list articles: %w", err)
+	}
+	return arts, nil
+}
+
+// CandidateArticles returns the published articles whose visible-since time
+// (the later of published_at and when herald first saw the row published)
+// lies in (since, cutoff], newest first, with sections and authors.
+func (s *Store) CandidateArticles(ctx context.Context, since, cutoff time.Time) ([]model.Article, error) {
+	const q = `SELECT ` + articleCols + ` FROM articles a
+		JOIN herald_article_visible v ON v.article_id = a.id
+		LEFT JOIN sections s ON s.id = a.section_id
+		WHERE a.status = 'published' AND unixepoch(a.published_at) <= ?
+		  AND max(unixepoch(a.published_at), v.seen_at) > ?
+		  AND max(unixepoch(a.published_at), v.seen_at) <= ?
+		ORDER BY unixepoch(a.published_at) DESC, a.id DESC`
+	c := cutoff.Unix()
+	arts, err := s.queryArticles(ctx, q, c, since.Unix(), c)
+	if err != nil {
+		return nil, fmt.Errorf("store: candidate articles: %w", err)
+	}
+	return arts, nil
+}
+
+// ArticlesByID returns the published articles among ids (any order in, newest
+// first out). Missing, retracted or unpublished ids are left out.
+func (s *Store) ArticlesByID(ctx context.Context, ids []int64) ([]model.Article, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, s.Now().Unix())
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	q := `SELECT ` + articleCols + ` FROM articles a
+		LEFT JOIN sections s ON s.id = a.section_id
+		WHERE ` + published + ` AND a.id IN (` + placeholders(len(ids)) + `)
+		ORDER BY unixepoch(a.published_at) DESC, a.id DESC`
+	arts, err := s.queryArticles(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: articles by id: %w", err)
+	}
+	return arts, nil
+}
+
+func (s *Store) queryArticles(ctx context.Context, query string, args ...any) ([]model.Article, error) {
+	rows, err := s.R.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var arts []model.Article
+	for rows.Next() {
+		var (
+			a                               model.Article
+			guid, url, title, summary, body sql.NullString
+			image, status, pub, upd         sql.NullString
+			secID                           sql.NullInt64
+			secSlug, secName, secDesc       sql.NullString
+		)
+		if err := rows.Scan(&a.ID, &guid, &url, &title, &summary, &body, &image,
+			&status, &pub, &upd, &secID, &secSlug, &secName, &secDesc); err != nil {
+			return nil, err
+		}
+		a.GUID = text(guid)
+		if a.GUID == "" {
+			s.Log.Warn("article skipped: empty guid", "article_id", a.ID)
+			continue
+		}
+		t, err := ParseTime(pub.String)
+		if err != nil {
+			s.Log.Warn("article skipped: unreadable published_at", "guid", a.GUID, "published_at", text(pub))
+			continue
+		}
+		a.PublishedAt = t
+		if upd.Valid && strings.TrimSpace(upd.String) != "" {
+			if t, err := ParseTime(upd.String); err == nil {
+				a.UpdatedAt = t
+			} else {
+				s.Log.Warn("article updated_at ignored: unreadable", "guid", a.GUID, "updated_at", text(upd))
+			}
+		}
+		a.URL, a.Title, a.Summary, a.BodyHTML = text(url), text(title), text(summary), text(body)
+		a.ImageURL, a.Status = text(image), text(status)
+		a.Section = model.Section{ID: secID.Int64, Slug: text(secSlug), Name: text(secName), Description: text(secDesc)}
+		arts = append(arts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.attachAuthors(ctx, arts); err != nil {
+		return nil, err
+	}
+	return arts, nil
+}
+
+// attachAuthors loads the bylines of arts in one query per 500 articles.
+func (s *Store) attachAuthors(ctx context.Context, arts []model.Article) error {
+	const chunk = 500
+	idx := make(map[int64]int, len(arts))
+	for i := range arts {
+		idx[arts[i].ID] = i
+	}
+	for start := 0; start < len(arts); start += chunk {
+		end := min(start+chunk, len(arts))
+		args := make([]any, 0, end-start)
+		for _, a := range arts[start:end] {
+			args = append(args, a.ID)
+		}
+		rows, err := s.R.QueryContext(ctx, `SELECT aa.article_id, au.id, au.slug, au.name, au.email, au.bio, au.url, au.avatar_url
+			FROM article_authors aa JOIN authors au ON au.id = aa.author_id
+			WHERE aa.article_id IN (`+placeholders(len(args))+`)
+			ORDER BY aa.article_id, aa.position, au.id`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var (
+				artID                               int64
+				au                                  model.Author
+				slug, name, email, bio, url, avatar sql.NullString
+			)
+			if err := rows.Scan(&artID, &au.ID, &slug, &name, &email, &bio, &url, &avatar); err != nil {
+				rows.Close()
+				return err
+			}
+			au.Slug, au.Name, au.Email, au.Bio, au.URL, au.AvatarURL = text(slug), text(name), text(email), text(bio), text(url), text(avatar)
+			if i, ok := idx[artID]; ok {
+				arts[i].Authors = append(arts[i].Authors, au)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sections returns every section, ordered by slug.
+func (s *Store) Sections(ctx context.Context) ([]model.Section, error) {
+	rows, err := s.R.QueryContext(ctx, `SELECT id, slug, name, description FROM sections ORDER BY slug, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list sections: %w", err)
+	}
+	defer rows.Close()
+	var out []model.Section
+	for rows.Next() {
+		var sec model.Section
+		var slug, name, desc sql.NullString
+		if err := rows.Scan(&sec.ID, &slug, &name, &desc); err != nil {
+			return nil, fmt.Errorf("store: list sections: %w", err)
+		}
+		sec.Slug, sec.Name, sec.Description = text(slug), text(name), text(desc)
+		out = append(out, sec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list sections: %w", err)
+	}
+	return out, nil
+}
+
+// Authors returns every author, ordered by slug.
+func (s *Store) Authors(ctx context.Context) ([]model.Author, error) {
+	rows, err := s.R.QueryContext(ctx, `SELECT id, slug, name, email, bio, url, avatar_url FROM authors ORDER BY slug, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list authors: %w", err)
+	}
+	defer rows.Close()
+	var out []model.Author
+	for rows.Next() {
+		var au model.Author
+		var slug, name, email, bio, url, avatar sql.NullString
+		if err := rows.Scan(&au.ID, &slug, &name, &email, &bio, &url, &avatar); err != nil {
+			return nil, fmt.Errorf("store: list authors: %w", err)
+		}
+		au.Slug, au.Name, au.Email, au.Bio, au.URL, au.AvatarURL = text(slug), text(name), text(email), text(bio), text(url), text(avatar)
+		out = append(out, au)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list authors: %w", err)
+	}
+	return out, nil
+}
+
+// SectionBySlug returns the section with that slug, or ErrNotFound.
+func (s *Store) SectionBySlug(ctx context.Context, slug string) (model.Section, error) {
+	var sec model.Section
+	var name, desc sql.NullString
+	err := s.R.QueryRowContext(ctx, `SELECT id, slug, name, description FROM sections WHERE slug = ?`, slug).
+		Scan(&sec.ID, &sec.Slug, &name, &desc)
+	if err == sql.ErrNoRows {
+		return sec, fmt.Errorf("store: section %q: %w", slug, ErrNotFound)
+	}
+	if err != nil {
+		return sec, fmt.Errorf("store: section %q: %w", slug, err)
+	}
+	sec.Name, sec.Description = text(name), text(desc)
+	return sec, nil
+}
+
+// AuthorBySlug returns the author with that slug, or ErrNotFound.
+func (s *Store) AuthorBySlug(ctx context.Context, slug string) (model.Author, error) {
+	var au model.Author
+	var name, email, bio, url, avatar sql.NullString
+	err := s.R.QueryRowContext(ctx, `SELECT id, slug, name, email, bio, url, avatar_url FROM authors WHERE slug = ?`, slug).
+		Scan(&au.ID, &au.Slug, &name, &email, &bio, &url, &avatar)
+	if err == sql.ErrNoRows {
+		return au, fmt.Errorf("store: author %q: %w", slug, ErrNotFound)
+	}
+	if err != nil {
+		return au, fmt.Errorf("store: author %q: %w", slug, err)
+	}
+	au.Name, au.Email, au.Bio, au.URL, au.AvatarURL = text(name), text(email), text(bio), text(url), text(avatar)
+	return au, nil
+}
+
+// Problem is a content row herald cannot use as written.
+type Problem struct {
+	Table  string // "articles", "sections", "authors"
+	Key    string // guid or slug
+	Reason string
+}
+
+// Audit lists content rows herald will skip or treat specially: published
+// articles whose published_at is unreadable, and sections and authors whose
+// slug breaks the slug rule (they get no feed of their own). Each is logged
+// as a warning too.
+func (s *Store) Audit(ctx context.Context) ([]Problem, error) {
+	var out []Problem
+	rows, err := s.R.QueryContext(ctx, `SELECT guid, published_at FROM articles
+		WHERE status = 'published' AND unixepoch(published_at) IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit: %w", err)
+	}
+	for rows.Next() {
+		var guid, pub sql.NullString
+		if err := rows.Scan(&guid, &pub); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: audit: %w", err)
+		}
+		out = append(out, Problem{"articles", text(guid), fmt.Sprintf("unreadable published_at %q: article skipped", text(pub))})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: audit: %w", err)
+	}
+	secs, err := s.Sections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, sec := range secs {
+		if !model.ValidSlug(sec.Slug) {
+			out = append(out, Problem{"sections", sec.Slug, "slug breaks the rule ^[a-z0-9][a-z0-9._-]*$: no feed of its own"})
+		}
+	}
+	auths, err := s.Authors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, au := range auths {
+		if !model.ValidSlug(au.Slug) {
+			out = append(out, Problem{"authors", au.Slug, "slug breaks the rule ^[a-z0-9][a-z0-9._-]*$: no feed of its own"})
+		}
+	}
+	for _, p := range out {
+		s.Log.Warn("content problem", "table", p.Table, "key", p.Key, "reason", p.Reason)
+	}
+	return out, nil
+}
+
+// text repairs a nullable column into valid UTF-8 (NULL is "").
+func text(ns sql.NullString) string {
+	if !ns.Valid {
+		return ""
+	}
+	if utf8.ValidString(ns.String) {
+		return ns.String
+	}
+	return strings.ToValidUTF8(ns.String, "\uFFFD")
+}
+
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Change is one recorded content change: which feed it touches.
+type Change struct {
+	ID        int64
+	Feed      string // "all", "section:<id>" or "author:<id>"
+	ChangedAt time.Time
+}
+
+// ChangeSet is the set of feeds touched by a run of changes.
+type ChangeSet struct {
+	All      bool
+	Sections map[int64]bool
+	Authors  map[int64]bool
+	LastID   int64 // the highest change id read; the next call passes it as after
+}
+
+// Empty reports whether no feed was touched.
+func (c ChangeSet) Empty() bool { return !c.All && len(c.Sections) == 0 && len(c.Authors) == 0 }
+
+// LastChangeID is the id of the newest recorded change (0 when none).
+func (s *Store) LastChangeID(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.R.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM herald_changes`).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: last change id: %w", err)
+	}
+	return id, nil
+}
+
+// ChangesSince collects the feeds touched by changes with id > after.
+func (s *Store) ChangesSince(ctx context.Context, after int64) (ChangeSet, error) {
+	cs := ChangeSet{Sections: map[int64]bool{}, Authors: map[int64]bool{}, LastID: after}
+	rows, err := s.R.QueryContext(ctx, `SELECT max(id), feed FROM herald_changes WHERE id > ? GROUP BY feed`, after)
+	if err != nil {
+		return cs, fmt.Errorf("store: changes since %d: %w", after, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var feed string
+		if err := rows.Scan(&id, &feed); err != nil {
+			return cs, fmt.Errorf("store: changes since %d: %w", after, err)
+		}
+		cs.LastID = max(cs.LastID, id)
+		kind, ref, _ := strings.Cut(feed, ":")
+		n, _ := strconv.ParseInt(ref, 10, 64)
+		switch kind {
+		case "all":
+			cs.All = true
+		case "section":
+			cs.Sections[n] = true
+		case "author":
+			cs.Authors[n] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return cs, fmt.Errorf("store: changes since %d: %w", after, err)
+	}
+	return cs, nil
+}
+
+// PruneChanges deletes recorded changes older than before, keeping the
+// newest row so ids keep growing (AUTOINCREMENT also guarantees that).
+func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.W.ExecContext(ctx, `DELETE FROM herald_changes WHERE changed_at < ?
+		AND id < (SELECT max(id) FROM herald_changes)`, before.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("store: prune changes: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// NextEmbargo is the earliest published_at still in the future among
+// published articles (zero when none): the moment feeds must refresh
+// although no row changed.
+func (s *Store) NextEmbargo(ctx context.Context) (time.Time, error) {
+	var ts *int64
+	err := s.R.QueryRowContext(ctx, `SELECT min(unixepoch(published_at)) FROM articles
+		WHERE status = 'published' AND unixepoch(published_at) > ?`, s.Now().Unix()).Scan(&ts)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: next embargo: %w", err)
+	}
+	if ts == nil {
+		return time.Time{}, nil
+	}
+	return time.Unix(*ts, 0).UTC(), nil
+}
