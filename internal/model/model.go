@@ -167,3 +167,74 @@ type Delivery struct {
 	SentAt         time.Time
 	ArticleIDs     []int64
 }
+
+// ArticleQuery selects published articles for a feed or a listing.
+type ArticleQuery struct {
+	SectionID int64 // 0: every section
+	AuthorID  int64 // 0: every author
+	Limit     int   // 0: no limit
+}
+
+// ChangeSet is the set of feeds touched by a run of recorded content changes.
+type ChangeSet struct {
+	All      bool
+	Sections map[int64]bool // section ids
+	Authors  map[int64]bool // author ids
+	LastID   int64          // the highest change id read; pass it as "after" next time
+}
+
+// Empty reports whether no feed was touched.
+func (c ChangeSet) Empty() bool { return !c.All && len(c.Sections) == 0 && len(c.Authors) == 0 }
+
+// Header is one extra mail header. Values are plain text; the mailer encodes
+// them and refuses any containing CR or LF.
+type Header struct {
+	Name, Value string
+}
+
+// Message is one composed email, independent of how it is sent: the digest
+// package composes it, the mailer turns it into MIME and delivers it.
+type Message struct {
+	MessageID string // "<local@domain>", stable across retries of one delivery
+	Date      time.Time
+	From      string // "Name <addr>" as in smtp.from
+	ReplyTo   string // optional
+	ToAddr    string
+	ToName    string
+	Subject   string
+	Text      string // text/plain part
+	HTML      string // text/html part (CSS inlined)
+	Headers   []Header
+}
+
+// SendOutcome classifies one delivery attempt.
+type SendOutcome int
+
+// Outcomes.
+const (
+	Accepted  SendOutcome = iota + 1 // the server took the message
+	Temporary                        // 4xx, network error, timeout: retry later
+	Permanent                        // 5xx: do not retry
+)
+
+func (o SendOutcome) String() string {
+	switch o {
+	case Accepted:
+		return "accepted"
+	case Temporary:
+		return "temporary"
+	case Permanent:
+		return "permanent"
+	}
+	return "unknown"
+}
+
+// SendResult is what the mailer says about one message.
+type SendResult struct {
+	Outcome   SendOutcome
+	Code      int    // SMTP reply code, 0 when none (network error)
+	Enhanced  string // enhanced status code such as "5.1.1", when given
+	Reply     string // the server's reply or the error, one line
+	Bounce    bool   // a permanent 5.1.x: the address does not exist
+	Ambiguous bool   // the connection was lost after the message data was sent: it may have been delivered
+}

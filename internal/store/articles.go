@@ -11,12 +11,8 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 )
 
-// ArticleQuery selects published articles for a feed or a listing.
-type ArticleQuery struct {
-	SectionID int64 // 0: every section
-	AuthorID  int64 // 0: every author
-	Limit     int   // 0: no limit
-}
+// ArticleQuery is model.ArticleQuery (kept for callers of the store).
+type ArticleQuery = model.ArticleQuery
 
 // articleCols are the columns scanArticle reads, with the article's section
 // from a LEFT JOIN (a CMS without foreign keys can leave it dangling).

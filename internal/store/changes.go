@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/heraldnews/herald/internal/model"
 	"strconv"
 	"strings"
 	"time"
@@ -15,16 +16,8 @@ type Change struct {
 	ChangedAt time.Time
 }
 
-// ChangeSet is the set of feeds touched by a run of changes.
-type ChangeSet struct {
-	All      bool
-	Sections map[int64]bool
-	Authors  map[int64]bool
-	LastID   int64 // the highest change id read; the next call passes it as after
-}
-
-// Empty reports whether no feed was touched.
-func (c ChangeSet) Empty() bool { return !c.All && len(c.Sections) == 0 && len(c.Authors) == 0 }
+// ChangeSet is model.ChangeSet.
+type ChangeSet = model.ChangeSet
 
 // LastChangeID is the id of the newest recorded change (0 when none).
 func (s *Store) LastChangeID(ctx context.Context) (int64, error) {
