@@ -1,0 +1,437 @@
+package smtptest
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// TLSMode says how the server offers TLS.
+type TLSMode int
+
+// TLS modes.
+const (
+	TLSNone     TLSMode = iota // plain SMTP, no STARTTLS offered
+	TLSStartTLS                // plain SMTP that offers STARTTLS
+	TLSImplicit                // TLS from the first byte (SMTPS)
+)
+
+// Options configures a Server. The zero value is a plain SMTP server that
+// accepts everything.
+type Options struct {
+	TLS TLSMode
+	// Username and Password, when Username is set, make the server offer
+	// AUTH PLAIN and refuse MAIL FROM until a client has authenticated.
+	Username, Password string
+	// Hook, when set, decides the reply at each step; see Server.SetHook.
+	Hook func(*Attempt) Action
+	// Domain is the name in the greeting; "mx.test" when empty.
+	Domain string
+}
+
+// Stage is the step of an SMTP transaction a hook is asked about.
+type Stage int
+
+// Stages.
+const (
+	StageMail Stage = iota + 1 // MAIL FROM
+	StageRcpt                  // RCPT TO, once per recipient
+	StageData                  // after the message data (and final dot) was read, before the reply
+)
+
+func (s Stage) String() string {
+	switch s {
+	case StageMail:
+		return "MAIL"
+	case StageRcpt:
+		return "RCPT"
+	case StageData:
+		return "DATA"
+	}
+	return "stage(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Attempt is what a hook sees: one step of one transaction.
+type Attempt struct {
+	Stage Stage
+	Conn  int    // connection number, 1 for the first accepted connection
+	From  string // envelope sender
+	// Rcpt is the recipient being added (StageRcpt) or the first recipient
+	// (StageData); Rcpts are all recipients accepted so far.
+	Rcpt  string
+	Rcpts []string
+	// N counts RCPT TO commands for Rcpt over the server's life, this one
+	// included: 1 on the first try for that address, 2 on the retry...
+	// Addresses compare case-insensitively.
+	N    int
+	Data []byte // the raw message, at StageData
+}
+
+// Action is a hook's answer. The zero Action accepts.
+type Action struct {
+	// Reply, when set, is sent instead of success.
+	Reply *smtp.SMTPError
+	// Drop closes the connection without a reply (after any Stall).
+	Drop bool
+	// Stall waits this long before replying or dropping (cut short when
+	// the server closes).
+	Stall time.Duration
+	// Deliver, at StageData, records the message as delivered even though
+	// the reply is an error or the connection is dropped: a server that
+	// queued the message and then lost the connection.
+	Deliver bool
+}
+
+// Accept is the action that accepts.
+func Accept() Action { return Action{} }
+
+// Reply answers with an SMTP error reply, as in Reply(451, "4.3.0", "try
+// later"). An empty or malformed enhanced code leaves it out of the reply.
+func Reply(code int, enhanced, text string) Action {
+	e := &smtp.SMTPError{Code: code, EnhancedCode: smtp.NoEnhancedCode, Message: text}
+	if p := strings.Split(enhanced, "."); len(p) == 3 {
+		var ec smtp.EnhancedCode
+		ok := true
+		for i, s := range p {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				ok = false
+				break
+			}
+			ec[i] = n
+		}
+		if ok {
+			e.EnhancedCode = ec
+		}
+	}
+	return Action{Reply: e}
+}
+
+// Drop closes the connection without a reply.
+func Drop() Action { return Action{Drop: true} }
+
+// Stall waits d before accepting.
+func Stall(d time.Duration) Action { return Action{Stall: d} }
+
+// Message is one message the server recorded as delivered.
+type Message struct {
+	From string
+	To   []string
+	Data []byte
+	At   time.Time
+	Conn int
+}
+
+// Server is a running test SMTP server. Its methods are safe for concurrent
+// use.
+type Server struct {
+	tb   testing.TB
+	opts Options
+	srv  *smtp.Server
+	ln   net.Listener
+	done chan struct{}
+	cert *x509.Certificate
+
+	mu       sync.Mutex
+	hook     func(*Attempt) Action
+	msgs     []Message
+	count    map[string]int // deliveries per lower-cased recipient
+	tries    map[string]int // RCPT TO per lower-cased recipient
+	conns    int
+	closeErr sync.Once
+}
+
+// Start starts a server on 127.0.0.1:0 and closes it in tb.Cleanup.
+func Start(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	s := &Server{
+		tb:    tb,
+		opts:  opts,
+		done:  make(chan struct{}),
+		hook:  opts.Hook,
+		count: make(map[string]int),
+		tries: make(map[string]int),
+	}
+	s.srv = smtp.NewServer(smtp.BackendFunc(s.newSession))
+	s.srv.Domain = opts.Domain
+	if s.srv.Domain == "" {
+		s.srv.Domain = "mx.test"
+	}
+	s.srv.AllowInsecureAuth = true
+	s.srv.MaxRecipients = 100
+	s.srv.MaxMessageBytes = 32 << 20
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
+
+	var err error
+	s.ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("smtptest: listen: %v", err)
+	}
+	if opts.TLS != TLSNone {
+		cfg, cert, err := selfSigned()
+		if err != nil {
+			tb.Fatalf("smtptest: certificate: %v", err)
+		}
+		s.cert = cert
+		s.srv.TLSConfig = cfg
+		if opts.TLS == TLSImplicit {
+			s.ln = tls.NewListener(s.ln, cfg)
+		}
+	}
+	go func() { _ = s.srv.Serve(s.ln) }()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the server and drops every open connection. Tests need not
+// call it: Start registers it with tb.Cleanup.
+func (s *Server) Close() {
+	s.closeErr.Do(func() {
+		close(s.done)
+		_ = s.srv.Close()
+	})
+}
+
+// Addr is the listening address, "127.0.0.1:port".
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Host is "127.0.0.1".
+func (s *Server) Host() string { return s.ln.Addr().(*net.TCPAddr).IP.String() }
+
+// Port is the listening port.
+func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+// RootCAs is a pool holding the server's self-signed certificate, for a
+// client's tls.Config; nil when the server has no TLS.
+func (s *Server) RootCAs() *x509.CertPool {
+	if s.cert == nil {
+		return nil
+	}
+	p := x509.NewCertPool()
+	p.AddCert(s.cert)
+	return p
+}
+
+// ClientTLSConfig is a client configuration that trusts the server's
+// certificate for the name "localhost" and the IP 127.0.0.1.
+func (s *Server) ClientTLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: s.RootCAs(), ServerName: s.Host(), MinVersion: tls.VersionTLS12}
+}
+
+// SetHook replaces the hook; nil accepts everything.
+func (s *Server) SetHook(h func(*Attempt) Action) {
+	s.mu.Lock()
+	s.hook = h
+	s.mu.Unlock()
+}
+
+// Messages returns a copy of the delivered messages in arrival order.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Message, len(s.msgs))
+	copy(out, s.msgs)
+	return out
+}
+
+// CountFor is how many delivered messages had rcpt as a recipient
+// (case-insensitive).
+func (s *Server) CountFor(rcpt string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count[strings.ToLower(rcpt)]
+}
+
+// Counts returns deliveries per lower-cased recipient.
+func (s *Server) Counts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.count))
+	for k, v := range s.count {
+		out[k] = v
+	}
+	return out
+}
+
+// Connections is how many connections the server has accepted.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	s.mu.Lock()
+	s.conns++
+	n := s.conns
+	s.mu.Unlock()
+	return &session{srv: s, conn: c, id: n}, nil
+}
+
+// decide runs the hook for a and carries out its stall and drop. It
+// returns the action and the error to reply with (nil: success).
+func (s *Server) decide(c *smtp.Conn, a *Attempt) (Action, error) {
+	s.mu.Lock()
+	h := s.hook
+	s.mu.Unlock()
+	var act Action
+	if h != nil {
+		act = h(a)
+	}
+	if act.Stall > 0 {
+		t := time.NewTimer(act.Stall)
+		select {
+		case <-t.C:
+		case <-s.done:
+			t.Stop()
+		}
+	}
+	if act.Drop {
+		_ = c.Conn().Close()
+		return act, errors.New("smtptest: connection dropped")
+	}
+	if act.Reply != nil {
+		return act, act.Reply
+	}
+	return act, nil
+}
+
+func (s *Server) record(m Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs = append(s.msgs, m)
+	for _, r := range m.To {
+		s.count[strings.ToLower(r)]++
+	}
+}
+
+type session struct {
+	srv    *Server
+	conn   *smtp.Conn
+	id     int
+	authed bool
+	from   string
+	rcpts  []string
+}
+
+var _ smtp.AuthSession = (*session)(nil)
+
+func (se *session) AuthMechanisms() []string {
+	if se.srv.opts.Username == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (se *session) Auth(mech string) (sasl.Server, error) {
+	if se.srv.opts.Username == "" || mech != sasl.Plain {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != se.srv.opts.Username || pass != se.srv.opts.Password {
+			return smtp.ErrAuthFailed
+		}
+		se.authed = true
+		return nil
+	}), nil
+}
+
+func (se *session) Mail(from string, _ *smtp.MailOptions) error {
+	if se.srv.opts.Username != "" && !se.authed {
+		return smtp.ErrAuthRequired
+	}
+	se.from = from
+	_, err := se.srv.decide(se.conn, &Attempt{Stage: StageMail, Conn: se.id, From: from})
+	return err
+}
+
+func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	se.srv.mu.Lock()
+	key := strings.ToLower(to)
+	se.srv.tries[key]++
+	n := se.srv.tries[key]
+	se.srv.mu.Unlock()
+	a := &Attempt{Stage: StageRcpt, Conn: se.id, From: se.from, Rcpt: to, N: n,
+		Rcpts: append(append([]string(nil), se.rcpts...), to)}
+	if _, err := se.srv.decide(se.conn, a); err != nil {
+		return err
+	}
+	se.rcpts = append(se.rcpts, to)
+	return nil
+}
+
+func (se *session) Data(r io.Reader) error {
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, r); err != nil {
+		return err
+	}
+	a := &Attempt{Stage: StageData, Conn: se.id, From: se.from, Rcpts: append([]string(nil), se.rcpts...), Data: buf.Bytes()}
+	if len(se.rcpts) > 0 {
+		a.Rcpt = se.rcpts[0]
+		se.srv.mu.Lock()
+		a.N = se.srv.tries[strings.ToLower(a.Rcpt)]
+		se.srv.mu.Unlock()
+	}
+	act, err := se.srv.decide(se.conn, a)
+	if err == nil || act.Deliver {
+		se.srv.record(Message{From: se.from, To: a.Rcpts, Data: a.Data, At: time.Now(), Conn: se.id})
+	}
+	return err
+}
+
+func (se *session) Reset() {
+	se.from = ""
+	se.rcpts = nil
+}
+
+func (se *session) Logout() error { return nil }
+
+// selfSigned makes a fresh ECDSA certificate for localhost and 127.0.0.1.
+func selfSigned() (*tls.Config, *x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "smtptest"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
+		MinVersion:   tls.VersionTLS12,
+	}
+	return cfg, cert, nil
+}
