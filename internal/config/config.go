@@ -256,18 +256,32 @@ func titleCase(s string) string {
 // environment through getenv (os.LookupEnv when nil), fills defaults and
 // validates. Errors name the key.
 func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
-	c := Default()
+	var b []byte
 	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
-		}
-		if err := c.decodeYAML(b); err != nil {
-			return nil, err
 		}
 	}
 	if getenv == nil {
 		getenv = os.LookupEnv
+	}
+	c, err := load(b, getenv)
+	if err != nil && path != "" {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, err
+}
+
+// Parse is Load for YAML held in memory, without the environment.
+func Parse(b []byte) (*Config, error) {
+	return load(b, func(string) (string, bool) { return "", false })
+}
+
+func load(b []byte, getenv func(string) (string, bool)) (*Config, error) {
+	c := Default()
+	if err := c.decodeYAML(b); err != nil {
+		return nil, err
 	}
 	if err := applyEnv(reflect.ValueOf(c).Elem(), "HERALD", "", getenv); err != nil {
 		return nil, err
@@ -278,30 +292,15 @@ func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
 	for i := range c.Digests {
 		c.fillDigest(&c.Digests[i])
 	}
+	c.Site.URL = strings.TrimRight(c.Site.URL, "/")
 	if c.HTTP.BaseURL == "" {
 		c.HTTP.BaseURL = c.Site.URL
 	}
-	c.Site.URL = strings.TrimRight(c.Site.URL, "/")
 	c.HTTP.BaseURL = strings.TrimRight(c.HTTP.BaseURL, "/")
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// Parse is Load for YAML held in memory, without the environment.
-func Parse(b []byte) (*Config, error) {
-	f, err := os.CreateTemp("", "herald-config-*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, err
-	}
-	f.Close()
-	return Load(f.Name(), func(string) (string, bool) { return "", false })
 }
 
 func (c *Config) decodeYAML(b []byte) error {

@@ -1,0 +1,7 @@
+package sanitize
+
+import "net/url"
+
+type urlType = url.URL
+
+var parseURL = url.Parse
