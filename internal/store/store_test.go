@@ -379,4 +379,3 @@ func TestReaderIsQueryOnly(t *testing.T) {
 		t.Errorf("foreign_keys off on the reader")
 	}
 }
-
