@@ -8,5 +8,6 @@ func (m *Main) commands() []*cobra.Command {
 		m.migrateCommand(),
 		m.versionCommand(),
 		m.articlesCommand(),
+		m.buildCommand(),
 	}
 }

@@ -1,0 +1,249 @@
+package feeds
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/sanitize"
+)
+
+// Options configure the feeds of one site.
+type Options struct {
+	SiteName string
+	SiteURL  string // absolute http(s) URL: the alternate link; relative article URLs resolve against it
+	BaseURL  string // where /feeds/... is published, for self links and ids (default SiteURL)
+	Language string
+	Icon     string // small square image URL
+	Logo     string // wide image URL
+	Items    int    // entries per feed (default 50)
+	XSL      string // optional stylesheet URL for an xml-stylesheet instruction in RSS and Atom
+	Hubs     []string
+	// Generator names the program in the feeds (default "herald").
+	Generator string
+	Logger    *slog.Logger
+	// Now is the clock (default time.Now): embargoes and Last-Modified.
+	Now func() time.Time
+}
+
+// ConfigOptions returns the Options config c describes.
+func ConfigOptions(c *config.Config) Options {
+	return Options{
+		SiteName: c.Site.Name, SiteURL: c.Site.URL, Language: c.Site.Language,
+		Icon: c.Site.Icon, Logo: c.Site.Logo, Items: c.Feeds.Items,
+		XSL: c.Feeds.XSL, Hubs: c.Feeds.WebSubHubs,
+	}
+}
+
+// Feed is one feed's channel-level data, cleaned: who it is about, not yet
+// its articles.
+type Feed struct {
+	ID          FeedID
+	Title       string // "Site", "Site — Section", "Site — Author"
+	Description string
+	Link        string         // the alternate (HTML) page
+	Author      *model.Author  // the author of an author feed
+	Section     *model.Section // the section of a section feed
+}
+
+// Set holds one feed's bytes in every format, indexed by Format.
+type Set [numFormats][]byte
+
+// Builder turns a Source's articles into encoded feeds. It is safe for
+// concurrent use.
+type Builder struct {
+	src   Source
+	opt   Options
+	clean *sanitize.Cleaner
+	site  *url.URL
+	base  string // BaseURL without a trailing slash
+	log   *slog.Logger
+}
+
+// NewBuilder returns a Builder reading src.
+func NewBuilder(src Source, opt Options) *Builder {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Items <= 0 {
+		opt.Items = 50
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Generator == "" {
+		opt.Generator = "herald"
+	}
+	if opt.SiteName == "" {
+		opt.SiteName = "News"
+	}
+	cl := sanitize.New(opt.SiteURL, opt.Logger)
+	site := cl.SiteURL()
+	opt.SiteURL = site.String()
+	if opt.BaseURL == "" {
+		opt.BaseURL = opt.SiteURL
+	}
+	opt.SiteName = sanitize.Line(opt.SiteName)
+	opt.Icon = sanitize.Absolute(site, opt.Icon)
+	opt.Logo = sanitize.Absolute(site, opt.Logo)
+	opt.XSL = sanitize.Absolute(site, opt.XSL)
+	return &Builder{src: src, opt: opt, clean: cl, site: site,
+		base: strings.TrimRight(opt.BaseURL, "/"), log: opt.Logger}
+}
+
+// Options returns the builder's options with defaults filled in.
+func (b *Builder) Options() Options { return b.opt }
+
+func (b *Builder) now() time.Time { return b.opt.Now() }
+
+// Source is the builder's source.
+func (b *Builder) Source() Source { return b.src }
+
+// URL is the absolute URL of the feed's path in format f.
+func (b *Builder) URL(id FeedID, f Format) string { return b.base + id.Path(f) }
+
+// Feeds lists every feed the site has: the site feed, then each section
+// and each author whose slug obeys the slug rule, by path. Others are
+// logged and left out (their articles still appear in the other feeds).
+func (b *Builder) Feeds(ctx context.Context) ([]Feed, error) {
+	secs, err := b.src.Sections(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: list sections: %w", err)
+	}
+	auths, err := b.src.Authors(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: list authors: %w", err)
+	}
+	out := make([]Feed, 0, 1+len(secs)+len(auths))
+	out = append(out, b.siteFeed())
+	for _, s := range secs {
+		if !model.ValidSlug(s.Slug) {
+			b.log.Warn("section has no feed: invalid slug", "section_id", s.ID, "slug", sanitize.Line(s.Slug))
+			continue
+		}
+		out = append(out, b.SectionFeed(s))
+	}
+	for _, a := range auths {
+		if !model.ValidSlug(a.Slug) {
+			b.log.Warn("author has no feed: invalid slug", "author_id", a.ID, "slug", sanitize.Line(a.Slug))
+			continue
+		}
+		out = append(out, b.AuthorFeed(a))
+	}
+	sort.SliceStable(out[1:], func(i, j int) bool {
+		return out[1+i].ID.Path(RSS) < out[1+j].ID.Path(RSS)
+	})
+	return out, nil
+}
+
+func (b *Builder) siteFeed() Feed {
+	return Feed{ID: SiteFeed, Title: b.opt.SiteName, Description: "Latest articles from " + b.opt.SiteName,
+		Link: b.opt.SiteURL}
+}
+
+// SectionFeed returns the feed of section s (s.Slug must be valid).
+func (b *Builder) SectionFeed(s model.Section) Feed {
+	s = b.clean.Section(s)
+	name := s.Name
+	if name == "" {
+		name = s.Slug
+	}
+	f := Feed{ID: FeedID{Kind: KindSection, ID: s.ID, Slug: s.Slug}, Title: b.opt.SiteName + " — " + name,
+		Description: s.Description, Link: b.opt.SiteURL, Section: &s}
+	if f.Description == "" {
+		f.Description = "Latest articles in " + name + " from " + b.opt.SiteName
+	}
+	return f
+}
+
+// AuthorFeed returns the feed of author a (a.Slug must be valid).
+func (b *Builder) AuthorFeed(a model.Author) Feed {
+	a = b.clean.Author(a)
+	if a.Name == "" {
+		a.Name = a.Slug
+	}
+	f := Feed{ID: FeedID{Kind: KindAuthor, ID: a.ID, Slug: a.Slug}, Title: b.opt.SiteName + " — " + a.Name,
+		Description: a.Bio, Link: a.URL, Author: &a}
+	if f.Link == "" {
+		f.Link = b.opt.SiteURL
+	}
+	if f.Description == "" {
+		f.Description = "Latest articles by " + a.Name + " from " + b.opt.SiteName
+	}
+	return f
+}
+
+// Articles returns the cleaned articles of feed f, newest first (ties by
+// id, highest first), at most Options.Items.
+func (b *Builder) Articles(ctx context.Context, f Feed) ([]model.Article, error) {
+	q := model.ArticleQuery{Limit: b.opt.Items}
+	switch f.ID.Kind {
+	case KindSection:
+		q.SectionID = f.ID.ID
+	case KindAuthor:
+		q.AuthorID = f.ID.ID
+	}
+	raw, err := b.src.Articles(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: articles of %s: %w", f.ID, err)
+	}
+	arts := make([]model.Article, 0, len(raw))
+	for _, r := range raw {
+		a, ok := b.clean.Article(r)
+		if !ok {
+			continue
+		}
+		if a.GUID == "" {
+			a.GUID = fmt.Sprintf("urn:herald:article:%d", a.ID)
+		}
+		if a.URL == "" {
+			a.URL = b.opt.SiteURL
+		}
+		a.PublishedAt = a.PublishedAt.UTC()
+		a.UpdatedAt = a.UpdatedAt.UTC()
+		arts = append(arts, a)
+	}
+	sort.SliceStable(arts, func(i, j int) bool {
+		if !arts[i].PublishedAt.Equal(arts[j].PublishedAt) {
+			return arts[i].PublishedAt.After(arts[j].PublishedAt)
+		}
+		return arts[i].ID > arts[j].ID
+	})
+	return arts, nil
+}
+
+// Build reads feed f's articles and encodes them in every format.
+func (b *Builder) Build(ctx context.Context, f Feed) (Set, error) {
+	arts, err := b.Articles(ctx, f)
+	if err != nil {
+		return Set{}, err
+	}
+	return b.Encode(f, arts)
+}
+
+// Encode encodes arts (cleaned, in feed order) as feed f in every format.
+func (b *Builder) Encode(f Feed, arts []model.Article) (Set, error) {
+	d := b.doc(f, arts)
+	var s Set
+	var err error
+	if s[RSS], err = encodeRSS(d); err != nil {
+		return s, fmt.Errorf("feeds: encode %s as RSS: %w", f.ID, err)
+	}
+	if s[Atom], err = encodeAtom(d); err != nil {
+		return s, fmt.Errorf("feeds: encode %s as Atom: %w", f.ID, err)
+	}
+	if s[JSON], err = encodeJSON(d); err != nil {
+		return s, fmt.Errorf("feeds: encode %s as JSON: %w", f.ID, err)
+	}
+	return s, nil
+}
+
+// emptyUpdated is the updated time of a feed with no entries: fixed, so an
+// empty feed's bytes (and its Last-Modified) do not change on every build.
+var emptyUpdated = time.Unix(0, 0).UTC()

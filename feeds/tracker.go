@@ -1,0 +1,108 @@
+package feeds
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+// Tracker turns the changes the store records (and embargoed articles
+// falling due, which change no row) into the set of feeds to rebuild. The
+// handler and the static writer each keep one.
+type Tracker struct {
+	b *Builder
+
+	mu      sync.Mutex
+	last    int64     // highest change id applied
+	embargo time.Time // next embargo instant; zero when none
+}
+
+// NewTracker starts tracking changes made from now on.
+func NewTracker(ctx context.Context, b *Builder) (*Tracker, error) {
+	t := &Tracker{b: b}
+	last, err := b.src.LastChangeID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: track changes: %w", err)
+	}
+	t.last = last
+	if t.embargo, err = b.src.NextEmbargo(ctx); err != nil {
+		return nil, fmt.Errorf("feeds: track changes: %w", err)
+	}
+	return t, nil
+}
+
+// Touched says which feeds changed.
+type Touched struct {
+	model.ChangeSet
+	// Everything: rebuild every feed (many embargoed articles fell due at once).
+	Everything bool
+}
+
+// Empty reports whether nothing changed.
+func (t Touched) Empty() bool { return !t.Everything && t.ChangeSet.Empty() }
+
+// Has reports whether feed id is touched.
+func (t Touched) Has(id FeedID) bool {
+	switch {
+	case t.Everything:
+		return true
+	case id.Kind == KindAll:
+		return t.All
+	case id.Kind == KindSection:
+		return t.Sections[id.ID]
+	}
+	return t.Authors[id.ID]
+}
+
+// Next returns the feeds touched since the previous call. On error nothing
+// is consumed: the next call sees the same changes again.
+func (t *Tracker) Next(ctx context.Context) (Touched, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cs, err := t.b.src.ChangesSince(ctx, t.last)
+	if err != nil {
+		return Touched{}, fmt.Errorf("feeds: read changes: %w", err)
+	}
+	if cs.Sections == nil {
+		cs.Sections = map[int64]bool{}
+	}
+	if cs.Authors == nil {
+		cs.Authors = map[int64]bool{}
+	}
+	out := Touched{ChangeSet: cs}
+	now := t.b.now()
+	embargo := t.embargo
+	if !embargo.IsZero() && !now.Before(embargo) {
+		// Articles whose published_at has just passed: they are the newest
+		// of the site feed. Touch their section and authors too.
+		arts, err := t.b.src.Articles(ctx, model.ArticleQuery{Limit: t.b.opt.Items})
+		if err != nil {
+			return Touched{}, fmt.Errorf("feeds: embargoed articles: %w", err)
+		}
+		out.All = true
+		due := 0
+		for _, a := range arts {
+			if a.PublishedAt.Before(embargo) {
+				continue
+			}
+			due++
+			out.Sections[a.Section.ID] = true
+			for _, au := range a.Authors {
+				out.Authors[au.ID] = true
+			}
+		}
+		if due >= len(arts) && len(arts) >= t.b.opt.Items {
+			out.Everything = true // more may have fallen due than one page shows
+		}
+	}
+	next, err := t.b.src.NextEmbargo(ctx)
+	if err != nil {
+		return Touched{}, fmt.Errorf("feeds: next embargo: %w", err)
+	}
+	t.embargo = next
+	t.last = cs.LastID
+	return out, nil
+}
