@@ -1,0 +1,62 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are herald's Prometheus metrics, on a registry of their own.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	FeedRequests     *prometheus.CounterVec // by format and status code
+	FeedNotModified  prometheus.Counter
+	FeedBuildSeconds prometheus.Histogram
+	FeedsRebuilt     prometheus.Counter
+	Deliveries       *prometheus.CounterVec // by status: sent, failed, skipped, retry
+	SMTPErrors       *prometheus.CounterVec // by class: temporary, permanent, ambiguous
+	EditionSeconds   prometheus.Histogram
+	Subscribes       *prometheus.CounterVec // by result: accepted, invalid, limited
+	HTTPRequests     *prometheus.CounterVec // non-feed routes by route and code
+}
+
+// NewMetrics registers herald's metrics and the Go/process collectors.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		FeedRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_feed_requests_total", Help: "Feed requests by format and HTTP status.",
+		}, []string{"format", "code"}),
+		FeedNotModified: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_feed_not_modified_total", Help: "Feed requests answered 304 Not Modified.",
+		}),
+		FeedBuildSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "herald_feed_build_seconds", Help: "Time to rebuild the feeds a change touched.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+		FeedsRebuilt: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_feed_refreshes_total", Help: "Feed cache refreshes that found changes.",
+		}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_deliveries_total", Help: "Delivery outcomes by status.",
+		}, []string{"status"}),
+		SMTPErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_smtp_errors_total", Help: "SMTP send errors by class.",
+		}, []string{"class"}),
+		EditionSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "herald_edition_duration_seconds", Help: "Wall time to plan and send one edition.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 3, 10),
+		}),
+		Subscribes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_subscribe_requests_total", Help: "POST /subscribe by result.",
+		}, []string{"result"}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_http_requests_total", Help: "Non-feed HTTP requests by route and status.",
+		}, []string{"route", "code"}),
+	}
+	r.MustRegister(m.FeedRequests, m.FeedNotModified, m.FeedBuildSeconds, m.FeedsRebuilt, m.Deliveries,
+		m.SMTPErrors, m.EditionSeconds, m.Subscribes, m.HTTPRequests,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

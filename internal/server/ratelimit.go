@@ -1,0 +1,119 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// clientIP is the request's client address: the peer, unless the peer is a
+// trusted proxy, in which case the right-most X-Forwarded-For entry that is
+// not itself a trusted proxy.
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = peer.Unmap()
+	if !isTrusted(peer, trusted) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer // a garbled chain: do not believe any of it
+		}
+		a = a.Unmap()
+		if !isTrusted(a, trusted) {
+			return a
+		}
+	}
+	return peer
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParsePrefixes reads IPs and CIDRs (config.Validate has checked them).
+func ParsePrefixes(ss []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range ss {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
+}
+
+// hourlyLimiter allows n events per client per sliding hour, tracking at
+// most maxClients addresses (the oldest are forgotten first) so a flood from
+// many addresses cannot exhaust memory.
+type hourlyLimiter struct {
+	mu         sync.Mutex
+	n          int
+	window     time.Duration
+	now        func() time.Time
+	hits       map[netip.Addr][]time.Time
+	maxClients int
+}
+
+func newHourlyLimiter(n int, now func() time.Time) *hourlyLimiter {
+	return &hourlyLimiter{n: n, window: time.Hour, now: now, hits: map[netip.Addr][]time.Time{}, maxClients: 100_000}
+}
+
+// Allow records an event for ip and reports whether it is within the limit.
+func (l *hourlyLimiter) Allow(ip netip.Addr) bool {
+	if l == nil || l.n <= 0 {
+		return true
+	}
+	if ip.Is6() {
+		// One IPv6 client usually holds a whole /64.
+		ip = netip.PrefixFrom(ip, 64).Masked().Addr()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	cut := now.Add(-l.window)
+	h := l.hits[ip]
+	i := 0
+	for i < len(h) && !h[i].After(cut) {
+		i++
+	}
+	h = h[i:]
+	if len(h) >= l.n {
+		l.hits[ip] = h
+		return false
+	}
+	if len(l.hits) >= l.maxClients {
+		l.evict(cut)
+	}
+	l.hits[ip] = append(h, now)
+	return true
+}
+
+func (l *hourlyLimiter) evict(cut time.Time) {
+	for k, h := range l.hits {
+		if len(h) == 0 || !h[len(h)-1].After(cut) {
+			delete(l.hits, k)
+		}
+	}
+	if len(l.hits) >= l.maxClients {
+		clear(l.hits) // under a flood from very many addresses, start over
+	}
+}

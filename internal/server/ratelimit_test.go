@@ -1,0 +1,87 @@
+package server
+
+import (
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestClientIP(t *testing.T) {
+	trusted := ParsePrefixes([]string{"10.0.0.0/8", "::1"})
+	cases := []struct {
+		remote, xff, want string
+	}{
+		{"203.0.113.9:1234", "", "203.0.113.9"},
+		{"203.0.113.9:1234", "1.2.3.4", "203.0.113.9"},            // untrusted peer: header ignored
+		{"10.1.2.3:80", "198.51.100.7", "198.51.100.7"},           // trusted proxy
+		{"10.1.2.3:80", "198.51.100.7, 10.9.9.9", "198.51.100.7"}, // chain of proxies
+		{"10.1.2.3:80", "6.6.6.6, 198.51.100.7", "198.51.100.7"},  // spoofed left-most entry not believed
+		{"10.1.2.3:80", "garbage", "10.1.2.3"},
+		{"[::1]:80", "2001:db8::5", "2001:db8::5"},
+		{"[::ffff:203.0.113.9]:1", "", "203.0.113.9"},
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest("POST", "/subscribe", nil)
+		r.RemoteAddr = tc.remote
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := clientIP(r, trusted); got != netip.MustParseAddr(tc.want) {
+			t.Errorf("clientIP(%s, %q) = %v, want %s", tc.remote, tc.xff, got, tc.want)
+		}
+	}
+}
+
+func TestHourlyLimiter(t *testing.T) {
+	now := time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
+	l := newHourlyLimiter(3, func() time.Time { return now })
+	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
+	for i := 0; i < 3; i++ {
+		if !l.Allow(a) {
+			t.Fatalf("request %d refused", i)
+		}
+	}
+	if l.Allow(a) {
+		t.Error("4th request in the hour allowed")
+	}
+	if !l.Allow(b) {
+		t.Error("another client limited")
+	}
+	now = now.Add(61 * time.Minute)
+	if !l.Allow(a) {
+		t.Error("not allowed again after an hour")
+	}
+	// IPv6 clients are limited per /64.
+	l6 := newHourlyLimiter(1, func() time.Time { return now })
+	l6.Allow(netip.MustParseAddr("2001:db8:1:2::1"))
+	if l6.Allow(netip.MustParseAddr("2001:db8:1:2::ffff")) {
+		t.Error("same /64 not limited together")
+	}
+	// Memory stays bounded under a flood from many addresses.
+	lf := newHourlyLimiter(1, func() time.Time { return now })
+	lf.maxClients = 100
+	for i := 0; i < 1000; i++ {
+		lf.Allow(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}))
+	}
+	if len(lf.hits) > 100 {
+		t.Errorf("limiter tracks %d clients", len(lf.hits))
+	}
+}
+
+func TestValidEmail(t *testing.T) {
+	for s, want := range map[string]bool{
+		"reader@example.com":             true,
+		"Reader <reader@example.com>":    false,
+		"reader@localhost":               false,
+		"reader@example.com\r\nBcc: x@y": false,
+		"no-at-sign":                     false,
+		"":                               false,
+		"a@b.c":                          true,
+		"a@.example.com":                 false,
+	} {
+		if got := validEmail(s); got != want {
+			t.Errorf("validEmail(%q) = %v", s, got)
+		}
+	}
+}
