@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+func idList(ids []int64) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	var b strings.Builder
+	b.Grow(len(ids) * 6)
+	b.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+const deliveryCols = `d.id, d.edition_id, d.subscriber_id, d.subscription_id, sb.email, sb.name, d.status, d.attempts,
+	d.next_attempt_at, d.last_reply, d.message_id, d.sent_at, d.article_ids`
+
+func scanDelivery(sc interface{ Scan(...any) error }) (model.Delivery, error) {
+	var (
+		d      model.Delivery
+		next   int64
+		sent   sql.NullInt64
+		idJSON string
+	)
+	if err := sc.Scan(&d.ID, &d.EditionID, &d.SubscriberID, &d.SubscriptionID, &d.Email, &d.Name, &d.Status,
+		&d.Attempts, &next, &d.LastReply, &d.MessageID, &sent, &idJSON); err != nil {
+		return d, err
+	}
+	d.NextAttemptAt = time.Unix(next, 0).UTC()
+	if sent.Valid {
+		d.SentAt = time.Unix(sent.Int64, 0).UTC()
+	}
+	if err := json.Unmarshal([]byte(idJSON), &d.ArticleIDs); err != nil {
+		return d, fmt.Errorf("delivery %d: article_ids: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// DueDeliveries returns up to limit pending deliveries of an edition whose
+// next attempt is due at now, with ids above afterID, in id order, each
+// with the subscriber's address and name. The outbox pages through them.
+func (s *Store) DueDeliveries(ctx context.Context, editionID int64, now time.Time, afterID int64, limit int) ([]model.Delivery, error) {
+	rows, err := s.R.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_edition_status_id
+		JOIN subscribers sb ON sb.id = d.subscriber_id
+		WHERE d.edition_id = ? AND d.status = 'pending' AND d.id > ? AND d.next_attempt_at <= ?
+		ORDER BY d.id LIMIT ?`, editionID, afterID, now.Unix(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: due deliveries of edition %d: %w", editionID, err)
+	}
+	defer rows.Close()
+	out := make([]model.Delivery, 0, limit)
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: due deliveries of edition %d: %w", editionID, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: due deliveries of edition %d: %w", editionID, err)
+	}
+	return out, nil
+}
+
+// NextAttempt returns when the earliest pending delivery of an edition is
+// due, and false when none is pending.
+func (s *Store) NextAttempt(ctx context.Context, editionID int64) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := s.W.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM deliveries INDEXED BY deliveries_edition_status_id
+		WHERE edition_id = ? AND status = 'pending'`, editionID).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: next attempt of edition %d: %w", editionID, err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return time.Unix(next.Int64, 0).UTC(), true, nil
+}
+
+// Deliveries returns up to limit deliveries of an edition with ids above
+// afterID, in id order (any status), for listing.
+func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit int) ([]model.Delivery, error) {
+	rows, err := s.R.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d
+		JOIN subscribers sb ON sb.id = d.subscriber_id
+		WHERE d.edition_id = ? AND d.id > ? ORDER BY d.id LIMIT ?`, editionID, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: deliveries of edition %d: %w", editionID, err)
+	}
+	defer rows.Close()
+	var out []model.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: deliveries of edition %d: %w", editionID, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: deliveries of edition %d: %w", editionID, err)
+	}
+	return out, nil
+}
+
+// RecordDeliveries writes the outcome of a batch of attempts in one
+// transaction. Each d carries its new state: Status (sent, failed or
+// pending for a retry), Attempts, NextAttemptAt, LastReply, and for sent
+// ones MessageID, SentAt and ArticleIDs; a sent delivery also records its
+// articles in received_articles for digest, so selection never repeats
+// them. bounced lists subscribers to mark bounced (a permanent 5.1.x). Only
+// rows still pending are updated, so a cancelled edition stays cancelled.
+func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error {
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?,
+			message_id = ?, sent_at = ? WHERE id = ? AND status = 'pending'`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		rec, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
+			VALUES (?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer rec.Close()
+		for _, d := range ds {
+			var sent any
+			if !d.SentAt.IsZero() {
+				sent = d.SentAt.Unix()
+			}
+			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.ID); err != nil {
+				return err
+			}
+			if d.Status != model.DeliverySent {
+				continue
+			}
+			for _, a := range d.ArticleIDs {
+				if _, err := rec.ExecContext(ctx, d.SubscriberID, digest, a, d.ID); err != nil {
+					return err
+				}
+			}
+		}
+		now := s.Now().Unix()
+		for _, id := range bounced {
+			if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET status = 'bounced', updated_at = ? WHERE id = ? AND status = 'active'`, now, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+func TestDeliveriesPlanSendRecord(t *testing.T) {
+	ctx := context.Background()
+	s, _ := MustOpen(t)
+	var subs []model.Subscriber
+	for _, e := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		sub, _, err := s.UpsertSubscriber(ctx, e, "", model.SubscriberActive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpsertSubscription(ctx, sub.ID, "daily", nil, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, sub)
+	}
+	ed, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow, Since: fixedNow.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := []model.Delivery{
+		{SubscriberID: subs[0].ID, SubscriptionID: 1, Status: model.DeliveryPending, ArticleIDs: []int64{7, 5}},
+		{SubscriberID: subs[1].ID, SubscriptionID: 2, Status: model.DeliveryPending, ArticleIDs: []int64{7}},
+		{SubscriberID: subs[2].ID, SubscriptionID: 3, Status: model.DeliverySkipped},
+	}
+	// Planning the same page twice (a resumed planner) inserts nothing twice.
+	for range 2 {
+		if err := s.InsertDeliveries(ctx, ed.ID, plan, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, _ := s.PlanningCursor(ctx, ed.ID); c != 3 {
+		t.Fatalf("cursor %d", c)
+	}
+	due, err := s.DueDeliveries(ctx, ed.ID, fixedNow, 0, 10)
+	if err != nil || len(due) != 2 || due[0].Email != "a@example.com" || !reflect.DeepEqual(due[0].ArticleIDs, []int64{7, 5}) {
+		t.Fatalf("due: %+v %v", due, err)
+	}
+	sent := due[0]
+	sent.Status, sent.Attempts, sent.MessageID, sent.SentAt, sent.LastReply = model.DeliverySent, 1, "<m@x>", fixedNow, "250 ok"
+	retry := due[1]
+	retry.Attempts, retry.NextAttemptAt, retry.LastReply = 1, fixedNow.Add(time.Minute), "451 later"
+	if err := s.RecordDeliveries(ctx, "daily", []model.Delivery{sent, retry}, []int64{subs[1].ID}); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.DueDeliveries(ctx, ed.ID, fixedNow, 0, 10); len(due) != 0 {
+		t.Fatalf("retry is due too early: %+v", due)
+	}
+	next, ok, err := s.NextAttempt(ctx, ed.ID)
+	if err != nil || !ok || !next.Equal(fixedNow.Add(time.Minute)) {
+		t.Fatal(next, ok, err)
+	}
+	rec, err := s.ReceivedArticles(ctx, "daily", []int64{subs[0].ID, subs[1].ID}, []int64{5, 7, 9})
+	if err != nil || !rec[subs[0].ID][5] || !rec[subs[0].ID][7] || len(rec[subs[1].ID]) != 0 {
+		t.Fatalf("received: %+v %v", rec, err)
+	}
+	if b, _ := s.SubscriberByID(ctx, subs[1].ID); b.Status != model.SubscriberBounced {
+		t.Fatalf("bounce not recorded: %+v", b)
+	}
+	counts, err := s.EditionCounts(ctx, ed.ID)
+	if err != nil || counts[model.DeliverySent] != 1 || counts[model.DeliveryPending] != 1 || counts[model.DeliverySkipped] != 1 {
+		t.Fatalf("counts: %v %v", counts, err)
+	}
+	if err := s.SetEditionStatus(ctx, ed.ID, model.EditionCancelled); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ = s.EditionCounts(ctx, ed.ID)
+	if counts[model.DeliveryPending] != 0 || counts[model.DeliveryCancelled] != 1 {
+		t.Fatalf("cancel: %v", counts)
+	}
+}

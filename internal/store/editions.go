@@ -1,0 +1,336 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+const editionCols = `id, digest, kind, slot, cutoff, since, sections, authors, status, created_at, finished_at`
+
+func scanEdition(sc interface{ Scan(...any) error }) (model.Edition, error) {
+	var (
+		e                         model.Edition
+		slot                      sql.NullString
+		cutoff, since, created    int64
+		finished                  sql.NullInt64
+		sectionsJSON, authorsJSON string
+	)
+	if err := sc.Scan(&e.ID, &e.Digest, &e.Kind, &slot, &cutoff, &since, &sectionsJSON, &authorsJSON,
+		&e.Status, &created, &finished); err != nil {
+		return e, err
+	}
+	e.Slot = slot.String
+	e.Cutoff = time.Unix(cutoff, 0).UTC()
+	e.Since = time.Unix(since, 0).UTC()
+	e.CreatedAt = time.Unix(created, 0).UTC()
+	if finished.Valid {
+		e.FinishedAt = time.Unix(finished.Int64, 0).UTC()
+	}
+	_ = json.Unmarshal([]byte(sectionsJSON), &e.Sections)
+	_ = json.Unmarshal([]byte(authorsJSON), &e.Authors)
+	return e, nil
+}
+
+func jsonList(v []string) string {
+	if len(v) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// CreateEdition records a new edition in status planning. A scheduled
+// edition is keyed by (digest, slot): when that slot already has one, the
+// existing edition is returned with created false and nothing changes.
+func (s *Store) CreateEdition(ctx context.Context, e model.Edition) (model.Edition, bool, error) {
+	var slot any
+	if e.Kind == model.EditionScheduled {
+		if e.Slot == "" {
+			return e, false, errors.New("store: create edition: a scheduled edition needs a slot")
+		}
+		slot = e.Slot
+	}
+	now := s.Now().Unix()
+	res, err := s.W.ExecContext(ctx, `INSERT OR IGNORE INTO editions (digest, kind, slot, cutoff, since, sections, authors, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'planning', ?)`,
+		e.Digest, e.Kind, slot, e.Cutoff.Unix(), e.Since.Unix(), jsonList(e.Sections), jsonList(e.Authors), now)
+	if err != nil {
+		return e, false, fmt.Errorf("store: create edition of %s: %w", e.Digest, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		got, err := scanEdition(s.W.QueryRowContext(ctx, `SELECT `+editionCols+` FROM editions WHERE digest = ? AND slot = ?`, e.Digest, e.Slot))
+		if err != nil {
+			return e, false, fmt.Errorf("store: edition of %s for slot %s: %w", e.Digest, e.Slot, err)
+		}
+		return got, false, nil
+	}
+	id, _ := res.LastInsertId()
+	got, err := s.Edition(ctx, id)
+	return got, true, err
+}
+
+// Edition returns one edition with its delivery counts, or ErrNotFound.
+func (s *Store) Edition(ctx context.Context, id int64) (model.Edition, error) {
+	e, err := scanEdition(s.W.QueryRowContext(ctx, `SELECT `+editionCols+` FROM editions WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, fmt.Errorf("store: edition %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return e, fmt.Errorf("store: edition %d: %w", id, err)
+	}
+	if e.Counts, err = s.EditionCounts(ctx, id); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// EditionCounts returns an edition's deliveries counted by status.
+func (s *Store) EditionCounts(ctx context.Context, id int64) (map[string]int, error) {
+	rows, err := s.W.QueryContext(ctx, `SELECT status, count(*) FROM deliveries INDEXED BY deliveries_edition_status_id
+		WHERE edition_id = ? GROUP BY status`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: count deliveries of edition %d: %w", id, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("store: count deliveries of edition %d: %w", id, err)
+		}
+		out[st] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: count deliveries of edition %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// Editions returns the most recent editions (of digest, or of every digest
+// when digest is ""), newest first, with their delivery counts.
+func (s *Store) Editions(ctx context.Context, digest string, limit int) ([]model.Edition, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	rows, err := s.R.QueryContext(ctx, `SELECT `+editionCols+` FROM editions
+		WHERE ? = '' OR digest = ? ORDER BY id DESC LIMIT ?`, digest, digest, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list editions: %w", err)
+	}
+	var out []model.Edition
+	for rows.Next() {
+		e, err := scanEdition(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: list editions: %w", err)
+		}
+		out = append(out, e)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("store: list editions: %w", err)
+	}
+	for i := range out {
+		if out[i].Counts, err = s.EditionCounts(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// UnfinishedEdition returns the oldest edition of digest still planning or
+// sending, and false when there is none.
+func (s *Store) UnfinishedEdition(ctx context.Context, digest string) (model.Edition, bool, error) {
+	e, err := scanEdition(s.W.QueryRowContext(ctx, `SELECT `+editionCols+` FROM editions
+		WHERE digest = ? AND status IN ('planning', 'sending') ORDER BY id LIMIT 1`, digest))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, false, nil
+	}
+	if err != nil {
+		return e, false, fmt.Errorf("store: unfinished edition of %s: %w", digest, err)
+	}
+	return e, true, nil
+}
+
+// SetEditionStatus moves an edition to status. Done and cancelled record
+// the finishing time; cancelled also cancels its pending deliveries.
+func (s *Store) SetEditionStatus(ctx context.Context, id int64, status string) error {
+	now := s.Now().Unix()
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var finished any
+		if status == model.EditionDone || status == model.EditionCancelled {
+			finished = now
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE editions SET status = ?, finished_at = ? WHERE id = ?`, status, finished, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if status == model.EditionCancelled {
+			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'cancelled' WHERE edition_id = ? AND status = 'pending'`, id)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: edition %d to %s: %w", id, status, err)
+	}
+	return nil
+}
+
+// PlanningCursor returns the highest subscription id already planned for
+// an edition.
+func (s *Store) PlanningCursor(ctx context.Context, editionID int64) (int64, error) {
+	var c int64
+	if err := s.W.QueryRowContext(ctx, `SELECT planned_through FROM editions WHERE id = ?`, editionID).Scan(&c); err != nil {
+		return 0, fmt.Errorf("store: planning cursor of edition %d: %w", editionID, err)
+	}
+	return c, nil
+}
+
+// InsertDeliveries records one page of planned deliveries (status pending
+// or skipped, with their article ids) and moves the edition's planning
+// cursor to through, in one transaction. INSERT OR IGNORE keyed by
+// (edition, subscriber) makes a resumed page harmless.
+func (s *Store) InsertDeliveries(ctx context.Context, editionID int64, ds []model.Delivery, through int64) error {
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO deliveries
+			(edition_id, subscriber_id, subscription_id, status, next_attempt_at, article_ids) VALUES (?, ?, ?, ?, 0, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, d := range ds {
+			if _, err := st.ExecContext(ctx, editionID, d.SubscriberID, d.SubscriptionID, d.Status, idList(d.ArticleIDs)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE editions SET planned_through = max(planned_through, ?) WHERE id = ?`, through, editionID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: insert deliveries of edition %d: %w", editionID, err)
+	}
+	return nil
+}
+
+// ReceivedArticles returns, for each of subscriberIDs, the ids among
+// articleIDs they already received from digest.
+func (s *Store) ReceivedArticles(ctx context.Context, digest string, subscriberIDs, articleIDs []int64) (map[int64]map[int64]bool, error) {
+	out := map[int64]map[int64]bool{}
+	if len(subscriberIDs) == 0 || len(articleIDs) == 0 {
+		return out, nil
+	}
+	const chunk = 500
+	for start := 0; start < len(subscriberIDs); start += chunk {
+		end := min(start+chunk, len(subscriberIDs))
+		args := make([]any, 0, 1+end-start+len(articleIDs))
+		args = append(args, digest)
+		for _, id := range subscriberIDs[start:end] {
+			args = append(args, id)
+		}
+		q := `SELECT subscriber_id, article_id FROM received_articles WHERE digest = ? AND subscriber_id IN (` +
+			placeholders(end-start) + `)`
+		// A long candidate list is filtered here rather than in SQL, to stay
+		// well under SQLite's variable limit.
+		filter := len(articleIDs) <= 2000
+		if filter {
+			q += ` AND article_id IN (` + placeholders(len(articleIDs)) + `)`
+			for _, id := range articleIDs {
+				args = append(args, id)
+			}
+		}
+		var want map[int64]bool
+		if !filter {
+			want = make(map[int64]bool, len(articleIDs))
+			for _, id := range articleIDs {
+				want[id] = true
+			}
+		}
+		rows, err := s.R.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: received articles: %w", err)
+		}
+		for rows.Next() {
+			var sub, art int64
+			if err := rows.Scan(&sub, &art); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: received articles: %w", err)
+			}
+			if want != nil && !want[art] {
+				continue
+			}
+			m := out[sub]
+			if m == nil {
+				m = map[int64]bool{}
+				out[sub] = m
+			}
+			m[art] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: received articles: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// AcquireLease takes the digest's one-active-edition lease for holder until
+// now+ttl, naming editionID (0 while none is chosen yet). It succeeds when
+// no lease exists, when holder already has it, or when the current one has
+// expired (its holder died). It reports false while another live holder
+// has it. The holder renews by acquiring again.
+func (s *Store) AcquireLease(ctx context.Context, digest, holder string, editionID int64, ttl time.Duration) (bool, error) {
+	now := s.Now()
+	res, err := s.W.ExecContext(ctx, `INSERT INTO edition_leases (digest, edition_id, holder, expires_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (digest) DO UPDATE SET edition_id = excluded.edition_id, holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE edition_leases.holder = excluded.holder OR edition_leases.expires_at <= ?`,
+		digest, nullID(editionID), holder, now.Add(ttl).Unix(), now.Unix())
+	if err != nil {
+		return false, fmt.Errorf("store: lease %s: %w", digest, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// LeaseHolder returns who holds the digest's lease and until when, or
+// ErrNotFound.
+func (s *Store) LeaseHolder(ctx context.Context, digest string) (string, time.Time, error) {
+	var (
+		holder string
+		exp    int64
+	)
+	err := s.W.QueryRowContext(ctx, `SELECT holder, expires_at FROM edition_leases WHERE digest = ?`, digest).Scan(&holder, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, fmt.Errorf("store: lease %s: %w", digest, ErrNotFound)
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("store: lease %s: %w", digest, err)
+	}
+	return holder, time.Unix(exp, 0).UTC(), nil
+}
+
+// ReleaseLease gives the lease up if holder has it.
+func (s *Store) ReleaseLease(ctx context.Context, digest, holder string) error {
+	if _, err := s.W.ExecContext(ctx, `DELETE FROM edition_leases WHERE digest = ? AND holder = ?`, digest, holder); err != nil {
+		return fmt.Errorf("store: release lease %s: %w", digest, err)
+	}
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
