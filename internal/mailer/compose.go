@@ -1,0 +1,351 @@
+package mailer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	netmail "net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+// Errors returned when a message cannot be composed. A message that fails
+// here is a permanent failure: sending it again would fail the same way.
+var (
+	// ErrHeaderInjection reports a header value containing CR or LF.
+	ErrHeaderInjection = errors.New("header value contains CR or LF")
+	// ErrBadHeader reports an extra header that herald will not write: a
+	// malformed or reserved name, a duplicate, or a value with control
+	// characters or, for the URL-list headers, non-ASCII text.
+	ErrBadHeader = errors.New("bad header")
+	// ErrBadMessageID reports a missing or malformed Message-ID. herald
+	// never lets go-mail invent one (its default uses the machine's host
+	// name, not the site's domain).
+	ErrBadMessageID = errors.New("bad Message-ID")
+	// ErrBadAddress reports an unusable From, To or Reply-To address.
+	ErrBadAddress = errors.New("bad address")
+)
+
+// reserved are headers the mailer writes itself; msg.Headers may not set them.
+var reserved = map[string]bool{
+	"from": true, "to": true, "cc": true, "bcc": true, "sender": true, "reply-to": true,
+	"subject": true, "date": true, "message-id": true, "mime-version": true,
+	"content-type": true, "content-transfer-encoding": true, "content-disposition": true,
+	"dkim-signature": true, "return-path": true, "received": true,
+}
+
+// urlListHeaders hold angle-bracketed URIs (RFC 2369, RFC 8058): their values
+// must be printable ASCII and are written verbatim.
+var urlListHeaders = map[string]bool{
+	"list-unsubscribe": true, "list-unsubscribe-post": true, "list-help": true,
+	"list-subscribe": true, "list-post": true, "list-owner": true, "list-archive": true,
+}
+
+var (
+	headerNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,75}$`)
+	messageIDRE  = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}@[A-Za-z0-9.-]{1,253}$")
+)
+
+// maxWord bounds a header "word" (a run without spaces) so no header line can
+// exceed RFC 5322's 998 characters after go-mail folds at spaces.
+const maxWord = 900
+
+// composeOptions are the parts of composition a Mailer controls.
+type composeOptions struct {
+	now    func() time.Time
+	signer *dkimSettings // nil: no DKIM
+}
+
+// WriteMessage writes msg as an RFC 5322 message: multipart/alternative
+// (text/plain, then text/html) when both parts are set, with From, To,
+// Subject, Date, Message-ID (exactly msg.MessageID), Reply-To when set,
+// MIME-Version and msg.Headers. The output is deterministic: the multipart
+// boundary derives from the Message-ID, so a fixed Message-ID and Date give
+// byte-identical output (golden files, herald preview --out). It is not
+// DKIM-signed.
+func WriteMessage(w io.Writer, msg *model.Message) error {
+	m, err := compose(msg, composeOptions{now: time.Now})
+	if err != nil {
+		return err
+	}
+	if _, err := m.WriteTo(w); err != nil {
+		return fmt.Errorf("mailer: write message: %w", err)
+	}
+	return nil
+}
+
+// render composes msg and writes it, DKIM-signed when configured, into
+// buf.
+func render(buf *bytes.Buffer, msg *model.Message, o composeOptions) error {
+	m, err := compose(msg, o)
+	if err != nil {
+		return err
+	}
+	if _, err := m.WriteTo(buf); err != nil {
+		return fmt.Errorf("mailer: write message: %w", err)
+	}
+	return nil
+}
+
+// compose builds the go-mail message. Every value that reaches go-mail is
+// either validated (addresses, Message-ID, header names, URL lists) or
+// cleaned and RFC 2047-encoded by this package first, so go-mail's own
+// encoding never sees a raw CR or LF. It never uses go-mail's
+// SetGenHeaderPreformatted or SetListUnsubscribe*, which write values raw
+// (and, with more than one, in random map order).
+func compose(msg *model.Message, o composeOptions) (*mail.Msg, error) {
+	if msg == nil {
+		return nil, errors.New("mailer: nil message")
+	}
+	id, err := messageID(msg.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	m := mail.NewMsg(mail.WithNoDefaultUserAgent(), mail.WithCharset(mail.CharsetUTF8),
+		mail.WithEncoding(mail.EncodingQP))
+
+	from, err := parseAddress("From", msg.From)
+	if err != nil {
+		return nil, err
+	}
+	m.FromMailAddress(from)
+
+	to, err := parseBareAddress(msg.ToAddr)
+	if err != nil {
+		return nil, err
+	}
+	to.Name = cleanText(msg.ToName)
+	m.AddToMailAddress(to)
+
+	if msg.ReplyTo != "" {
+		rt, err := parseAddress("Reply-To", msg.ReplyTo)
+		if err != nil {
+			return nil, err
+		}
+		m.ReplyToMailAddress(rt)
+	}
+
+	m.SetGenHeader(mail.HeaderSubject, encodeText(cleanText(msg.Subject)))
+	date := msg.Date
+	if date.IsZero() {
+		date = o.now()
+	}
+	m.SetDateWithValue(date)
+	m.SetMessageIDWithValue(id)
+
+	if err := setExtraHeaders(m, msg.Headers); err != nil {
+		return nil, err
+	}
+
+	text := strings.ToValidUTF8(msg.Text, "\uFFFD")
+	html := strings.ToValidUTF8(msg.HTML, "\uFFFD")
+	switch {
+	case html == "":
+		m.SetBodyString(mail.TypeTextPlain, text)
+	case text == "":
+		m.SetBodyString(mail.TypeTextHTML, html)
+	default:
+		m.SetBoundary(boundary(id, text, html))
+		m.SetBodyString(mail.TypeTextPlain, text)
+		m.AddAlternativeString(mail.TypeTextHTML, html)
+	}
+	if o.signer != nil {
+		m.SetDKIM(o.signer.signer(msg.Headers, o.now))
+	}
+	return m, nil
+}
+
+// messageID checks a "<local@domain>" Message-ID and returns it without the
+// angle brackets (go-mail adds them).
+func messageID(s string) (string, error) {
+	id := strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
+	if !messageIDRE.MatchString(id) {
+		return "", fmt.Errorf("mailer: %w %q: want <local@domain> on the site's domain", ErrBadMessageID, s)
+	}
+	return id, nil
+}
+
+// boundary derives the multipart boundary from the Message-ID, so output
+// is deterministic, and makes sure neither part contains it.
+func boundary(id, text, html string) string {
+	for i := 0; ; i++ {
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", id, i))
+		b := "herald-" + hex.EncodeToString(sum[:14])
+		if !strings.Contains(text, b) && !strings.Contains(html, b) {
+			return b
+		}
+	}
+}
+
+// parseAddress reads a configured "Name <addr>" address, cleaning the name.
+func parseAddress(field, s string) (*netmail.Address, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, fmt.Errorf("mailer: %s %q: %w", field, s, ErrHeaderInjection)
+	}
+	a, err := netmail.ParseAddress(s)
+	if err != nil || !strings.Contains(a.Address, "@") {
+		return nil, fmt.Errorf("mailer: %w: %s %q", ErrBadAddress, field, s)
+	}
+	a.Name = cleanText(a.Name)
+	return a, nil
+}
+
+// parseBareAddress reads a recipient address with no display name.
+func parseBareAddress(s string) (*netmail.Address, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, fmt.Errorf("mailer: To %q: %w", s, ErrHeaderInjection)
+	}
+	a, err := netmail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != strings.TrimSpace(s) || !strings.Contains(a.Address, "@") {
+		return nil, fmt.Errorf("mailer: %w: To %q", ErrBadAddress, s)
+	}
+	return a, nil
+}
+
+// cleanText makes a person-written one-line value (a name, a subject)
+// harmless in a header: invalid UTF-8 is replaced, every control character
+// (CR, LF, NUL, C1...) and Unicode line or paragraph separator becomes a
+// space, and runs of spaces collapse.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.In(r, unicode.Zl, unicode.Zp) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// encodeText RFC 2047-encodes an unstructured header value when it needs it:
+// non-ASCII text, or ASCII that contains "=?" (which a mail client would
+// otherwise decode as an encoded word — "=?utf-8?q?=0D=0A?=" must show as
+// typed, not as a line break).
+func encodeText(s string) string {
+	if !strings.Contains(s, "=?") {
+		return mime.QEncoding.Encode("utf-8", s)
+	}
+	if !isPrintableASCII(s) {
+		return mime.QEncoding.Encode("utf-8", s) // encodes every character, "=" and "?" included
+	}
+	// mime leaves ASCII alone, so encode by hand: base64 words of at most
+	// 45 bytes (60 characters encoded), split between characters.
+	var words []string
+	for len(s) > 0 {
+		n := min(len(s), 45)
+		for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
+}
+
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// setExtraHeaders validates msg.Headers and sets them.
+func setExtraHeaders(m *mail.Msg, hs []model.Header) error {
+	seen := make(map[string]bool, len(hs))
+	for _, h := range hs {
+		key := strings.ToLower(h.Name)
+		switch {
+		case !headerNameRE.MatchString(h.Name):
+			return fmt.Errorf("mailer: %w: name %q", ErrBadHeader, h.Name)
+		case reserved[key]:
+			return fmt.Errorf("mailer: %w: %s is set by the mailer", ErrBadHeader, h.Name)
+		case seen[key]:
+			return fmt.Errorf("mailer: %w: %s given twice", ErrBadHeader, h.Name)
+		case strings.ContainsAny(h.Value, "\r\n"):
+			return fmt.Errorf("mailer: %s: %w", h.Name, ErrHeaderInjection)
+		case !utf8.ValidString(h.Value) || hasControl(h.Value):
+			return fmt.Errorf("mailer: %w: %s value has control characters or invalid UTF-8", ErrBadHeader, h.Name)
+		}
+		seen[key] = true
+		for _, w := range strings.Fields(h.Value) {
+			if len(w) > maxWord {
+				return fmt.Errorf("mailer: %w: %s has a %d-byte word", ErrBadHeader, h.Name, len(w))
+			}
+		}
+		var v string
+		switch {
+		case urlListHeaders[key]:
+			if !isPrintableASCII(h.Value) {
+				return fmt.Errorf("mailer: %w: %s must be ASCII", ErrBadHeader, h.Name)
+			}
+			v = strings.TrimSpace(h.Value)
+		case key == "list-id":
+			var err error
+			if v, err = listID(h.Value); err != nil {
+				return err
+			}
+		default:
+			v = encodeText(strings.TrimSpace(h.Value))
+		}
+		m.SetGenHeader(mail.Header(h.Name), v)
+	}
+	return nil
+}
+
+// hasControl reports a control character other than tab (NUL, DEL, C1...)
+// or a Unicode line or paragraph separator.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r != '\t' && unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) {
+			return true
+		}
+	}
+	return false
+}
+
+// listID formats "Phrase <id.example.com>" (RFC 2919): the id is ASCII and
+// written as is, the phrase is quoted or RFC 2047-encoded as needed.
+func listID(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	i := strings.LastIndexByte(s, '<')
+	if i < 0 || !strings.HasSuffix(s, ">") {
+		return "", fmt.Errorf("mailer: %w: List-Id %q: want \"Name <id.domain>\"", ErrBadHeader, s)
+	}
+	id := s[i:]
+	if !isPrintableASCII(id) || strings.ContainsAny(id[1:len(id)-1], "<> ") {
+		return "", fmt.Errorf("mailer: %w: List-Id %q", ErrBadHeader, s)
+	}
+	phrase := strings.TrimSpace(s[:i])
+	switch {
+	case phrase == "":
+		return id, nil
+	case !isPrintableASCII(phrase):
+		return mime.QEncoding.Encode("utf-8", phrase) + " " + id, nil
+	default:
+		// A quoted string: an encoded word inside it is never decoded.
+		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+		return `"` + r.Replace(phrase) + `" ` + id, nil
+	}
+}
