@@ -1,0 +1,229 @@
+package digest_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heraldnews/herald/digest"
+	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/store"
+)
+
+// start is the fixed clock every test begins at.
+var start = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+
+// clock is an injectable, advanceable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Sleep advances the clock instead of waiting.
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+	if d > 0 {
+		c.Add(d)
+	}
+	return ctx.Err()
+}
+
+// fakeSender records messages; script decides a result per attempt.
+type fakeSender struct {
+	mu      sync.Mutex
+	workers int
+	msgs    []*model.Message
+	script  func(msg *model.Message, n int) model.SendResult // n: attempts to this address so far, from 1
+	tries   map[string]int
+}
+
+func (f *fakeSender) Workers() int { return max(f.workers, 1) }
+func (f *fakeSender) Close() error { return nil }
+func (f *fakeSender) Send(_ context.Context, _ int, msg *model.Message) model.SendResult {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tries == nil {
+		f.tries = map[string]int{}
+	}
+	f.tries[msg.ToAddr]++
+	res := model.SendResult{Outcome: model.Accepted, Code: 250, Reply: "250 2.0.0 OK"}
+	if f.script != nil {
+		res = f.script(msg, f.tries[msg.ToAddr])
+	}
+	if res.Outcome == model.Accepted {
+		f.msgs = append(f.msgs, msg)
+	}
+	return res
+}
+
+func (f *fakeSender) to(addr string) []*model.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*model.Message
+	for _, m := range f.msgs {
+		if strings.EqualFold(m.ToAddr, addr) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (f *fakeSender) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.msgs) }
+
+// env is a digest service over a real SQLite store.
+type env struct {
+	t      testing.TB
+	store  *store.Store
+	svc    *digest.Service
+	sender digest.Sender
+	fake   *fakeSender
+	clock  *clock
+	cfg    *config.Config
+	ids    map[string]int64 // content ids by slug
+}
+
+func testConfig(tb testing.TB) *config.Config {
+	tb.Helper()
+	cfg, err := config.Parse([]byte(`
+site: { name: "The Herald", url: "https://news.example.com", postal_address: "1 Fleet Street, London EC4Y 1AA" }
+secret: "test-secret"
+smtp: { from: "The Herald <digest@news.example.com>", unsubscribe_mailto: "unsubscribe@news.example.com", max_attempts: 3 }
+digests:
+  - { name: daily, title: "Morning Briefing", schedule: "0 7 * * *", timezone: Europe/London, max_articles: 3,
+      subject: "{{.Site}}: {{.Title}} for {{.Date}} — {{.Top}}" }
+`))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+func newEnv(tb testing.TB, sender digest.Sender, tweak func(*digest.Options)) *env {
+	tb.Helper()
+	c := &clock{t: start}
+	st, err := store.Open(context.Background(), tb.TempDir()+"/herald.db", store.Options{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	e := &env{t: tb, store: st, clock: c, cfg: testConfig(tb), ids: map[string]int64{}}
+	if sender == nil {
+		e.fake = &fakeSender{workers: 2}
+		sender = e.fake
+	}
+	e.sender = sender
+	opt := digest.Options{
+		Config: e.cfg, Store: st, Sender: sender, Now: c.Now, Sleep: c.Sleep,
+		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Backoff:      func(int) time.Duration { return time.Minute },
+		MarkInterval: 5 * time.Millisecond,
+		PageSize:     7, // small pages exercise paging
+	}
+	if tweak != nil {
+		tweak(&opt)
+	}
+	if e.svc, err = digest.New(opt); err != nil {
+		tb.Fatal(err)
+	}
+	e.seedContent()
+	return e
+}
+
+// seedContent writes two sections, three authors and no articles.
+func (e *env) seedContent() {
+	err := e.store.WriteContent(context.Background(), func(w *store.ContentWriter) error {
+		for _, s := range []model.Section{{Slug: "world", Name: "World News"}, {Slug: "sport", Name: "Sport"}} {
+			id, err := w.Section(s)
+			if err != nil {
+				return err
+			}
+			e.ids[s.Slug] = id
+		}
+		for _, a := range []model.Author{{Slug: "ann", Name: "Ann Lee"}, {Slug: "bob", Name: "Bob Roe"}, {Slug: "cat", Name: "Cat Poe"}} {
+			id, err := w.Author(a)
+			if err != nil {
+				return err
+			}
+			e.ids[a.Slug] = id
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// article publishes an article ago before now in section by authors.
+func (e *env) article(guid, title, section string, ago time.Duration, authors ...string) int64 {
+	e.t.Helper()
+	var id int64
+	err := e.store.WriteContent(context.Background(), func(w *store.ContentWriter) error {
+		a := model.Article{GUID: guid, URL: "/" + section + "/" + guid, Title: title, Summary: "<p>Summary of " + title + "</p>",
+			Section: model.Section{ID: e.ids[section]}, PublishedAt: e.clock.Now().Add(-ago)}
+		for _, s := range authors {
+			a.Authors = append(a.Authors, model.Author{ID: e.ids[s]})
+		}
+		var err error
+		id, err = w.Article(a)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	// herald saw it when it was published (the trigger used the real clock).
+	if _, err := e.store.W.Exec(`UPDATE herald_article_visible SET seen_at = ? WHERE article_id = ?`,
+		e.clock.Now().Add(-ago).Unix(), id); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// subscriber adds a subscriber with status and follows to daily.
+func (e *env) subscriber(email, name, status string, sections, authors []string) model.Subscriber {
+	e.t.Helper()
+	ctx := context.Background()
+	sub, _, err := e.store.UpsertSubscriber(ctx, email, name, status)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.store.UpsertSubscription(ctx, sub.ID, "daily", sections, authors, ""); err != nil {
+		e.t.Fatal(err)
+	}
+	return sub
+}
+
+func (e *env) sendNow(req digest.SendNowRequest) digest.SendNowResult {
+	e.t.Helper()
+	res, err := e.svc.SendNow(context.Background(), req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
+// carries reports which of titles the message's text part holds.
+func carries(m *model.Message, titles ...string) []string {
+	var out []string
+	for _, t := range titles {
+		if strings.Contains(m.Text, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

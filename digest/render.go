@@ -1,0 +1,284 @@
+package digest
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	htmltemplate "html/template"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vanng822/go-premailer/premailer"
+
+	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/sanitize"
+)
+
+// SiteView is the site as templates see it.
+type SiteView struct {
+	Name, URL, Language, Logo, PostalAddress string
+}
+
+// AuthorView is one name in a byline.
+type AuthorView struct {
+	Name, URL string
+}
+
+// ArticleView is one cleaned article as templates see it: every URL is
+// absolute, SummaryHTML is sanitised.
+type ArticleView struct {
+	ID          int64
+	Title       string
+	URL         string
+	ImageURL    string
+	Authors     []AuthorView
+	Byline      string // every co-author: "A, B and C"
+	SummaryHTML htmltemplate.HTML
+	SummaryText string
+	Published   time.Time
+	Section     string // section name
+	SectionSlug string
+	AuthorSlugs []string
+}
+
+// SectionView groups a digest's articles by section, in the order the
+// newest article of each section appears.
+type SectionView struct {
+	Name     string
+	Slug     string
+	Articles []*ArticleView
+}
+
+// SubscriberView is the reader as templates see them.
+type SubscriberView struct {
+	Name, Email string
+}
+
+// DigestData is what a digest's HTML and text templates receive.
+type DigestData struct {
+	Site           SiteView
+	Title          string // the digest's title
+	Subject        string
+	Date           string // the edition's date in the digest's timezone
+	Count          int
+	Sections       []SectionView
+	Subscriber     SubscriberView
+	Follows        string // what the subscription follows, "" for everything
+	ManageURL      string
+	UnsubscribeURL string
+}
+
+// SubjectData is what a digest's subject template receives.
+type SubjectData struct {
+	Site, Title, Date string
+	Count             int
+	Top               string // the first article's title
+}
+
+// newArticleView builds the template view of a cleaned article.
+func newArticleView(a model.Article) *ArticleView {
+	v := &ArticleView{
+		ID: a.ID, Title: a.Title, URL: a.URL, ImageURL: a.ImageURL,
+		SummaryHTML: htmltemplate.HTML(a.Summary), SummaryText: a.SummaryText,
+		Published: a.PublishedAt, Section: a.Section.Name, SectionSlug: a.Section.Slug,
+	}
+	if v.Section == "" {
+		v.Section = "News"
+	}
+	names := make([]string, 0, len(a.Authors))
+	for _, au := range a.Authors {
+		if au.Name == "" {
+			continue
+		}
+		v.Authors = append(v.Authors, AuthorView{Name: au.Name, URL: au.URL})
+		names = append(names, au.Name)
+	}
+	for _, au := range a.Authors {
+		v.AuthorSlugs = append(v.AuthorSlugs, au.Slug)
+	}
+	switch len(names) {
+	case 0:
+	case 1:
+		v.Byline = names[0]
+	default:
+		v.Byline = strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	}
+	return v
+}
+
+// groupSections groups articles (newest first) by section.
+func groupSections(arts []*ArticleView) []SectionView {
+	var out []SectionView
+	idx := map[string]int{}
+	for _, a := range arts {
+		key := a.SectionSlug + "\x00" + a.Section
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, SectionView{Name: a.Section, Slug: a.SectionSlug})
+		}
+		out[i].Articles = append(out[i].Articles, a)
+	}
+	return out
+}
+
+// Placeholders stand in for per-recipient values while a digest's HTML is
+// rendered and its CSS inlined once per distinct article set; each message
+// then substitutes the real, HTML-escaped values. They are plain letters
+// and digits, which every escaper and the inliner leave unchanged.
+const (
+	phName  = "HERALDxPHxNAMEx7q"
+	phEmail = "HERALDxPHxEMAILx7q"
+	phUnsub = "HERALDxPHxUNSUBx7q"
+	phMgmt  = "HERALDxPHxMGMTx7q"
+)
+
+// renderer renders digests for one edition. The HTML of each distinct
+// (articles, follows, named or not) combination is rendered and inlined
+// once and cached; a message only substitutes the recipient's values.
+type renderer struct {
+	cfg     *config.Config
+	digest  config.Digest
+	tmpl    *Templates
+	date    string
+	baseURL string
+
+	mu    sync.Mutex
+	cache map[string]*rendered
+}
+
+type rendered struct {
+	once    sync.Once
+	html    string
+	subject string
+	err     error
+}
+
+// maxCached bounds the per-edition cache of rendered article sets.
+const maxCached = 4096
+
+func newRenderer(cfg *config.Config, d config.Digest, t *Templates, editionDate time.Time) *renderer {
+	return &renderer{
+		cfg: cfg, digest: d, tmpl: t, baseURL: cfg.HTTP.BaseURL,
+		date:  editionDate.In(d.Location()).Format("Monday 2 January 2006"),
+		cache: map[string]*rendered{},
+	}
+}
+
+func (r *renderer) site() SiteView {
+	s := r.cfg.Site
+	return SiteView{Name: sanitize.Line(s.Name), URL: s.URL, Language: s.Language, Logo: s.Logo, PostalAddress: sanitize.Line(s.PostalAddress)}
+}
+
+// part is one recipient's rendering input.
+type part struct {
+	name, email       string
+	follows           string
+	unsubTok, mgmtTok string
+}
+
+// subject renders the digest's subject line for arts.
+func (r *renderer) subject(arts []*ArticleView) (string, error) {
+	d := SubjectData{Site: sanitize.Line(r.cfg.Site.Name), Title: sanitize.Line(r.digest.Title), Date: r.date, Count: len(arts)}
+	if len(arts) > 0 {
+		d.Top = arts[0].Title
+	}
+	var b strings.Builder
+	t := r.tmpl.subject[r.digest.Name]
+	if t == nil {
+		return "", fmt.Errorf("digest %s: no subject template", r.digest.Name)
+	}
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("digest %s: subject: %w", r.digest.Name, err)
+	}
+	return sanitize.Line(b.String()), nil
+}
+
+func (r *renderer) data(arts []*ArticleView, subject string, p part) DigestData {
+	return DigestData{
+		Site: r.site(), Title: sanitize.Line(r.digest.Title), Subject: subject, Date: r.date, Count: len(arts),
+		Sections: groupSections(arts), Subscriber: SubscriberView{Name: p.name, Email: p.email}, Follows: p.follows,
+		ManageURL:      r.baseURL + "/preferences?token=" + p.mgmtTok,
+		UnsubscribeURL: r.baseURL + "/unsubscribe?token=" + p.unsubTok,
+	}
+}
+
+// render returns the subject, text and HTML of one recipient's digest.
+func (r *renderer) render(arts []*ArticleView, p part) (subject, text, htmlOut string, err error) {
+	var key strings.Builder
+	for _, a := range arts {
+		key.WriteString(strconv.FormatInt(a.ID, 36))
+		key.WriteByte(',')
+	}
+	key.WriteString("|")
+	key.WriteString(p.follows)
+	if p.name != "" {
+		key.WriteString("|n")
+	}
+	k := key.String()
+	r.mu.Lock()
+	c := r.cache[k]
+	if c == nil {
+		if len(r.cache) >= maxCached {
+			clear(r.cache)
+		}
+		c = &rendered{}
+		r.cache[k] = c
+	}
+	r.mu.Unlock()
+	c.once.Do(func() {
+		c.subject, c.err = r.subject(arts)
+		if c.err != nil {
+			return
+		}
+		ph := part{follows: p.follows, email: phEmail, unsubTok: phUnsub, mgmtTok: phMgmt}
+		if p.name != "" {
+			ph.name = phName
+		}
+		c.html, c.err = r.inlineHTML(r.data(arts, c.subject, ph))
+	})
+	if c.err != nil {
+		return "", "", "", c.err
+	}
+	var tb strings.Builder
+	if err := r.tmpl.digestText[r.templateKey()].Execute(&tb, r.data(arts, c.subject, p)); err != nil {
+		return "", "", "", fmt.Errorf("digest %s: text part: %w", r.digest.Name, err)
+	}
+	rep := strings.NewReplacer(phName, html.EscapeString(p.name), phEmail, html.EscapeString(p.email),
+		phUnsub, p.unsubTok, phMgmt, p.mgmtTok)
+	return c.subject, tb.String(), rep.Replace(c.html), nil
+}
+
+func (r *renderer) templateKey() string {
+	if r.digest.Template == "" {
+		return "digest"
+	}
+	return r.digest.Template
+}
+
+// inlineHTML renders the HTML template and moves its CSS into style
+// attributes (rules that cannot be inlined, such as media queries, stay in
+// a style element).
+func (r *renderer) inlineHTML(d DigestData) (string, error) {
+	var b bytes.Buffer
+	if err := r.tmpl.digestHTML[r.templateKey()].Execute(&b, d); err != nil {
+		return "", fmt.Errorf("digest %s: HTML part: %w", r.digest.Name, err)
+	}
+	return inlineCSS(b.String())
+}
+
+func inlineCSS(doc string) (string, error) {
+	pm, err := premailer.NewPremailerFromString(doc, premailer.NewOptions())
+	if err != nil {
+		return "", fmt.Errorf("inline CSS: %w", err)
+	}
+	out, err := pm.Transform()
+	if err != nil {
+		return "", fmt.Errorf("inline CSS: %w", err)
+	}
+	return out, nil
+}

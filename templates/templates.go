@@ -1,0 +1,20 @@
+// Package templates holds herald's default email and page templates,
+// embedded in the binary. Package digest parses them at start; a file of
+// the same name in the config's templates_dir replaces the default.
+//
+//   - digest.html.tmpl, digest.txt.tmpl: a digest's HTML part (html/template,
+//     CSS inlined after rendering) and its plain-text part (text/template).
+//     A digest whose template key is "weekly" uses weekly.html.tmpl and
+//     weekly.txt.tmpl.
+//   - confirm.html.tmpl, confirm.txt.tmpl: the double opt-in email.
+//   - pages.html.tmpl: the pages behind /confirm, /unsubscribe and
+//     /preferences (templates "confirm", "unsubscribe", "preferences",
+//     "message").
+package templates
+
+import "embed"
+
+// FS holds the default templates at its root.
+//
+//go:embed *.tmpl
+var FS embed.FS
