@@ -3,6 +3,7 @@ package digest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -108,6 +109,9 @@ func (s *Service) Subscribe(ctx context.Context, req SubscribeRequest) (model.Su
 	return sub, true, nil
 }
 
+// ErrUnknownSlug: a section or author slug that does not exist.
+var ErrUnknownSlug = errors.New("digest: unknown slug")
+
 // checkSlugs refuses section and author slugs that do not exist.
 func (s *Service) checkSlugs(ctx context.Context, sections, authors []string) error {
 	if len(sections) > 0 {
@@ -121,7 +125,7 @@ func (s *Service) checkSlugs(ctx context.Context, sections, authors []string) er
 		}
 		for _, slug := range sections {
 			if !have[slug] {
-				return fmt.Errorf("digest: no section with slug %q", slug)
+				return fmt.Errorf("%w: no section with slug %q", ErrUnknownSlug, slug)
 			}
 		}
 	}
@@ -136,7 +140,7 @@ func (s *Service) checkSlugs(ctx context.Context, sections, authors []string) er
 		}
 		for _, slug := range authors {
 			if !have[slug] {
-				return fmt.Errorf("digest: no author with slug %q", slug)
+				return fmt.Errorf("%w: no author with slug %q", ErrUnknownSlug, slug)
 			}
 		}
 	}

@@ -9,5 +9,7 @@ func (m *Main) commands() []*cobra.Command {
 		m.versionCommand(),
 		m.articlesCommand(),
 		m.buildCommand(),
+		m.serveCommand(),
+		m.demoCommand(),
 	}
 }
