@@ -11,5 +11,9 @@ func (m *Main) commands() []*cobra.Command {
 		m.buildCommand(),
 		m.serveCommand(),
 		m.demoCommand(),
+		m.sendNowCommand(),
+		m.previewCommand(),
+		m.subscribersCommand(),
+		m.editionsCommand(),
 	}
 }
