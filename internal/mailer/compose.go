@@ -96,6 +96,9 @@ func render(buf *bytes.Buffer, msg *model.Message, o composeOptions) error {
 	if _, err := m.WriteTo(buf); err != nil {
 		return fmt.Errorf("mailer: write message: %w", err)
 	}
+	if o.signer != nil {
+		foldSignature(buf)
+	}
 	return nil
 }
 
@@ -126,7 +129,7 @@ func compose(msg *model.Message, o composeOptions) (*mail.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	to.Name = cleanText(msg.ToName)
+	to.Name = cleanName(msg.ToName)
 	m.AddToMailAddress(to)
 
 	if msg.ReplyTo != "" {
@@ -198,7 +201,7 @@ func parseAddress(field, s string) (*netmail.Address, error) {
 	if err != nil || !strings.Contains(a.Address, "@") {
 		return nil, fmt.Errorf("mailer: %w: %s %q", ErrBadAddress, field, s)
 	}
-	a.Name = cleanText(a.Name)
+	a.Name = cleanName(a.Name)
 	return a, nil
 }
 
@@ -212,6 +215,24 @@ func parseBareAddress(s string) (*netmail.Address, error) {
 		return nil, fmt.Errorf("mailer: %w: To %q", ErrBadAddress, s)
 	}
 	return a, nil
+}
+
+// maxName bounds a display name, in characters, so a quoted name stays far
+// below the 998-character line limit (go-mail cannot fold inside it).
+const maxName = 100
+
+// cleanName is cleanText cut to maxName characters, with "=?" broken by a
+// zero-width space. net/mail quotes an ASCII name rather than encoding it,
+// and many readers (Python's email package among them) decode an encoded
+// word even inside quotes, so a name "=?utf-8?q?=0D=0A?=" would show a line
+// break; with the invisible U+200B the name is not ASCII any more, so it is
+// RFC 2047-encoded whole and reads as typed.
+func cleanName(s string) string {
+	s = cleanText(s)
+	if utf8.RuneCountInString(s) > maxName {
+		s = strings.TrimSpace(string([]rune(s)[:maxName]))
+	}
+	return strings.ReplaceAll(s, "=?", "=\u200b?")
 }
 
 // cleanText makes a person-written one-line value (a name, a subject)
@@ -238,28 +259,35 @@ func cleanText(s string) string {
 }
 
 // encodeText RFC 2047-encodes an unstructured header value when it needs it:
-// non-ASCII text, or ASCII that contains "=?" (which a mail client would
-// otherwise decode as an encoded word — "=?utf-8?q?=0D=0A?=" must show as
-// typed, not as a line break).
+// non-ASCII text; ASCII that contains "=?" (a mail client would otherwise
+// decode it as an encoded word — "=?utf-8?q?=0D=0A?=" must show as typed,
+// not as a line break); or a word too long to fold (go-mail folds only at
+// spaces, and encoded words are at most 75 characters).
 func encodeText(s string) string {
-	if !strings.Contains(s, "=?") {
-		return mime.QEncoding.Encode("utf-8", s)
-	}
 	if !isPrintableASCII(s) {
-		return mime.QEncoding.Encode("utf-8", s) // encodes every character, "=" and "?" included
+		return mime.QEncoding.Encode("utf-8", s) // encodes "=" and "?" too
+	}
+	if !strings.Contains(s, "=?") && !hasLongWord(s, 70) {
+		return s
 	}
 	// mime leaves ASCII alone, so encode by hand: base64 words of at most
-	// 45 bytes (60 characters encoded), split between characters.
+	// 45 bytes (60 characters encoded).
 	var words []string
 	for len(s) > 0 {
 		n := min(len(s), 45)
-		for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
-			n--
-		}
 		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
 		s = s[n:]
 	}
 	return strings.Join(words, " ")
+}
+
+func hasLongWord(s string, n int) bool {
+	for _, w := range strings.Fields(s) {
+		if len(w) > n {
+			return true
+		}
+	}
+	return false
 }
 
 func isPrintableASCII(s string) bool {

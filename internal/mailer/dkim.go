@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"bytes"
 	"crypto"
 	"fmt"
 	"os"
@@ -31,6 +32,10 @@ import (
 //     Date, Message-ID, Reply-To and the List-* headers) are oversigned:
 //     named once more than they occur, so a second copy added in transit
 //     breaks the signature.
+//   - In simple mode go-mail writes the DKIM-Signature as one line, which
+//     with a 4096-bit key passes 998 characters. foldSignature folds the b=
+//     value, which is safe in any canonicalization: a verifier deletes the
+//     b= value, whitespace included, before hashing (RFC 6376 3.5, 3.7).
 //   - One go-mail Signer per message: Signer.Sign caches the algorithm in
 //     the struct, which is a data race when shared between workers.
 
@@ -83,4 +88,31 @@ func (d *dkimSettings) signer(hs []model.Header, now func() time.Time) *mail.DKI
 	s.SignHeaders(names...)
 	s.OversignHeaders(dkimOversign...)
 	return s
+}
+
+// foldSignature folds the b= value of the DKIM-Signature that go-mail put
+// on the first line of buf into lines of at most 76 characters.
+func foldSignature(buf *bytes.Buffer) {
+	b := buf.Bytes()
+	end := bytes.Index(b, []byte("\r\n"))
+	if end < 0 || !bytes.HasPrefix(b, []byte("DKIM-Signature: ")) {
+		return
+	}
+	i := bytes.LastIndex(b[:end], []byte("; b="))
+	if i < 0 {
+		return
+	}
+	i += len("; b=")
+	sig := b[i:end]
+	out := make([]byte, 0, len(b)+3*(len(sig)/74+1))
+	out = append(out, b[:i]...)
+	for len(sig) > 0 {
+		n := min(len(sig), 74)
+		out = append(out, "\r\n "...)
+		out = append(out, sig[:n]...)
+		sig = sig[n:]
+	}
+	out = append(out, b[end:]...)
+	buf.Reset()
+	buf.Write(out)
 }

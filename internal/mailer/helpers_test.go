@@ -13,14 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/smtptest"
 )
-
-var _ digest.Sender = (*mailer.Mailer)(nil)
 
 var fixedDate = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
 

@@ -44,6 +44,12 @@ type Options struct {
 	Hook func(*Attempt) Action
 	// Domain is the name in the greeting; "mx.test" when empty.
 	Domain string
+	// DiscardData keeps envelopes and counts but not message bytes, so a
+	// benchmark can send millions of messages.
+	DiscardData bool
+	// Latency delays every write of the server by this much, standing in
+	// for a network round trip (benchmarks of round-trip counts).
+	Latency time.Duration
 }
 
 // Stage is the step of an SMTP transaction a hook is asked about.
@@ -184,6 +190,9 @@ func Start(tb testing.TB, opts Options) *Server {
 	if err != nil {
 		tb.Fatalf("smtptest: listen: %v", err)
 	}
+	if opts.Latency > 0 {
+		s.ln = latencyListener{s.ln, opts.Latency}
+	}
 	if opts.TLS != TLSNone {
 		cfg, cert, err := selfSigned()
 		if err != nil {
@@ -211,6 +220,30 @@ func (s *Server) Close() {
 
 // Addr is the listening address, "127.0.0.1:port".
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// latencyListener hands out connections whose writes are delayed.
+type latencyListener struct {
+	net.Listener
+	d time.Duration
+}
+
+func (l latencyListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return latencyConn{c, l.d}, nil
+}
+
+type latencyConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c latencyConn) Write(p []byte) (int, error) {
+	time.Sleep(c.d)
+	return c.Conn.Write(p)
+}
 
 // Host is "127.0.0.1".
 func (s *Server) Host() string { return s.ln.Addr().(*net.TCPAddr).IP.String() }
@@ -391,7 +424,11 @@ func (se *session) Data(r io.Reader) error {
 	}
 	act, err := se.srv.decide(se.conn, a)
 	if err == nil || act.Deliver {
-		se.srv.record(Message{From: se.from, To: a.Rcpts, Data: a.Data, At: time.Now(), Conn: se.id})
+		m := Message{From: se.from, To: a.Rcpts, Data: a.Data, At: time.Now(), Conn: se.id}
+		if se.srv.opts.DiscardData {
+			m.Data = nil
+		}
+		se.srv.record(m)
 	}
 	return err
 }
