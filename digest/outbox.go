@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
@@ -204,6 +207,18 @@ func (s *Service) lease(ctx context.Context, digest string) (context.Context, fu
 	ok, err := s.store.AcquireLease(ctx, digest, s.opt.Holder, 0, s.opt.LeaseTTL)
 	if err != nil {
 		return ctx, nil, err
+	}
+	if !ok {
+		// A holder on this machine whose process is gone (killed, crashed)
+		// need not be waited for until its lease expires.
+		if holder, _, err := s.store.LeaseHolder(ctx, digest); err == nil && holderDead(holder, s.opt.Holder) {
+			if ok, err = s.store.TakeOverLease(ctx, digest, holder, s.opt.Holder, s.opt.LeaseTTL); err != nil {
+				return ctx, nil, err
+			}
+			if ok {
+				s.log.Warn("took over the lease of a dead process", "digest", digest, "holder", holder)
+			}
+		}
 	}
 	if !ok {
 		return ctx, nil, fmt.Errorf("%w: %s", ErrLeaseHeld, digest)
@@ -599,4 +614,36 @@ func (c *articleCache) views(ids []int64) []*ArticleView {
 		}
 	}
 	return out
+}
+
+// holderDead reports whether a lease holder named "host:pid:nonce" was a
+// process on this host that no longer runs. A holder with our own pid but
+// another nonce was an earlier process with that pid (a restarted
+// container). Holders on other hosts are never presumed dead: their lease
+// expires instead.
+func holderDead(holder, self string) bool {
+	if holder == self {
+		return false
+	}
+	parts := strings.Split(holder, ":")
+	if len(parts) < 3 {
+		return false
+	}
+	host, _ := os.Hostname()
+	if strings.Join(parts[:len(parts)-2], ":") != host {
+		return false
+	}
+	pid, err := strconv.Atoi(parts[len(parts)-2])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return true
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return true
+	}
+	err = p.Signal(syscall.Signal(0))
+	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH)
 }

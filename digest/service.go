@@ -54,6 +54,8 @@ type Store interface {
 	InsertDeliveries(ctx context.Context, editionID int64, ds []model.Delivery, through int64) error
 	AcquireLease(ctx context.Context, digest, holder string, editionID int64, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, digest, holder string) error
+	LeaseHolder(ctx context.Context, digest string) (string, time.Time, error)
+	TakeOverLease(ctx context.Context, digest, from, holder string, ttl time.Duration) (bool, error)
 
 	// Outbox.
 	DueDeliveries(ctx context.Context, editionID int64, now time.Time, afterID int64, limit int) ([]model.Delivery, error)
@@ -103,8 +105,8 @@ type Options struct {
 	// PageSize is the planning and outbox page (default 1000).
 	PageSize int
 	// MarkBatch is the most results committed in one transaction (default
-	// 64); MarkInterval the longest a result waits for its commit (default
-	// 200ms).
+	// 32); MarkInterval the longest a result waits for its commit (default
+	// 100ms). Together with the workers they bound what a crash can repeat.
 	MarkBatch    int
 	MarkInterval time.Duration
 }
@@ -162,10 +164,10 @@ func New(opt Options) (*Service, error) {
 		opt.PageSize = 1000
 	}
 	if opt.MarkBatch <= 0 {
-		opt.MarkBatch = 64
+		opt.MarkBatch = 32
 	}
 	if opt.MarkInterval <= 0 {
-		opt.MarkInterval = 200 * time.Millisecond
+		opt.MarkInterval = 100 * time.Millisecond
 	}
 	if opt.Templates == nil {
 		t, err := LoadTemplates(opt.Config.TemplatesDir, opt.Config.Digests)

@@ -130,7 +130,6 @@ func (m *Main) importCSV(ctx context.Context, r io.Reader, errw io.Writer) (ok, 
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -149,6 +148,7 @@ func (m *Main) importCSV(ctx context.Context, r io.Reader, errw io.Writer) (ok, 
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if reason := m.importRow(ctx, rec, digests, sections, authors); reason != "" {
 			fmt.Fprintf(errw, "line %d: %s\n", line, reason)
 			bad++

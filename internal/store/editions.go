@@ -334,3 +334,15 @@ func nullID(id int64) any {
 	}
 	return id
 }
+
+// TakeOverLease hands the digest's lease from a holder known to be dead to
+// holder, if from still has it. It reports whether it did.
+func (s *Store) TakeOverLease(ctx context.Context, digest, from, holder string, ttl time.Duration) (bool, error) {
+	res, err := s.W.ExecContext(ctx, `UPDATE edition_leases SET holder = ?, expires_at = ? WHERE digest = ? AND holder = ?`,
+		holder, s.Now().Add(ttl).Unix(), digest, from)
+	if err != nil {
+		return false, fmt.Errorf("store: take over lease %s: %w", digest, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
