@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type Main struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) (string, bool)
 	Now            func() time.Time
+
+	// OnListen, when set, is told the address herald serve or demo bound
+	// (tests listen on 127.0.0.1:0).
+	OnListen func(net.Addr)
 
 	// Flags.
 	ConfigPath string

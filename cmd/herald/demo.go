@@ -157,7 +157,7 @@ herald demo is running. Open:
 Press Ctrl-C to stop.
 `, base, filepath.Join(abs, "mail"), res.Sent, res.Skipped, cfgPath)
 	d.ln = ln
-	return d.run(ctx, nil)
+	return d.run(ctx, m.OnListen)
 }
 
 // demoSubscribers lists the demo's addresses (for tests).

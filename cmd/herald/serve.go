@@ -58,7 +58,7 @@ closes the database.`,
 			if err != nil {
 				return err
 			}
-			return d.run(cmd.Context(), nil)
+			return d.run(cmd.Context(), m.OnListen)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default http.listen)")
