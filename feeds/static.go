@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -71,19 +72,17 @@ func (w *Writer) WriteAll(ctx context.Context) (Summary, error) {
 		return Summary{}, fmt.Errorf("feeds: output directory: %w", err)
 	}
 	defer root.Close()
-	var sum Summary
 	keep := make(map[string]bool, len(feeds)*int(numFormats))
 	known := make(map[FeedID]bool, len(feeds))
 	for _, f := range feeds {
-		s, err := w.writeFeed(ctx, root, f)
-		sum.add(s)
-		if err != nil {
-			return sum, err
-		}
 		known[f.ID] = true
 		for _, ft := range Formats {
 			keep[f.ID.Path(ft)] = true
 		}
+	}
+	sum, err := w.writeFeeds(ctx, root, feeds)
+	if err != nil {
+		return sum, err
 	}
 	for _, sub := range []string{"feeds/sections", "feeds/authors"} {
 		n, err := removeStale(root, sub, keep)
@@ -161,6 +160,48 @@ func (w *Writer) Apply(ctx context.Context, t Touched) (Summary, error) {
 	}
 	w.known = now
 	return sum, nil
+}
+
+// writeFeeds builds and writes feeds on GOMAXPROCS workers. Each file is
+// independent, so the output is the same as a sequential run.
+func (w *Writer) writeFeeds(ctx context.Context, root *os.Root, feeds []Feed) (Summary, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		sum   Summary
+		first error
+		wg    sync.WaitGroup
+	)
+	work := make(chan Feed)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(feeds))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range work {
+				s, err := w.writeFeed(ctx, root, f)
+				mu.Lock()
+				sum.add(s)
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, f := range feeds {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return sum, first
 }
 
 func (w *Writer) writeFeed(ctx context.Context, root *os.Root, f Feed) (Summary, error) {
