@@ -105,7 +105,7 @@ type transport interface {
 
 // envelope is what a transport needs besides the message bytes.
 type envelope struct {
-	from, to  string // SMTP MAIL FROM and RCPT TO addresses
+	from, to  string // bare SMTP MAIL FROM and RCPT TO addresses
 	messageID string
 }
 
@@ -218,7 +218,7 @@ func (m *Mailer) send(ctx context.Context, worker int, msg *model.Message) model
 	if err != nil {
 		return model.SendResult{Outcome: model.Permanent, Reply: oneLine("mailer: from: " + err.Error())}
 	}
-	return m.transport.send(ctx, worker, envelope{from: "<" + from.Address + ">", to: "<" + cp.ToAddr + ">", messageID: cp.MessageID}, buf.Bytes())
+	return m.transport.send(ctx, worker, envelope{from: from.Address, to: cp.ToAddr, messageID: cp.MessageID}, buf.Bytes())
 }
 
 // Close closes every connection (QUIT). Send after Close is Temporary.

@@ -224,12 +224,15 @@ func (t *smtpTransport) send(ctx context.Context, worker int, env envelope, raw 
 	return res
 }
 
-// transaction sends one message on s's connection.
+// transaction sends one message on s's connection. go-mail's smtp.Client
+// writes "MAIL FROM:%s" and "RCPT TO:%s" verbatim, so the angle brackets
+// are ours to add; strict servers (mailpit, Postfix) refuse bare addresses
+// (smtptest's Violations catches a regression).
 func (t *smtpTransport) transaction(s *slot, from, to string, raw []byte) model.SendResult {
-	if err := s.c.Mail(from); err != nil {
+	if err := s.c.Mail("<" + from + ">"); err != nil {
 		return t.fail(s, stageMail, err)
 	}
-	if err := s.c.Rcpt(to); err != nil {
+	if err := s.c.Rcpt("<" + to + ">"); err != nil {
 		return t.fail(s, stageRcpt, err)
 	}
 	w, err := s.c.Data()

@@ -35,6 +35,9 @@ func TestSendReusesConnectionsAndParsesBack(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if v := srv.Violations(); len(v) != 0 {
+		t.Errorf("commands a strict server refuses: %q", v)
+	}
 	if got := srv.Connections(); got != workers {
 		t.Errorf("connections = %d, want %d (one per worker, reused)", got, workers)
 	}

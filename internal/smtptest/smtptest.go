@@ -99,9 +99,10 @@ type Action struct {
 	// Stall waits this long before replying or dropping (cut short when
 	// the server closes).
 	Stall time.Duration
-	// Deliver, at StageData, records the message as delivered even though
-	// the reply is an error or the connection is dropped: a server that
-	// queued the message and then lost the connection.
+	// Deliver, at StageData, records the message as delivered before any
+	// stall or drop, even when the reply is an error or the connection is
+	// dropped: a server that queued the message and then lost the
+	// connection.
 	Deliver bool
 }
 
@@ -161,6 +162,7 @@ type Server struct {
 	count    map[string]int // deliveries per lower-cased recipient
 	tries    map[string]int // RCPT TO per lower-cased recipient
 	conns    int
+	bad      []string // protocol violations seen
 	closeErr sync.Once
 }
 
@@ -184,6 +186,7 @@ func Start(tb testing.TB, opts Options) *Server {
 	s.srv.MaxRecipients = 100
 	s.srv.MaxMessageBytes = 32 << 20
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
+	s.srv.Debug = violationWriter{s} // plain-text sessions only: TLS hides the commands
 
 	var err error
 	s.ln, err = net.Listen("tcp", "127.0.0.1:0")
@@ -303,6 +306,32 @@ func (s *Server) Counts() map[string]int {
 	return out
 }
 
+// Violations lists commands that go-smtp tolerates but strict servers
+// (mailpit, Postfix) refuse: MAIL FROM or RCPT TO without angle brackets.
+// Only plain-text sessions are checked.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.bad...)
+}
+
+// violationWriter receives go-smtp's debug copy of the conversation.
+type violationWriter struct{ s *Server }
+
+func (w violationWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(string(p), "\r\n") {
+		u := strings.ToUpper(line)
+		for _, cmd := range []string{"MAIL FROM:", "RCPT TO:"} {
+			if strings.HasPrefix(u, cmd) && !strings.HasPrefix(strings.TrimLeft(line[len(cmd):], " "), "<") {
+				w.s.mu.Lock()
+				w.s.bad = append(w.s.bad, line)
+				w.s.mu.Unlock()
+			}
+		}
+	}
+	return len(p), nil
+}
+
 // Connections is how many connections the server has accepted.
 func (s *Server) Connections() int {
 	s.mu.Lock()
@@ -319,14 +348,18 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 }
 
 // decide runs the hook for a and carries out its stall and drop. It
-// returns the action and the error to reply with (nil: success).
-func (s *Server) decide(c *smtp.Conn, a *Attempt) (Action, error) {
+// returns the action and the error to reply with (nil: success). before,
+// when set, runs after the hook and before the stall or drop.
+func (s *Server) decide(c *smtp.Conn, a *Attempt, before func(Action)) (Action, error) {
 	s.mu.Lock()
 	h := s.hook
 	s.mu.Unlock()
 	var act Action
 	if h != nil {
 		act = h(a)
+	}
+	if before != nil {
+		before(act)
 	}
 	if act.Stall > 0 {
 		t := time.NewTimer(act.Stall)
@@ -391,7 +424,7 @@ func (se *session) Mail(from string, _ *smtp.MailOptions) error {
 		return smtp.ErrAuthRequired
 	}
 	se.from = from
-	_, err := se.srv.decide(se.conn, &Attempt{Stage: StageMail, Conn: se.id, From: from})
+	_, err := se.srv.decide(se.conn, &Attempt{Stage: StageMail, Conn: se.id, From: from}, nil)
 	return err
 }
 
@@ -403,7 +436,7 @@ func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	se.srv.mu.Unlock()
 	a := &Attempt{Stage: StageRcpt, Conn: se.id, From: se.from, Rcpt: to, N: n,
 		Rcpts: append(append([]string(nil), se.rcpts...), to)}
-	if _, err := se.srv.decide(se.conn, a); err != nil {
+	if _, err := se.srv.decide(se.conn, a, nil); err != nil {
 		return err
 	}
 	se.rcpts = append(se.rcpts, to)
@@ -422,13 +455,23 @@ func (se *session) Data(r io.Reader) error {
 		a.N = se.srv.tries[strings.ToLower(a.Rcpt)]
 		se.srv.mu.Unlock()
 	}
-	act, err := se.srv.decide(se.conn, a)
-	if err == nil || act.Deliver {
+	record := func() {
 		m := Message{From: se.from, To: a.Rcpts, Data: a.Data, At: time.Now(), Conn: se.id}
 		if se.srv.opts.DiscardData {
 			m.Data = nil
 		}
 		se.srv.record(m)
+	}
+	// Deliver records before the stall or drop, so a client that sees the
+	// connection close also sees the delivery; a plain accept records when
+	// it replies.
+	act, err := se.srv.decide(se.conn, a, func(act Action) {
+		if act.Deliver {
+			record()
+		}
+	})
+	if err == nil && !act.Deliver {
+		record()
 	}
 	return err
 }

@@ -3,6 +3,8 @@ package smtptest_test
 import (
 	"crypto/tls"
 	"errors"
+	"net"
+	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
@@ -149,5 +151,39 @@ func TestTLSAndAuth(t *testing.T) {
 	if c, err := smtp.DialTLS(srv.Addr(), &tls.Config{ServerName: "localhost"}); err == nil {
 		c.Close()
 		t.Fatal("untrusted certificate accepted")
+	}
+}
+
+func TestViolations(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := send(c, "a@example.com", "b@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if v := srv.Violations(); len(v) != 0 {
+		t.Fatalf("go-smtp's client brackets addresses, got %q", v)
+	}
+	// A raw client that does not.
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tc := textproto.NewConn(conn)
+	if _, _, err := tc.ReadResponse(220); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"EHLO client.test", "MAIL FROM:a@example.com"} {
+		id, _ := tc.Cmd("%s", cmd)
+		tc.StartResponse(id)
+		_, _, _ = tc.ReadResponse(250)
+		tc.EndResponse(id)
+	}
+	if v := srv.Violations(); len(v) != 1 || v[0] != "MAIL FROM:a@example.com" {
+		t.Fatalf("violations %q", v)
 	}
 }
