@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/model"
 )
@@ -103,6 +104,18 @@ if bad:
 		}
 		files = append(files, name)
 	}
+	// A DKIM-signed message, as the file transport writes it.
+	keyFile, _ := dkimKey(t)
+	signedDir := t.TempDir()
+	m := newMailer(t, config.SMTP{Transport: "file", FileDir: signedDir, MaxConnections: 1,
+		From: "Example News <digest@news.example.com>",
+		DKIM: config.DKIM{Domain: "news.example.com", Selector: "herald2026", PrivateKeyFile: keyFile}})
+	if res := send(t, m, 0, testMessage(1)); res.Outcome != model.Accepted {
+		t.Fatalf("%+v", res)
+	}
+	signed, _ := filepath.Glob(filepath.Join(signedDir, "*.eml"))
+	files = append(files, signed...)
+
 	out, err := exec.Command(py, append([]string{"-c", script}, files...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("python3 strict parser: %v\n%s", err, out)

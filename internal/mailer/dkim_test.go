@@ -79,6 +79,14 @@ func TestDKIMVerifiesAndCoversListUnsubscribe(t *testing.T) {
 		if !bytes.HasPrefix(sm.Data, []byte("DKIM-Signature: ")) {
 			t.Fatalf("message %d not signed:\n%s", i, sm.Data)
 		}
+		for _, line := range strings.Split(string(sm.Data), "\r\n") {
+			if len(line) > 998 {
+				t.Errorf("message %d: line of %d bytes", i, len(line))
+			}
+		}
+		if !bytes.Contains(sm.Data, []byte("; b=\r\n ")) {
+			t.Errorf("message %d: b= not folded", i)
+		}
 		vs := verifyDKIM(t, sm.Data, txt)
 		if len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != "news.example.com" {
 			t.Fatalf("message %d: verification %+v", i, vs[0])
