@@ -346,6 +346,11 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 	for w := range workers {
 		wg.Go(func() {
 			for del := range jobs {
+				if ctx.Err() != nil {
+					// Stopping: a delivery not yet started stays pending,
+					// its attempts untouched, for the next run.
+					continue
+				}
 				results <- s.attempt(ctx, w, d, e, r, cache, del)
 			}
 		})
@@ -401,7 +406,10 @@ func (s *Service) attempt(ctx context.Context, worker int, d config.Digest, e mo
 		s.log.Error("digest render failed", "edition", e.ID, "delivery", del.ID, "err", err)
 		return outcome{d: del}
 	}
-	res := s.sender.Send(ctx, worker, msg)
+	// The message a worker is on is finished even when the run is stopping
+	// (SIGTERM): aborting it mid-transaction would make it ambiguous. The
+	// mailer's own timeout bounds it.
+	res := s.sender.Send(context.WithoutCancel(ctx), worker, msg)
 	del.LastReply = sanitize.Line(res.Reply)
 	switch res.Outcome {
 	case model.Accepted:

@@ -78,6 +78,12 @@ type daemon struct {
 	srv     *server.Server
 	metrics *server.Metrics
 	ln      net.Listener // when set, serve on it instead of http.listen
+
+	// bg is the workers' context while run runs; editions started from the
+	// API run under it and are waited for through wg.
+	bgMu sync.Mutex
+	bg   context.Context
+	wg   sync.WaitGroup
 }
 
 // newDaemon builds every part from the config; nothing runs yet.
@@ -192,7 +198,10 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	// Workers stop when the server has stopped, so an in-flight request
 	// never finds the sender or the database closed.
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
+	d.bgMu.Lock()
+	d.bg = wctx
+	d.bgMu.Unlock()
+	wg := &d.wg
 	wg.Go(func() {
 		if err := d.sched.Run(wctx); err != nil {
 			d.log.Error("scheduler stopped", "err", err)
@@ -383,8 +392,15 @@ func (a *editorAdapter) SendNow(ctx context.Context, r server.SendNowRequest) (s
 	}
 	d := a.d
 	start := time.Now()
-	// The edition outlives the request: it runs under the daemon's lifetime.
-	id, done, err := d.svc.StartSendNow(context.WithoutCancel(ctx), req)
+	d.bgMu.Lock()
+	bg := d.bg
+	d.bgMu.Unlock()
+	if bg == nil || bg.Err() != nil {
+		return server.SendNowResult{}, errors.New("herald is stopping")
+	}
+	// The edition outlives the request: it runs under the daemon's
+	// lifetime, and a graceful stop waits for it to put its worker down.
+	id, done, err := d.svc.StartSendNow(bg, req)
 	switch {
 	case errors.Is(err, digest.ErrLeaseHeld):
 		return server.SendNowResult{}, server.ErrBusy
@@ -393,13 +409,13 @@ func (a *editorAdapter) SendNow(ctx context.Context, r server.SendNowRequest) (s
 	case err != nil:
 		return server.SendNowResult{}, err
 	}
-	go func() {
+	d.wg.Go(func() {
 		res := <-done
 		d.metrics.EditionSeconds.Observe(time.Since(start).Seconds())
 		d.countDeliveries(res)
 		d.log.Info("send-now finished", "edition", res.EditionID, "resumed", res.ResumedID, "sent", res.Sent,
 			"skipped", res.Skipped, "failed", res.Failed, "left_for_retry", res.Left)
-	}()
+	})
 	out := server.SendNowResult{EditionID: id, Status: model.EditionSending, Digest: req.Digest}
 	if e, err := d.m.Store.Edition(ctx, id); err == nil {
 		out.Digest, out.Status, out.Counts = e.Digest, e.Status, e.Counts

@@ -310,9 +310,12 @@ func TestServeEndpoints(t *testing.T) {
 			"forged":        forged,
 			"wrong purpose": signer.Make(token.Unsubscribe, id, time.Hour),
 			"expired":       signer.Make(token.Confirm, id, -time.Minute),
-			"other key":     func() string { s, _ := token.NewSigner([]byte("other"), nil); return s.Make(token.Confirm, id, time.Hour) }(),
-			"garbage":       "%00%0d%0a';DROP TABLE subscribers;--",
-			"empty":         "",
+			"other key": func() string {
+				s, _ := token.NewSigner([]byte("other"), nil)
+				return s.Make(token.Confirm, id, time.Hour)
+			}(),
+			"garbage": "%00%0d%0a';DROP TABLE subscribers;--",
+			"empty":   "",
 		}
 		for name, bad := range refused {
 			if r, _ := e.do(t, "POST", "/confirm?token="+url.QueryEscape(bad), "", ""); r.StatusCode < 400 || r.StatusCode >= 500 {
@@ -463,3 +466,5 @@ func TestServeEndpoints(t *testing.T) {
 		t.Errorf("serve exited %d after cancel", code)
 	}
 }
+
+var httpClient = http.Client{Timeout: 5 * time.Second}
