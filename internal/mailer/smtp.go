@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/textproto"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -67,6 +68,7 @@ type smtpTransport struct {
 	log     *slog.Logger
 	onDial  func(error)
 	slots   []*slot
+	closed  atomic.Bool
 }
 
 // slot is one worker's connection.
@@ -194,6 +196,9 @@ func (t *smtpTransport) send(ctx context.Context, worker int, env envelope, raw 
 	s := t.slots[worker]
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t.closed.Load() { // Close ran while this Send waited for the lock
+		return model.SendResult{Outcome: model.Temporary, Reply: "mailer: closed"}
+	}
 
 	if s.c != nil && time.Since(s.lastUsed) >= idleCheck {
 		if s.c.UpdateDeadline(t.timeout) != nil || s.c.Noop() != nil {
@@ -286,6 +291,7 @@ func (t *smtpTransport) fail(s *slot, st stage, err error) model.SendResult {
 }
 
 func (t *smtpTransport) close() error {
+	t.closed.Store(true)
 	for _, s := range t.slots {
 		s.mu.Lock()
 		if s.c != nil {
