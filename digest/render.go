@@ -126,10 +126,11 @@ func groupSections(arts []*ArticleView) []SectionView {
 	return out
 }
 
-// Placeholders stand in for per-recipient values while a digest's HTML is
-// rendered and its CSS inlined once per distinct article set; each message
-// then substitutes the real, HTML-escaped values. They are plain letters
-// and digits, which every escaper and the inliner leave unchanged.
+// Placeholders stand in for per-recipient values while a digest's parts
+// are rendered (and the HTML's CSS inlined) once per distinct article set;
+// each message then substitutes the real values, HTML-escaped in the HTML
+// part. They are plain letters and digits, which every escaper and the
+// inliner leave unchanged. Tokens are base64url, safe in any context.
 const (
 	phName  = "HERALDxPHxNAMEx7q"
 	phEmail = "HERALDxPHxEMAILx7q"
@@ -152,10 +153,55 @@ type renderer struct {
 }
 
 type rendered struct {
-	once    sync.Once
-	html    string
-	subject string
-	err     error
+	once       sync.Once
+	html, text template
+	subject    string
+	err        error
+}
+
+// template is a rendered part cut at its placeholders: fixed[0] ph[0]
+// fixed[1] ph[1] ... fixed[n]. Filling it in is one pass of copying.
+type template struct {
+	fixed []string
+	ph    []int // index into the values given to fill
+	size  int
+}
+
+var placeholders = [...]string{phName, phEmail, phUnsub, phMgmt}
+
+func cut(s string) template {
+	t := template{size: len(s)}
+	for {
+		at, which := -1, -1
+		for i, p := range placeholders {
+			if j := strings.Index(s, p); j >= 0 && (at < 0 || j < at) {
+				at, which = j, i
+			}
+		}
+		if at < 0 {
+			t.fixed = append(t.fixed, s)
+			return t
+		}
+		t.fixed = append(t.fixed, s[:at])
+		t.ph = append(t.ph, which)
+		s = s[at+len(placeholders[which]):]
+	}
+}
+
+func (t template) fill(values *[len(placeholders)]string) string {
+	var b strings.Builder
+	n := t.size
+	for _, v := range values {
+		n += len(v)
+	}
+	b.Grow(n)
+	for i, f := range t.fixed {
+		b.WriteString(f)
+		if i < len(t.ph) {
+			b.WriteString(values[t.ph[i]])
+		}
+	}
+	return b.String()
 }
 
 // maxCached bounds the per-edition cache of rendered article sets.
@@ -239,18 +285,24 @@ func (r *renderer) render(arts []*ArticleView, p part) (subject, text, htmlOut s
 		if p.name != "" {
 			ph.name = phName
 		}
-		c.html, c.err = r.inlineHTML(r.data(arts, c.subject, ph))
+		d := r.data(arts, c.subject, ph)
+		var h string
+		if h, c.err = r.inlineHTML(d); c.err != nil {
+			return
+		}
+		var tb strings.Builder
+		if c.err = r.tmpl.digestText[r.templateKey()].Execute(&tb, d); c.err != nil {
+			c.err = fmt.Errorf("digest %s: text part: %w", r.digest.Name, c.err)
+			return
+		}
+		c.html, c.text = cut(h), cut(tb.String())
 	})
 	if c.err != nil {
 		return "", "", "", c.err
 	}
-	var tb strings.Builder
-	if err := r.tmpl.digestText[r.templateKey()].Execute(&tb, r.data(arts, c.subject, p)); err != nil {
-		return "", "", "", fmt.Errorf("digest %s: text part: %w", r.digest.Name, err)
-	}
-	rep := strings.NewReplacer(phName, html.EscapeString(p.name), phEmail, html.EscapeString(p.email),
-		phUnsub, p.unsubTok, phMgmt, p.mgmtTok)
-	return c.subject, tb.String(), rep.Replace(c.html), nil
+	textVals := [len(placeholders)]string{p.name, p.email, p.unsubTok, p.mgmtTok}
+	htmlVals := [len(placeholders)]string{html.EscapeString(p.name), html.EscapeString(p.email), p.unsubTok, p.mgmtTok}
+	return c.subject, c.text.fill(&textVals), c.html.fill(&htmlVals), nil
 }
 
 func (r *renderer) templateKey() string {
