@@ -37,6 +37,9 @@ func (s *Summary) add(o Summary) {
 type Writer struct {
 	b   *Builder
 	dir string
+	// Workers is how many feeds are built at once (default GOMAXPROCS, at
+	// most 4: the SQLite reads do not scale much further).
+	Workers int
 
 	mu    sync.Mutex
 	tr    *Tracker
@@ -162,7 +165,14 @@ func (w *Writer) Apply(ctx context.Context, t Touched) (Summary, error) {
 	return sum, nil
 }
 
-// writeFeeds builds and writes feeds on GOMAXPROCS workers. Each file is
+func (w *Writer) workers() int {
+	if w.Workers > 0 {
+		return w.Workers
+	}
+	return min(runtime.GOMAXPROCS(0), 4)
+}
+
+// writeFeeds builds and writes feeds on w.Workers workers. Each file is
 // independent, so the output is the same as a sequential run.
 func (w *Writer) writeFeeds(ctx context.Context, root *os.Root, feeds []Feed) (Summary, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -174,7 +184,7 @@ func (w *Writer) writeFeeds(ctx context.Context, root *os.Root, feeds []Feed) (S
 		wg    sync.WaitGroup
 	)
 	work := make(chan Feed)
-	for range max(1, min(runtime.GOMAXPROCS(0), len(feeds))) {
+	for range max(1, min(w.workers(), len(feeds))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
