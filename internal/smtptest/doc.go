@@ -10,7 +10,9 @@
 // and DATA step and answers with an [Action]: accept, an SMTP error reply,
 // drop the connection, or stall. The server can offer STARTTLS or implicit
 // TLS with a self-signed certificate made in-process, and require AUTH
-// PLAIN.
+// PLAIN. [Server.Violations] lists commands go-smtp tolerates but strict
+// servers refuse (a MAIL FROM without angle brackets), and
+// [Options.Latency] delays every reply like a network round trip.
 //
 // Import it from _test.go files only.
 package smtptest
