@@ -67,8 +67,11 @@ type SubscribeRequest struct {
 // digest. Unless req.Confirmed, a new or still pending subscriber stays
 // pending and is sent a confirmation email (double opt-in); an active one
 // keeps its status. A bounced or erased address is made pending again and
-// must confirm. It returns the subscriber and whether a confirmation email
-// went out.
+// must confirm. An unconfirmed request for an address that is already
+// active changes nothing (a stranger must not alter someone's
+// subscriptions; the subscriber uses the preferences page linked from every
+// digest). It returns the subscriber and whether a confirmation email went
+// out.
 func (s *Service) Subscribe(ctx context.Context, req SubscribeRequest) (model.Subscriber, bool, error) {
 	email, err := ParseEmail(req.Email)
 	if err != nil {
@@ -92,6 +95,9 @@ func (s *Service) Subscribe(ctx context.Context, req SubscribeRequest) (model.Su
 		return model.Subscriber{}, false, err
 	} else if ok && (cur.Status == model.SubscriberBounced || cur.Status == model.SubscriberErased) {
 		status = model.SubscriberPending
+	} else if ok && cur.Status == model.SubscriberActive {
+		s.log.Info("subscribe request for an active address ignored", "subscriber", cur.ID)
+		return cur, false, nil
 	}
 	sub, _, err := s.store.UpsertSubscriber(ctx, email, name, status)
 	if err != nil {

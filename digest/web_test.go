@@ -146,3 +146,23 @@ func TestPreferences(t *testing.T) {
 		t.Fatalf("unticked digest still active: %+v", subs)
 	}
 }
+
+func TestUnconfirmedSubscribeLeavesActiveSubscriberAlone(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	ctx := context.Background()
+	sub := e.subscriber("a@example.com", "A", model.SubscriberActive, []string{"world"}, nil)
+	subs, _ := e.store.SubscriptionsOf(ctx, sub.ID)
+	if err := e.store.SetSubscriptionStatus(ctx, subs[0].ID, model.SubscriptionUnsubscribed); err != nil {
+		t.Fatal(err)
+	}
+	if _, mailed, err := e.svc.Subscribe(ctx, digest.SubscribeRequest{Email: "A@example.com", Sections: []string{"sport"}}); err != nil || mailed {
+		t.Fatal(mailed, err)
+	}
+	subs, _ = e.store.SubscriptionsOf(ctx, sub.ID)
+	if subs[0].Status != model.SubscriptionUnsubscribed || strings.Join(subs[0].Sections, ",") != "world" {
+		t.Fatalf("a stranger's request changed the subscription: %+v", subs[0])
+	}
+	if _, _, err := e.svc.Subscribe(ctx, digest.SubscribeRequest{Email: "a@exam ple.com"}); !errorsIs(err, digest.ErrInvalidEmail) {
+		t.Fatalf("bad address: %v", err)
+	}
+}

@@ -47,6 +47,8 @@ func (m *Main) subscribersAdd() *cobra.Command {
 			msg := fmt.Sprintf("%s is %s", sub.Email, sub.Status)
 			if mailed {
 				msg += "; confirmation email sent"
+			} else if !req.Confirmed && sub.Status == model.SubscriberActive {
+				msg += " already; nothing changed (add --confirmed to change their subscription)"
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), msg)
 			return nil
