@@ -1,0 +1,211 @@
+package proving
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/heraldnews/herald/internal/smtptest"
+)
+
+// Crash trials: an edition of crashSubscribers sent by `herald send-now`,
+// SIGKILLed at a seeded moment, then finished by a second send-now.
+const (
+	crashTrials      = 20
+	crashSubscribers = 2000
+	crashConns       = 4
+	crashSeed        = 7
+	// markBatch is digest.Options.MarkBatch's default, which the herald
+	// binary uses.
+	markBatch = 32
+)
+
+// crashBound is the most messages that can be in flight at a kill
+// (digest/outbox.go, marker): the results batch being committed
+// (MarkBatch), the results channel (one slot per worker) and one result
+// held by each blocked worker (the message it just had accepted).
+const crashBound = markBatch + 2*crashConns
+
+// TestCrashDuringEdition is issue 7, item 1.
+func TestCrashDuringEdition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process crash trials: run without -short")
+	}
+	bin := heraldBinary(t)
+	// One seeded database, copied for every trial.
+	tmpl := t.TempDir()
+	st := openStore(t, filepath.Join(tmpl, "herald.db"))
+	seedContent(t, st, 3)
+	addSubscribers(t, st, "r", "daily", crashSubscribers)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	modes := []string{"planning", "sending", "accepted-before-reply", "accepted-before-mark"}
+	rng := rand.New(rand.NewPCG(crashSeed, 0))
+	var totalDups, worstDups, worstTrial, totalLost int
+	phases := map[string]int{}
+	start := time.Now()
+	for trial := range crashTrials {
+		mode := modes[trial%len(modes)]
+		k := 1 + rng.IntN(crashSubscribers-2) // the message to kill at
+		delay := time.Duration(rng.IntN(3000)) * time.Microsecond
+		dups, lost, phase, atKill := crashTrial(t, bin, tmpl, trial, mode, k, delay)
+		phases[phase]++
+		totalDups += dups
+		totalLost += lost
+		if dups > worstDups {
+			worstDups, worstTrial = dups, trial
+		}
+		t.Logf("trial %2d %-22s k=%4d: killed while %-8s after %4d messages; lost %d, duplicates %d",
+			trial, mode, k, phase, atKill, lost, dups)
+		if t.Failed() {
+			break
+		}
+	}
+	figure(t, "%d trials of %d subscribers, max_connections %d, mark batch %d (bound %d): lost %d; duplicates total %d, worst trial %d (trial %d); killed while %s; %.0fs",
+		crashTrials, crashSubscribers, crashConns, markBatch, crashBound, totalLost, totalDups, worstDups, worstTrial,
+		fmtPhases(phases), time.Since(start).Seconds())
+}
+
+func fmtPhases(m map[string]int) string {
+	var parts []string
+	for _, k := range []string{"starting", "planning", "sending", "finished"} {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// crashTrial runs one kill-and-resume and returns the duplicates and lost
+// recipients counted at the server, the edition's phase at the kill and
+// the messages the server had then.
+func crashTrial(t *testing.T, bin, tmpl string, trial int, mode string, k int, delay time.Duration) (dups, lost int, phase string, atKill int) {
+	t.Helper()
+	dir := t.TempDir()
+	copyDB(t, filepath.Join(tmpl, "herald.db"), dir)
+	var child atomic.Pointer[exec.Cmd]
+	var killed atomic.Bool
+	kill := func() {
+		if c := child.Load(); c != nil && killed.CompareAndSwap(false, true) {
+			_ = c.Process.Kill() // SIGKILL
+		}
+	}
+	var data atomic.Int64
+	srv := smtptest.Start(t, smtptest.Options{DiscardData: true})
+	srv.SetHook(func(a *smtptest.Attempt) smtptest.Action {
+		if a.Stage != smtptest.StageData || killed.Load() {
+			return smtptest.Accept()
+		}
+		n := int(data.Add(1))
+		switch {
+		case mode == "accepted-before-reply" && n == k:
+			// The server has the message; the client dies before the 250.
+			kill()
+			return smtptest.Action{Deliver: true, Drop: true}
+		case mode == "accepted-before-mark" && n == k:
+			// The 250 goes out; the kill lands before the result's mark
+			// batch is committed.
+			go func() { time.Sleep(delay); kill() }()
+		}
+		return smtptest.Accept()
+	})
+	cfg := writeConfig(t, cfgOpts{dir: dir, smtp: srv, conns: crashConns})
+	db := readDB(t, filepath.Join(dir, "herald.db"))
+	status := func() string {
+		var s string
+		if err := db.QueryRow(`SELECT status FROM editions ORDER BY id DESC LIMIT 1`).Scan(&s); err != nil {
+			return "starting"
+		}
+		return s
+	}
+
+	cmd := exec.Command(bin, "--config", cfg, "send-now")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	child.Store(cmd)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	deadline := time.After(60 * time.Second)
+	switch mode {
+	case "planning":
+	poll:
+		for {
+			select {
+			case <-waited:
+				waited <- nil
+				break poll
+			case <-deadline:
+				t.Fatalf("trial %d: no planning seen within 60s", trial)
+			default:
+			}
+			if status() == "planning" {
+				time.Sleep(delay / 3)
+				kill()
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	case "sending":
+		for len(srv.Counts()) < k && !killed.Load() {
+			select {
+			case <-waited:
+				waited <- nil
+				t.Fatalf("trial %d: send-now finished before message %d:\n%s", trial, k, out.String())
+			case <-deadline:
+				t.Fatalf("trial %d: only %d messages within 60s", trial, len(srv.Counts()))
+			default:
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		kill()
+	default: // the hook kills
+	}
+	select {
+	case <-waited:
+	case <-deadline:
+		kill()
+		t.Fatalf("trial %d: the child did not die or finish within 60s:\n%s", trial, out.String())
+	}
+	atKill = len(srv.Messages())
+	phase = status()
+	if !killed.Load() || phase == "done" {
+		phase = "finished"
+	}
+
+	// Finish with a second send-now: it takes over the dead process's
+	// lease and resumes the edition.
+	code, resumeOut := runHerald(t, cfg, 2*time.Minute, "send-now", "--wait", "1m")
+	if code != 0 {
+		t.Fatalf("trial %d: resume exited %d:\n%s", trial, code, resumeOut)
+	}
+	counts := srv.Counts()
+	for i := range crashSubscribers {
+		n := counts[fmt.Sprintf("r%05d@example.com", i)]
+		if n == 0 {
+			lost++
+		}
+		dups += max(n-1, 0)
+	}
+	if lost > 0 {
+		t.Errorf("trial %d (%s): %d subscribers got no digest (lost)", trial, mode, lost)
+	}
+	if dups > crashBound {
+		t.Errorf("trial %d (%s): %d duplicates, more than the %d that can be in flight (max_connections %d, mark batch %d)",
+			trial, mode, dups, crashBound, crashConns, markBatch)
+	}
+	if os.Getenv("HERALD_PROVING_VERBOSE") != "" {
+		t.Logf("first run:\n%s\nresume:\n%s", out.String(), resumeOut)
+	}
+	return dups, lost, phase, atKill
+}
