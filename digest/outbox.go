@@ -95,12 +95,16 @@ func (s *Service) StartSendNow(ctx context.Context, req SendNowRequest) (edition
 	if err != nil {
 		return 0, nil, err
 	}
-	first := make(chan int64, 1)
+	type started struct {
+		id  int64
+		err error
+	}
+	first := make(chan started, 1)
 	out := make(chan SendNowResult, 1)
 	user := req.Progress
 	var once sync.Once
 	req.Progress = func(p Progress) {
-		once.Do(func() { first <- p.EditionID })
+		once.Do(func() { first <- started{id: p.EditionID} })
 		if user != nil {
 			user(p)
 		}
@@ -111,12 +115,12 @@ func (s *Service) StartSendNow(ctx context.Context, req SendNowRequest) (edition
 		if err != nil {
 			s.log.Error("send-now failed", "digest", d.Name, "err", err)
 		}
-		once.Do(func() { first <- res.EditionID })
+		once.Do(func() { first <- started{id: res.EditionID, err: err} })
 		out <- res
 	}()
 	select {
-	case id := <-first:
-		return id, out, nil
+	case st := <-first:
+		return st.id, out, st.err
 	case <-ctx.Done():
 		return 0, out, ctx.Err()
 	}
@@ -130,6 +134,9 @@ func (s *Service) sendNowLeased(ctx context.Context, d config.Digest, req SendNo
 	} else if ok {
 		res.ResumedID = e.ID
 		s.log.Info("resuming unfinished edition", "digest", d.Name, "edition", e.ID)
+		if req.Progress != nil {
+			req.Progress(Progress{EditionID: e.ID, Phase: "resuming"})
+		}
 		r, err := s.runEdition(ctx, d, e, deadline, req.Progress)
 		res.add(r)
 		if err != nil || res.Left > 0 {
@@ -141,6 +148,9 @@ func (s *Service) sendNowLeased(ctx context.Context, d config.Digest, req SendNo
 		return res, err
 	}
 	res.EditionID = e.ID
+	if req.Progress != nil {
+		req.Progress(Progress{EditionID: e.ID, Phase: "planning"})
+	}
 	r, err := s.runEdition(ctx, d, e, deadline, req.Progress)
 	res.add(r)
 	return res, err

@@ -132,3 +132,26 @@ func TestLeaseHeld(t *testing.T) {
 		t.Fatalf("want ErrLeaseHeld, got %v", err)
 	}
 }
+
+func TestStartSendNow(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	seedSelection(e)
+	e.subscriber("all@example.com", "", model.SubscriberActive, nil, nil)
+	e.clock.Add(time.Second)
+	id, done, err := e.svc.StartSendNow(context.Background(), digest.SendNowRequest{})
+	if err != nil || id == 0 {
+		t.Fatal(id, err)
+	}
+	// While it runs, the digest is busy.
+	res := <-done
+	if res.EditionID != id || res.Sent != 1 {
+		t.Fatalf("%d %+v", id, res)
+	}
+	eds, err := e.svc.Editions(context.Background(), "", 10)
+	if err != nil || len(eds) != 1 || eds[0].Status != model.EditionDone || eds[0].Counts[model.DeliverySent] != 1 {
+		t.Fatalf("%+v %v", eds, err)
+	}
+	if _, _, err := e.svc.StartSendNow(context.Background(), digest.SendNowRequest{Digest: "nope"}); !errorsIs(err, digest.ErrUnknownDigest) {
+		t.Fatal(err)
+	}
+}
