@@ -129,7 +129,7 @@ func TestClassification(t *testing.T) {
 			want{outcome: model.Temporary, ambiguous: true, redial: true}},
 		{"drop after data, server kept it", smtptest.StageData, smtptest.Action{Drop: true, Deliver: true},
 			want{outcome: model.Temporary, ambiguous: true, redial: true, delivered: 1}},
-		{"stall at mail past timeout", smtptest.StageMail, smtptest.Stall(2 * time.Second),
+		{"stall at mail past timeout", smtptest.StageMail, smtptest.Stall(3 * time.Second),
 			want{outcome: model.Temporary, redial: true}},
 		// The server accepts only after the test is over: the client
 		// timed out after the dot, so the result is ambiguous.
@@ -148,7 +148,7 @@ func TestClassification(t *testing.T) {
 				return smtptest.Accept()
 			})
 			cfg := smtpConfig(srv, 1)
-			cfg.Timeout = config.Duration(300 * time.Millisecond)
+			cfg.Timeout = config.Duration(time.Second)
 			m := newMailer(t, cfg)
 
 			// Warm the connection so "redial" is measurable.
@@ -215,14 +215,14 @@ func Test451Then250DeliversOnce(t *testing.T) {
 func TestLongBatchOneConnection(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	cfg := smtpConfig(srv, 1)
-	cfg.Timeout = config.Duration(200 * time.Millisecond)
+	cfg.Timeout = config.Duration(500 * time.Millisecond)
 	m := newMailer(t, cfg)
 	start := time.Now()
 	for i := range 10 {
 		if res := send(t, m, 0, testMessage(i)); res.Outcome != model.Accepted {
 			t.Fatalf("message %d: %+v", i, res)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(120 * time.Millisecond)
 	}
 	if el := time.Since(start); el < 2*cfg.Timeout.D() {
 		t.Fatalf("batch took %s, not longer than the timeout", el)
