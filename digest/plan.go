@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
@@ -35,8 +36,10 @@ type planPage struct {
 	skipped    int
 }
 
-// planOne plans a page of subscriptions against cands.
-func (s *Service) planOne(ctx context.Context, d config.Digest, e model.Edition, cands []*ArticleView, candIDs []int64, subs []model.Subscription) (planPage, error) {
+// planOne plans a page of subscriptions against cands. others are the
+// digest's other unfinished editions: articles waiting there for a retry
+// count as received, so no article reaches a reader twice.
+func (s *Service) planOne(ctx context.Context, d config.Digest, e model.Edition, cands []*ArticleView, candIDs []int64, subs []model.Subscription, others []int64) (planPage, error) {
 	p := planPage{deliveries: make([]model.Delivery, 0, len(subs))}
 	if len(subs) == 0 {
 		return p, nil
@@ -49,6 +52,20 @@ func (s *Service) planOne(ctx context.Context, d config.Digest, e model.Edition,
 	received, err := s.store.ReceivedArticles(ctx, d.Name, ids, candIDs)
 	if err != nil {
 		return p, err
+	}
+	if len(others) > 0 {
+		waiting, err := s.store.PendingArticles(ctx, others, ids)
+		if err != nil {
+			return p, err
+		}
+		for sub, arts := range waiting {
+			if received[sub] == nil {
+				received[sub] = map[int64]bool{}
+			}
+			for a := range arts {
+				received[sub][a] = true
+			}
+		}
 	}
 	for _, sub := range subs {
 		if !eligible(sub, e) {
@@ -80,6 +97,11 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 	if err != nil {
 		return err
 	}
+	unfinished, err := s.store.UnfinishedEditionIDs(ctx, d.Name)
+	if err != nil {
+		return err
+	}
+	others := slices.DeleteFunc(unfinished, func(id int64) bool { return id == e.ID })
 	var planned Progress
 	planned.EditionID, planned.Phase = e.ID, "planning"
 	for {
@@ -90,7 +112,7 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 		if len(subs) == 0 {
 			break
 		}
-		page, err := s.planOne(ctx, d, e, cands, candIDs, subs)
+		page, err := s.planOne(ctx, d, e, cands, candIDs, subs, others)
 		if err != nil {
 			return err
 		}

@@ -122,7 +122,7 @@ func (s *Service) DryRun(ctx context.Context, req SendNowRequest) (DryRunReport,
 		if len(subs) == 0 {
 			break
 		}
-		page, err := s.planOne(ctx, d, e, cands, candIDs, subs)
+		page, err := s.planOne(ctx, d, e, cands, candIDs, subs, nil)
 		if err != nil {
 			return rep, err
 		}

@@ -155,3 +155,38 @@ func TestStartSendNow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestNewEditionSkipsArticlesWaitingForRetry(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.fake.script = func(m *model.Message, n int) model.SendResult {
+		if m.ToAddr == "slow@example.com" && n <= 2 {
+			return model.SendResult{Outcome: model.Temporary, Code: 451, Reply: "451 4.7.1 later"}
+		}
+		return model.SendResult{Outcome: model.Accepted, Code: 250, Reply: "250 ok"}
+	}
+	e.article("w1", "W1 Summit", "world", time.Hour, "ann")
+	e.subscriber("slow@example.com", "", model.SubscriberActive, nil, nil)
+	e.clock.Add(time.Second)
+	res := e.sendNow(digest.SendNowRequest{})
+	if res.Left != 1 {
+		t.Fatalf("%+v", res)
+	}
+	// A scheduled slot comes while the first edition waits for its retry:
+	// the article waiting there is not planned a second time.
+	at := e.clock.Now()
+	slot, err := e.svc.RunSlot(context.Background(), "daily", "slot-1", at, at.Add(-24*time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slot.EditionID == 0 || slot.EditionID == res.EditionID {
+		t.Fatalf("slot edition: %+v", slot)
+	}
+	counts, _ := e.store.EditionCounts(context.Background(), slot.EditionID)
+	if counts[model.DeliveryPending] != 0 || counts[model.DeliverySkipped] != 1 {
+		t.Fatalf("slot edition planned the waiting article again: %v", counts)
+	}
+	res = e.sendNow(digest.SendNowRequest{Wait: time.Hour})
+	if got := e.fake.to("slow@example.com"); len(got) != 1 {
+		t.Fatalf("slow@ got %d digests", len(got))
+	}
+}

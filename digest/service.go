@@ -42,6 +42,8 @@ type Store interface {
 	SetSubscriptionStatus(ctx context.Context, id int64, status string) error
 	ActiveSubscriptions(ctx context.Context, digest string, afterID int64, limit int) ([]model.Subscription, error)
 	ReceivedArticles(ctx context.Context, digest string, subscriberIDs, articleIDs []int64) (map[int64]map[int64]bool, error)
+	PendingArticles(ctx context.Context, editionIDs, subscriberIDs []int64) (map[int64]map[int64]bool, error)
+	UnfinishedEditionIDs(ctx context.Context, digest string) ([]int64, error)
 
 	// Editions.
 	CreateEdition(ctx context.Context, e model.Edition) (model.Edition, bool, error)

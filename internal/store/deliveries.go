@@ -169,3 +169,42 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 	}
 	return nil
 }
+
+// PendingArticles returns, for each of subscriberIDs, the ids of articles
+// waiting in their pending deliveries of the editions editionIDs (other
+// unfinished editions of a digest, being retried), so a new edition does
+// not carry them a second time.
+func (s *Store) PendingArticles(ctx context.Context, editionIDs, subscriberIDs []int64) (map[int64]map[int64]bool, error) {
+	out := map[int64]map[int64]bool{}
+	if len(editionIDs) == 0 || len(subscriberIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(editionIDs)+len(subscriberIDs))
+	for _, id := range editionIDs {
+		args = append(args, id)
+	}
+	for _, id := range subscriberIDs {
+		args = append(args, id)
+	}
+	rows, err := s.R.QueryContext(ctx, `SELECT d.subscriber_id, j.value FROM deliveries d INDEXED BY deliveries_edition_status_id, json_each(d.article_ids) j
+		WHERE d.edition_id IN (`+placeholders(len(editionIDs))+`) AND d.status = 'pending'
+		  AND d.subscriber_id IN (`+placeholders(len(subscriberIDs))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending articles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sub, art int64
+		if err := rows.Scan(&sub, &art); err != nil {
+			return nil, fmt.Errorf("store: pending articles: %w", err)
+		}
+		if out[sub] == nil {
+			out[sub] = map[int64]bool{}
+		}
+		out[sub][art] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: pending articles: %w", err)
+	}
+	return out, nil
+}

@@ -346,3 +346,22 @@ func (s *Store) TakeOverLease(ctx context.Context, digest, from, holder string, 
 	n, _ := res.RowsAffected()
 	return n > 0, nil
 }
+
+// UnfinishedEditionIDs returns the ids of every edition of digest still
+// planning or sending.
+func (s *Store) UnfinishedEditionIDs(ctx context.Context, digest string) ([]int64, error) {
+	rows, err := s.W.QueryContext(ctx, `SELECT id FROM editions WHERE digest = ? AND status IN ('planning', 'sending') ORDER BY id`, digest)
+	if err != nil {
+		return nil, fmt.Errorf("store: unfinished editions of %s: %w", digest, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: unfinished editions of %s: %w", digest, err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
