@@ -1,7 +1,53 @@
 // Package digest plans and sends email digests: editions, per-subscriber
-// article selection, rendering, the outbox and its send loop.
+// article selection, rendering, the outbox and its send loop, and the
+// subscriber pages behind the links in mail.
 //
 // Data enters as articles and subscriptions through the Store interface this
 // package declares (implemented by internal/store) and leaves as composed
 // model.Message values handed to a Sender (implemented by internal/mailer).
+// Neither package is imported here; cmd/herald wires them together.
+//
+// # An edition
+//
+// SendNow, RunSlot and Resume work under the digest's lease (one row in
+// edition_leases, renewed while working, taken over once expired or when
+// its holder is a dead process on this host), so the daemon, send-now and
+// the API never work one digest at once. An edition freezes its window
+// (since, cutoff] when created. Planning pages through the active
+// subscriptions by id (PageSize at a time): for each page it loads what
+// those subscribers already received, selects their articles (follows are
+// sections ∪ authors, none means everything; minus received; newest first;
+// capped at max_articles; fewer than min_articles is a skipped delivery)
+// and inserts the page's deliveries with INSERT OR IGNORE while moving the
+// planning cursor, in one transaction. Memory is one page, whatever the
+// number of subscribers, and a planner that stops resumes at its cursor.
+//
+// # Sending and the crash window
+//
+// A pass pages through the due deliveries; Sender.Workers() workers render
+// and send; one marker goroutine commits results in batches of MarkBatch
+// (default 32) or every MarkInterval (default 100ms). A delivery is marked
+// sent, with its Message-ID, time, server reply and the articles it
+// carried (received_articles, in the same transaction), only after the
+// server accepted it. A crash (or SIGKILL) can therefore repeat only what
+// was in flight: the messages the workers were sending (at most one per
+// connection) plus results not yet committed (at most MarkBatch, plus the
+// channel buffers of 2×workers). Those deliveries are still pending in the
+// database; the next send-now resumes the edition and sends them again
+// with the same Message-ID (derived from the edition and subscriber with
+// an HMAC of the secret). Every other delivery is sent exactly once.
+// Temporary failures (4xx, network, ambiguous) are retried with backoff and
+// jitter until smtp.max_attempts; permanent ones fail with the reply
+// recorded, and a 5.1.x reply marks the subscriber bounced.
+//
+// # Rendering
+//
+// Templates (package templates, overridable from templates_dir) are parsed
+// and executed once with sample data at New, so a broken one fails at
+// start. A digest's HTML and text parts are rendered once per distinct
+// article set (and named or unnamed reader) with placeholders for the
+// recipient's name, address and tokens; the HTML's CSS is inlined then with
+// go-premailer. Each message only copies the parts with the recipient's
+// values filled in (HTML-escaped in the HTML part), which keeps rendering
+// to tens of microseconds per message.
 package digest
