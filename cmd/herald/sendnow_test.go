@@ -99,7 +99,19 @@ func TestSendNowTwiceAndEditions(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, srv, 2)
 	seed(t, filepath.Join(dir, "herald.db"), 3)
-	code, out, errs := runHerald(t, cfg, "send-now")
+	code, out, errs := runHerald(t, cfg, "send-now", "--dry-run")
+	if code != 0 || !strings.Contains(out, "recipients 3, skipped (nothing new) 0") || !strings.Contains(out, "section World") ||
+		!strings.Contains(out, "Breaking") {
+		t.Fatalf("dry run: %d %q %q", code, out, errs)
+	}
+	code, out, errs = runHerald(t, cfg, "send-now", "--to", "editor@example.com")
+	if code != 0 || srv.CountFor("editor@example.com") != 1 {
+		t.Fatalf("--to: %d %q %q", code, out, errs)
+	}
+	if code, out, _ := runHerald(t, cfg, "editions", "list"); code != 0 || strings.Count(out, "\n") != 1 {
+		t.Fatalf("dry run or --to recorded an edition: %s", out)
+	}
+	code, out, errs = runHerald(t, cfg, "send-now")
 	if code != 0 || !strings.Contains(out, "sent 3, skipped 0, failed 0, left for retry 0") {
 		t.Fatalf("first: %d %q %q", code, out, errs)
 	}
@@ -107,7 +119,7 @@ func TestSendNowTwiceAndEditions(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "sent 0, skipped 3") {
 		t.Fatalf("second: %d %q", code, out)
 	}
-	if len(srv.Messages()) != 3 {
+	if len(srv.Messages()) != 4 { // 3 digests and the --to sample
 		t.Fatalf("server got %d", len(srv.Messages()))
 	}
 	code, out, _ = runHerald(t, cfg, "editions", "show", "1")
@@ -118,7 +130,14 @@ func TestSendNowTwiceAndEditions(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Breaking") {
 		t.Fatalf("preview: %d %s", code, out)
 	}
-	if len(srv.Messages()) != 3 {
+	eml := filepath.Join(dir, "preview.eml")
+	if code, _, errs := runHerald(t, cfg, "preview", "--email", "new@example.com", "--out", eml); code != 0 {
+		t.Fatalf("preview --out: %s", errs)
+	}
+	if b, err := os.ReadFile(eml); err != nil || !bytes.Contains(b, []byte("multipart/alternative")) {
+		t.Fatalf("preview --out wrote %d bytes: %v", len(b), err)
+	}
+	if len(srv.Messages()) != 4 {
 		t.Fatal("preview sent mail")
 	}
 }
