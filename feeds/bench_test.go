@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heraldnews/herald/internal/model"
 )
 
 // benchBody is a realistic article body of about 4 KB.
@@ -159,5 +158,3 @@ func BenchmarkServe(b *testing.B) {
 		})
 	}
 }
-
-var _ = model.Article{}
