@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/heraldnews/herald/internal/model"
 )
 
 // HandlerOptions tune the HTTP handler.
@@ -99,6 +101,9 @@ type Handler struct {
 	epoch atomic.Int64 // advances on every fill: the LRU clock
 
 	misses, builds, buildErrors, evictions atomic.Int64
+
+	pendingMu sync.Mutex
+	pending   []string // URLs whose bytes changed in a lazy fill, for the next Refresh
 }
 
 // NewHandler returns a handler for b's feeds. state persists Last-Modified
@@ -325,9 +330,23 @@ func (h *Handler) fill(ctx context.Context, s *slot) (*entry, error) {
 	if e := s.data.Load(); e != nil {
 		return e, nil
 	}
-	e, _, err := h.build(ctx, s.feed)
+	e, changed, first, err := h.buildFirst(ctx, s.feed)
 	if err != nil {
 		return nil, err
+	}
+	// A request can see a change before Refresh does: keep the news for
+	// Refresh to report, so no WebSub ping is lost. A feed's first build
+	// on a fresh database is not news.
+	var urls []string
+	for _, ft := range Formats {
+		if changed[ft] && !first[ft] {
+			urls = append(urls, h.b.URL(s.feed.ID, ft))
+		}
+	}
+	if len(urls) > 0 {
+		h.pendingMu.Lock()
+		h.pending = append(h.pending, urls...)
+		h.pendingMu.Unlock()
 	}
 	h.store(s, e)
 	return e, nil
@@ -371,7 +390,12 @@ func (h *Handler) store(s *slot, e *entry) {
 // get now (or one second past the recorded time, never earlier). changed
 // lists the formats whose bytes differ from the recorded ones.
 func (h *Handler) build(ctx context.Context, f Feed) (*entry, [numFormats]bool, error) {
-	var changed [numFormats]bool
+	e, changed, _, err := h.buildFirst(ctx, f)
+	return e, changed, err
+}
+
+// buildFirst is build, also saying which formats were never recorded before.
+func (h *Handler) buildFirst(ctx context.Context, f Feed) (_ *entry, changed, first [numFormats]bool, _ error) {
 	start := time.Now()
 	set, err := h.b.Build(ctx, f)
 	h.builds.Add(1)
@@ -382,7 +406,7 @@ func (h *Handler) build(ctx context.Context, f Feed) (*entry, [numFormats]bool, 
 		h.opt.OnBuild(f.ID, time.Since(start), err)
 	}
 	if err != nil {
-		return nil, changed, err
+		return nil, changed, first, err
 	}
 	e := &entry{}
 	now := h.b.now().UTC().Truncate(time.Second)
@@ -393,26 +417,29 @@ func (h *Handler) build(ctx context.Context, f Feed) (*entry, [numFormats]bool, 
 		p := f.ID.Path(ft)
 		old, mod, err := h.state.FeedState(ctx, p)
 		if err != nil {
-			return nil, changed, fmt.Errorf("feeds: %s: %w", p, err)
+			return nil, changed, first, fmt.Errorf("feeds: %s: %w", p, err)
 		}
 		if old != sumHex {
 			changed[ft] = true
+			if old == "" {
+				first[ft] = true
+			}
 			nm := now
 			if !nm.After(mod) {
 				nm = mod.Add(time.Second)
 			}
 			if mod, err = h.state.SaveFeedState(ctx, p, sumHex, nm); err != nil {
-				return nil, changed, fmt.Errorf("feeds: %s: %w", p, err)
+				return nil, changed, first, fmt.Errorf("feeds: %s: %w", p, err)
 			}
 		}
 		gz, err := gzipBytes(body)
 		if err != nil {
-			return nil, changed, err
+			return nil, changed, first, err
 		}
 		e.reps[ft] = h.newRep(ft, body, gz, sumHex, mod)
 		e.size += int64(len(body) + len(gz) + 512)
 	}
-	return e, changed, nil
+	return e, changed, first, nil
 }
 
 func (h *Handler) newRep(ft Format, body, gz []byte, sumHex string, mod time.Time) rep {
@@ -466,29 +493,58 @@ func (h *Handler) Refresh(ctx context.Context) (RefreshResult, error) {
 		return RefreshResult{}, err
 	}
 	res := RefreshResult{Touched: t}
+	h.pendingMu.Lock()
+	pending := h.pending
+	h.pending = nil
+	h.pendingMu.Unlock()
+	seen := map[string]bool{}
+	for _, u := range pending {
+		if !seen[u] {
+			seen[u] = true
+			res.Changed = append(res.Changed, u)
+		}
+	}
 	if t.Empty() {
 		return res, nil
 	}
 	var feeds []Feed
 	if t.Everything || len(t.Sections) > 0 || len(t.Authors) > 0 {
 		if feeds, err = h.loadRoutes(ctx); err != nil {
+			h.tr.Requeue(t)
 			return res, err
 		}
 	} else {
 		feeds = []Feed{h.b.siteFeed()}
 	}
-	for _, f := range feeds {
+	for i, f := range feeds {
 		if !t.Has(f.ID) {
 			continue
 		}
 		e, changed, err := h.build(ctx, f)
 		if err != nil {
+			// Try the rest again next time.
+			rest := Touched{ChangeSet: model.ChangeSet{Sections: map[int64]bool{}, Authors: map[int64]bool{}}}
+			for _, g := range feeds[i:] {
+				if !t.Has(g.ID) {
+					continue
+				}
+				switch g.ID.Kind {
+				case KindAll:
+					rest.All = true
+				case KindSection:
+					rest.Sections[g.ID.ID] = true
+				case KindAuthor:
+					rest.Authors[g.ID.ID] = true
+				}
+			}
+			h.tr.Requeue(rest)
 			return res, err
 		}
 		res.Rebuilt++
 		for _, ft := range Formats {
-			if changed[ft] {
-				res.Changed = append(res.Changed, h.b.URL(f.ID, ft))
+			if u := h.b.URL(f.ID, ft); changed[ft] && !seen[u] {
+				seen[u] = true
+				res.Changed = append(res.Changed, u)
 			}
 		}
 		h.mu.Lock()

@@ -273,3 +273,33 @@ func TestHandlerCacheBound(t *testing.T) {
 		t.Errorf("uncached: %d %+v", w.Code, h0.Stats())
 	}
 }
+
+// TestHandlerChangeSeenByRequestFirst: a request that builds a changed feed
+// before Refresh runs must not swallow the change Refresh reports.
+func TestHandlerChangeSeenByRequestFirst(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, seedSQL, "testdata/golden.sql")
+	h := newTestHandler(t, e, 0) // no cache: every request builds
+	do(t, h, "GET", "/feeds/all.rss")
+	if res, err := h.Refresh(ctx); err != nil || len(res.Changed) != 0 {
+		t.Fatalf("first build reported as a change: %+v %v", res, err)
+	}
+	e.exec(t, `UPDATE articles SET title = 'New title' WHERE id = 104`)
+	e.clock.Set(testNow.Add(time.Minute))
+	if w := do(t, h, "GET", "/feeds/all.rss"); !strings.Contains(w.Body.String(), "New title") {
+		t.Fatal("uncached request did not build")
+	}
+	res, err := h.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, u := range res.Changed {
+		if u == "https://news.example.com/feeds/all.rss" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("Changed %q: want all.rss once", res.Changed)
+	}
+}

@@ -18,6 +18,34 @@ type Tracker struct {
 	mu      sync.Mutex
 	last    int64     // highest change id applied
 	embargo time.Time // next embargo instant; zero when none
+	retry   Touched   // handed back by Requeue, returned again by Next
+}
+
+// Requeue hands back feeds that could not be rebuilt: the next call to
+// Next returns them again along with whatever is new.
+func (t *Tracker) Requeue(x Touched) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.retry = merge(t.retry, x)
+}
+
+func merge(a, b Touched) Touched {
+	out := Touched{Everything: a.Everything || b.Everything}
+	out.All = a.All || b.All
+	out.LastID = max(a.LastID, b.LastID)
+	out.Sections = map[int64]bool{}
+	out.Authors = map[int64]bool{}
+	for _, m := range []map[int64]bool{a.Sections, b.Sections} {
+		for k := range m {
+			out.Sections[k] = true
+		}
+	}
+	for _, m := range []map[int64]bool{a.Authors, b.Authors} {
+		for k := range m {
+			out.Authors[k] = true
+		}
+	}
+	return out
 }
 
 // NewTracker starts tracking changes made from now on.
@@ -104,5 +132,7 @@ func (t *Tracker) Next(ctx context.Context) (Touched, error) {
 	}
 	t.embargo = next
 	t.last = cs.LastID
+	out = merge(out, t.retry)
+	t.retry = Touched{}
 	return out, nil
 }
