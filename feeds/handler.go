@@ -45,15 +45,14 @@ type Stats struct {
 // rep is one representation of a feed with every header value precomputed,
 // so serving it allocates nothing beyond what net/http does.
 type rep struct {
-	body, gz         []byte
-	mod              time.Time // whole seconds
-	etag, gzETag     string
-	hETag, hGzETag   []string
-	hLen, hGzLen     []string
-	hLastModified    []string
-	hContentType     []string
-	hCacheControl    []string
-	sumHex, gzSumHex string
+	body, gz       []byte
+	mod            time.Time // whole seconds
+	etag, gzETag   string
+	hETag, hGzETag []string
+	hLen, hGzLen   []string
+	hLastModified  []string
+	hContentType   []string
+	hCacheControl  []string
 }
 
 // entry is a built feed: the three representations.
@@ -447,7 +446,7 @@ func (h *Handler) newRep(ft Format, body, gz []byte, sumHex string, mod time.Tim
 	gzETag := `"` + sumHex[:32] + `-gz"`
 	r := rep{
 		body: body, gz: gz, mod: mod.UTC().Truncate(time.Second),
-		etag: etag, gzETag: gzETag, sumHex: sumHex,
+		etag: etag, gzETag: gzETag,
 		hETag: []string{etag}, hGzETag: []string{gzETag},
 		hLen: []string{strconv.Itoa(len(body))}, hGzLen: []string{strconv.Itoa(len(gz))},
 		hLastModified: []string{mod.UTC().Format(http.TimeFormat)},
