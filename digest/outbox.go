@@ -419,7 +419,7 @@ func (s *Service) attempt(ctx context.Context, worker int, d config.Digest, e mo
 	// The message a worker is on is finished even when the run is stopping
 	// (SIGTERM): aborting it mid-transaction would make it ambiguous. The
 	// mailer's own timeout bounds it.
-	res := s.sender.Send(context.WithoutCancel(ctx), worker, msg)
+	res := s.send(context.WithoutCancel(ctx), worker, msg)
 	del.LastReply = sanitize.Line(res.Reply)
 	switch res.Outcome {
 	case model.Accepted:
@@ -664,4 +664,13 @@ func holderDead(holder, self string) bool {
 	}
 	err = p.Signal(syscall.Signal(0))
 	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH)
+}
+
+// send is Sender.Send, holding worker 0 exclusively while it is used.
+func (s *Service) send(ctx context.Context, worker int, msg *model.Message) model.SendResult {
+	if worker == 0 {
+		s.worker0.Lock()
+		defer s.worker0.Unlock()
+	}
+	return s.sender.Send(ctx, worker, msg)
 }

@@ -197,7 +197,7 @@ func (s *Service) SendSample(ctx context.Context, req SendNowRequest, to string)
 	}
 	msg.MessageID = fmt.Sprintf("<sample.%d@%s>", s.now().UnixNano(), s.domain)
 	msg.Subject = sanitize.Line("[Sample] " + msg.Subject)
-	res := s.sender.Send(ctx, 0, msg)
+	res := s.send(ctx, 0, msg)
 	if res.Outcome != model.Accepted {
 		return res, fmt.Errorf("digest: sample to %s: %s (%s)", addr, res.Outcome, sanitize.Line(res.Reply))
 	}

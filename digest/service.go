@@ -129,7 +129,10 @@ type Service struct {
 	msgKey []byte
 	domain string
 
-	confirmMu sync.Mutex // serialises confirmation emails on worker 0
+	// worker0 serialises the Sender's worker 0 between the send loop and
+	// one-off mails (confirmations, samples), which use worker 0 too: a
+	// mailer's worker is one connection, not safe for concurrent use.
+	worker0 sync.Mutex
 }
 
 // New returns a Service. It parses the templates now (unless given), so a

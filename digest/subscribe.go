@@ -218,9 +218,8 @@ func (s *Service) ConfirmationMessage(ctx context.Context, sub model.Subscriber)
 	}, nil
 }
 
-// SendConfirmation sends sub the double opt-in email. It uses the Sender's
-// worker 0 and serialises its own calls; give the Service a Sender of its
-// own (or one safe for that) when a send loop may run at the same time.
+// SendConfirmation sends sub the double opt-in email, on the Sender's
+// worker 0 (shared safely with a running send loop).
 func (s *Service) SendConfirmation(ctx context.Context, sub model.Subscriber) error {
 	if s.sender == nil {
 		return fmt.Errorf("digest: no sender configured to confirm %s", sub.Email)
@@ -229,9 +228,7 @@ func (s *Service) SendConfirmation(ctx context.Context, sub model.Subscriber) er
 	if err != nil {
 		return err
 	}
-	s.confirmMu.Lock()
-	res := s.sender.Send(ctx, 0, msg)
-	s.confirmMu.Unlock()
+	res := s.send(ctx, 0, msg)
 	if res.Outcome != model.Accepted {
 		return fmt.Errorf("digest: confirmation email to %s: %s (%s)", sub.Email, res.Outcome, sanitize.Line(res.Reply))
 	}

@@ -2,11 +2,13 @@ package digest_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,5 +166,48 @@ func TestUnconfirmedSubscribeLeavesActiveSubscriberAlone(t *testing.T) {
 	}
 	if _, _, err := e.svc.Subscribe(ctx, digest.SubscribeRequest{Email: "a@exam ple.com"}); !errorsIs(err, digest.ErrInvalidEmail) {
 		t.Fatalf("bad address: %v", err)
+	}
+}
+
+// TestConfirmationDuringSendLoop subscribes while an edition is sending:
+// both use the Sender's worker 0, which must never be used concurrently.
+func TestConfirmationDuringSendLoop(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.fake.workers = 1
+	var busy, overlap int32
+	var mu sync.Mutex
+	e.fake.script = func(m *model.Message, n int) model.SendResult {
+		mu.Lock()
+		busy++
+		if busy > 1 {
+			overlap++
+		}
+		mu.Unlock()
+		time.Sleep(200 * time.Microsecond)
+		mu.Lock()
+		busy--
+		mu.Unlock()
+		return model.SendResult{Outcome: model.Accepted, Reply: "250 ok"}
+	}
+	seedSelection(e)
+	for i := range 100 {
+		e.subscriber(fmt.Sprintf("r%d@example.com", i), "", model.SubscriberActive, nil, nil)
+	}
+	e.clock.Add(time.Second)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := e.svc.SendNow(context.Background(), digest.SendNowRequest{}); err != nil {
+			t.Error(err)
+		}
+	}()
+	for i := range 20 {
+		if _, _, err := e.svc.Subscribe(context.Background(), digest.SubscribeRequest{Email: fmt.Sprintf("new%d@example.com", i)}); err != nil {
+			t.Error(err)
+		}
+	}
+	<-done
+	if overlap != 0 {
+		t.Fatalf("worker 0 used concurrently %d times", overlap)
 	}
 }
