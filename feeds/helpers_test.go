@@ -563,3 +563,12 @@ func (j *jingBatch) validate(t *testing.T) {
 		os.Remove(f)
 	}
 }
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if atomFiles.dir != "" {
+		os.RemoveAll(atomFiles.dir)
+	}
+	os.Exit(code)
+}
