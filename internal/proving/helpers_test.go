@@ -99,6 +99,7 @@ type cfgOpts struct {
 	digests     string // the digests list (default: daily)
 	site        string // site name
 	tls         string // smtp.tls (default none)
+	httpExtra   string // more keys inside http: {...}, such as trusted_proxies
 }
 
 func writeConfig(t *testing.T, o cfgOpts) string {
@@ -141,13 +142,13 @@ func writeConfig(t *testing.T, o cfgOpts) string {
 	cfg := fmt.Sprintf(`site: {name: %q, url: "https://news.example.com", postal_address: "1 Test Road"}
 database: %q
 secret: %q
-http: {listen: %q, base_url: "https://news.example.com", admin_token: %q, subscribe_per_hour: %d, shutdown_timeout: 20s}
+http: {listen: %q, base_url: "https://news.example.com", admin_token: %q, subscribe_per_hour: %d, shutdown_timeout: 20s%s}
 feeds: {refresh_interval: %s%s}
 smtp: {host: %q, port: %d, tls: %s, from: "Proving <digest@news.example.com>", max_connections: %d, timeout: %s, max_attempts: %d}
 log: {level: warn}
 digests:
 %s
-`, o.site, filepath.Join(o.dir, "herald.db"), testSecret, o.listen, testAdmin, o.perHour, o.refresh, out,
+`, o.site, filepath.Join(o.dir, "herald.db"), testSecret, o.listen, testAdmin, o.perHour, o.httpExtra, o.refresh, out,
 		host, port, o.tls, o.conns, o.timeout, o.maxAttempts, o.digests)
 	p := filepath.Join(o.dir, "herald.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
