@@ -55,6 +55,9 @@ type Main struct {
 	ConfigPath string
 	LogFormat  string
 	LogLevel   string
+	// CPUProfile and MemProfile name pprof output files (hidden flags, for
+	// bench/ and profiling; see docs/benchmarks.md).
+	CPUProfile, MemProfile string
 
 	// Set by load.
 	Config *config.Config
@@ -75,7 +78,16 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	root.SetIn(m.Stdin)
 	root.SetOut(m.Stdout)
 	root.SetErr(m.Stderr)
+	stopProfile := func() error { return nil }
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		var err error
+		stopProfile, err = startProfile(m.CPUProfile, m.MemProfile)
+		return err
+	}
 	err := root.ExecuteContext(ctx)
+	if perr := stopProfile(); err == nil && perr != nil {
+		err = perr
+	}
 	if cerr := m.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -119,6 +131,10 @@ environment variable: smtp.host -> HERALD_SMTP_HOST.`,
 	root.PersistentFlags().StringVar(&m.ConfigPath, "config", "", "config file (default $HERALD_CONFIG or ./herald.yaml)")
 	root.PersistentFlags().StringVar(&m.LogFormat, "log-format", "", "log format: text or json (default: log.format)")
 	root.PersistentFlags().StringVar(&m.LogLevel, "log-level", "", "log level: debug, info, warn, error (default: log.level)")
+	root.PersistentFlags().StringVar(&m.CPUProfile, "cpuprofile", "", "write a CPU profile to this file")
+	root.PersistentFlags().StringVar(&m.MemProfile, "memprofile", "", "write a heap profile to this file at exit")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	_ = root.PersistentFlags().MarkHidden("memprofile")
 	for _, c := range m.commands() {
 		root.AddCommand(c)
 	}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Delivering digests: `herald send-now` to smtp-sink on 127.0.0.1 vs
+# smtp-source sending the same number of messages of the same mean size
+# to the same sink over the same number of connections (-s CONNS, -d: one
+# connection carries many messages, as herald's pool does), interleaved and
+# repeated; medians and the ratio. herald renders every message for its
+# subscriber (HTML + text templates, tokens, CSS inlined).
+#
+#   bench/send.sh [WORKDIR]
+#
+# Environment: RUNS (3), SUBSCRIBERS (100000), CONNS (smtp.max_connections
+# and smtp-source -s, 4), ARTICLES/SECTIONS/AUTHORS (2000/10/50), SINCE
+# (send-now --since, 14d: about 15 candidate articles), MARK_BATCH (unset:
+# herald's default).
+#
+# Each herald run works on a fresh copy of the generated database (a second
+# edition would find every article already received). Peak RSS comes from
+# /usr/bin/time; the sending rate counts from "edition planned" to
+# "edition done" in herald's log, the total rate the whole command.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_peers
+work=${1:-$(mktemp -d -t herald-send-XXXXXX)}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+runs=${RUNS:-3} subs=${SUBSCRIBERS:-100000} conns=${CONNS:-4} since=${SINCE:-14d}
+build_herald "$work"
+base="$work/send-$subs.db"
+if [ ! -s "$base" ]; then
+  say "generating ${ARTICLES:-2000} articles and $subs subscribers"
+  rm -f "$base.tmp"*
+  # Articles up to an hour ago; every article counts as seen on its own
+  # date (as if herald had watched the site for five years), so --since
+  # picks a realistic window rather than everything the generator wrote.
+  "$work/gen" -db "$base.tmp" -articles "${ARTICLES:-2000}" -sections "${SECTIONS:-10}" -authors "${AUTHORS:-50}" \
+    -subscribers "$subs" -end "$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)" >&2
+  sqlite3 "$base.tmp" "UPDATE herald_article_visible SET seen_at = coalesce((SELECT unixepoch(published_at) FROM articles WHERE id = article_id), 0);
+    DELETE FROM herald_changes; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+  mv "$base.tmp" "$base"
+fi
+
+port=$(free_port)
+cat > "$work/herald.yaml" <<YAML
+site: { url: "https://news.example.com", postal_address: "1 Main Street, Springfield" }
+secret: "bench-secret-bench-secret-bench-secret"
+log: { level: info, format: json }
+smtp: { host: 127.0.0.1, port: $port, tls: none, max_connections: $conns, from: "News <digest@news.example.com>" }
+digests:
+  - { name: daily, title: "Daily briefing", schedule: "0 7 1 1 *", timezone: UTC, catch_up: 1m }
+YAML
+export HERALD_CONFIG="$work/herald.yaml"
+[ -z "${MARK_BATCH:-}" ] || export HERALD_BENCH_MARK_BATCH="$MARK_BATCH"
+
+sinkpid=
+cleanup() { [ -z "$sinkpid" ] || kill "$sinkpid" 2>/dev/null || true; }
+trap cleanup EXIT
+smtp-sink -u nobody "127.0.0.1:$port" 1024 2> "$work/sink.log" &
+sinkpid=$!
+wait_port "$port"
+
+# Mean message size: the same edition for every 50th subscription, written
+# as .eml files by the file transport.
+sample="$work/sample.db"
+cp "$base" "$sample"
+sqlite3 "$sample" "DELETE FROM subscriptions WHERE id % 50 != 0" >/dev/null
+rm -rf "$work/eml"
+HERALD_DATABASE="$sample" HERALD_SMTP_TRANSPORT=file HERALD_SMTP_FILE_DIR="$work/eml" \
+  "$work/herald" --log-level error send-now --since "$since" > "$work/sample-out.txt"
+size=$(find "$work/eml" -type f -name '*.eml' -printf '%s\n' | awk '{s+=$1; n++} END {printf "%d", s/n}')
+neml=$(find "$work/eml" -type f -name '*.eml' | wc -l)
+# smtp-source adds about 150 bytes of headers to its -l payload.
+payload=$((size - 150))
+say "mean message size $size bytes over $neml sample messages"
+
+results="$work/send-results.txt"
+: > "$results"
+for run in $(seq "$runs"); do
+  db="$work/run.db"
+  rm -f "$db" "$db-wal" "$db-shm"
+  cp "$base" "$db"
+  t0=$(date +%s.%N)
+  HERALD_DATABASE="$db" /usr/bin/time -f '%e %M' -o "$work/time.txt" \
+    "$work/herald" send-now --since "$since" > "$work/out.txt" 2> "$work/log.json"
+  t1=$(date +%s.%N)
+  sent=$(awk '{print $2}' "$work/out.txt" | tr -d ,)
+  read -r wall rss < "$work/time.txt"
+  plan_s=$(jq -r 'select(.msg=="edition planned") | .time' "$work/log.json" | head -1)
+  done_s=$(jq -r 'select(.msg=="edition done") | .time' "$work/log.json" | tail -1)
+  start_s=$(head -1 "$work/log.json" | jq -r .time)
+  sending=$(python3 -c "import sys,datetime as d;f=lambda s:d.datetime.fromisoformat(s.replace('Z','+00:00')).timestamp();print('%.3f'%(f(sys.argv[2])-f(sys.argv[1])))" "$plan_s" "$done_s")
+  planning=$(python3 -c "import sys,datetime as d;f=lambda s:d.datetime.fromisoformat(s.replace('Z','+00:00')).timestamp();print('%.3f'%(f(sys.argv[2])-f(sys.argv[1])))" "$start_s" "$plan_s")
+  herald_rate=$(awk -v n="$sent" -v s="$sending" 'BEGIN {printf "%.0f", n/s}')
+  herald_total=$(awk -v n="$sent" -v s="$wall" 'BEGIN {printf "%.0f", n/s}')
+  [ "$sent" -gt 0 ] || die "herald sent nothing: $(cat "$work/out.txt")"
+
+  s0=$(date +%s.%N)
+  smtp-source -d -s "$conns" -l "$payload" -m "$sent" -f digest@news.example.com -t reader@example.org "127.0.0.1:$port"
+  s1=$(date +%s.%N)
+  src=$(awk -v a="$s0" -v b="$s1" -v n="$sent" 'BEGIN {printf "%.0f", n/(b-a)}')
+  echo "$run $sent $wall $planning $sending $herald_rate $herald_total $rss $src" >> "$results"
+  say "run $run: herald sent $sent in ${wall}s (planning ${planning}s, sending ${sending}s): $herald_rate msgs/s sending, $herald_total overall, peak RSS $((rss / 1024)) MB; smtp-source $src msgs/s"
+done
+
+col() { median $(awk -v c="$1" '{print $c}' "$results"); }
+echo
+echo "machine: $(machine)"
+echo "subscribers: $subs; sent per edition: $(col 2); mean message $size bytes (smtp-source -l $payload); connections: $conns; $runs runs interleaved"
+printf '%-34s %s\n' "herald sending rate (msgs/s)" "$(col 6)" "herald overall incl. planning" "$(col 7)" \
+  "smtp-source -d (msgs/s)" "$(col 9)" "herald/smtp-source (sending)" "$(ratio "$(col 6)" "$(col 9)")" \
+  "herald/smtp-source (overall)" "$(ratio "$(col 7)" "$(col 9)")" "planning (s)" "$(col 4)" \
+  "peak RSS (MB)" "$(awk -v m="$(col 8)" 'BEGIN {printf "%.0f", m/1024}')"
+echo "raw results: $results"
