@@ -28,7 +28,7 @@ import (
 // message where four (MAIL, RCPT, DATA, the final dot) do the work. With
 // every server reply delayed 1 ms, as on a network, go-mail's Send managed
 // 118 msgs/s on one connection and this code 207 msgs/s
-// (BenchmarkSendGoMailDefault/latency=1ms vs BenchmarkSendLatency); on
+// (BenchmarkSendGoMailDefault/latency=1ms vs BenchmarkSendLatency/conns=1); on
 // loopback with no delay the two are within noise of each other (CPU bound,
 // shared with the in-process server). So each worker drives go-mail's
 // smtp.Client itself:
