@@ -520,6 +520,9 @@ func (c *Config) Validate() error {
 	default:
 		bad("smtp.tls", "must be none, starttls or tls, got %q", c.SMTP.TLS)
 	}
+	if c.SMTP.Transport == "smtp" && c.SMTP.TLS == "none" && c.SMTP.Password != "" && !loopbackHost(c.SMTP.Host) {
+		bad("smtp.tls", "is none while smtp.password is set: the password would cross the network in clear (use starttls or tls)")
+	}
 	if a, err := mail.ParseAddress(c.SMTP.From); err != nil || !strings.Contains(a.Address, "@") {
 		bad("smtp.from", "must be an address such as \"News <digest@example.com>\", got %q", c.SMTP.From)
 	}

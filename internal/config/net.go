@@ -9,3 +9,12 @@ func validCIDROrIP(s string) bool {
 	_, err := netip.ParseAddr(s)
 	return err == nil
 }
+
+// loopbackHost reports whether host names this machine.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}

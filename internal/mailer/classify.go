@@ -14,7 +14,9 @@ import (
 //
 //	2xx                      Accepted
 //	4xx                      Temporary (421 also closes the connection)
-//	5xx                      Permanent; a 5.1.x enhanced code (bad
+//	5xx to MAIL FROM         Temporary: the sender is refused, a
+//	                         configuration problem common to every message
+//	5xx otherwise            Permanent; a 5.1.x enhanced code (bad
 //	                         mailbox, bad domain...) to RCPT TO or to the
 //	                         message sets Bounce, except 5.1.7 and 5.1.8,
 //	                         which are about the sender
@@ -47,6 +49,15 @@ func classifyReply(st stage, code int, text string) model.SendResult {
 	case 2:
 		res.Outcome = model.Accepted
 	case 5:
+		if st == stageMail {
+			// A 5xx to MAIL FROM refuses the sender (530 authentication
+			// required, 550 5.7.1 relaying denied, 5.1.7/5.1.8 bad sender):
+			// a configuration problem that would fail every delivery of
+			// the edition alike. It is retried with backoff, giving the
+			// operator until smtp.max_attempts runs out to fix the relay.
+			res.Outcome = model.Temporary
+			return res
+		}
 		res.Outcome = model.Permanent
 		res.Bounce = st >= stageRcpt && strings.HasPrefix(res.Enhanced, "5.1.") &&
 			res.Enhanced != "5.1.7" && res.Enhanced != "5.1.8"
