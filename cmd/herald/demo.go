@@ -113,15 +113,19 @@ func (m *Main) runDemo(ctx context.Context, out io.Writer, dir, listen string, r
 	if err != nil {
 		return err
 	}
+	fresh := len(arts) == 0
+	n := 0
+	if fresh {
+		// Content first: the feed handler reads its routes when it is made.
+		if n, err = seedDemo(ctx, m.Store, m.Now()); err != nil {
+			return err
+		}
+	}
 	d, err := m.newDaemon(ctx)
 	if err != nil {
 		return err
 	}
-	if len(arts) == 0 {
-		n, err := seedDemo(ctx, m.Store, m.Now())
-		if err != nil {
-			return err
-		}
+	if fresh {
 		readers := []digest.SubscribeRequest{
 			{Email: "ada@example.com", Name: "Ada Lovelace", Confirmed: true},
 			{Email: "grace@example.com", Name: "Grace Hopper", Sections: []string{"technology", "business"}, Confirmed: true},
@@ -136,9 +140,13 @@ func (m *Main) runDemo(ctx context.Context, out io.Writer, dir, listen string, r
 	} else {
 		m.Log.Info("reusing the demo database (use --reset to start over)", "dir", abs)
 	}
-	res, err := d.svc.SendNow(ctx, digest.SendNowRequest{})
-	if err != nil {
-		return fmt.Errorf("demo edition: %w", err)
+	// One edition on the first run, so there is mail to look at; a reused
+	// demo keeps the mail it has (herald send-now sends more).
+	var res digest.SendNowResult
+	if fresh {
+		if res, err = d.svc.SendNow(ctx, digest.SendNowRequest{}); err != nil {
+			return fmt.Errorf("demo edition: %w", err)
+		}
 	}
 	base := m.Config.HTTP.BaseURL
 	fmt.Fprintf(out, `
@@ -150,7 +158,7 @@ herald demo is running. Open:
   Subscribe    %[1]s/subscribe
   Metrics      %[1]s/metrics
 
-  Mail         %[2]s  (one .eml per message: the edition just sent %[3]d, skipped %[4]d)
+  Mail         %[2]s  (one .eml per message; this run sent %[3]d, skipped %[4]d)
   Preview      herald --config %[5]s preview --digest daily --email ada@example.com --out preview.html
   Config       %[5]s
 
