@@ -72,6 +72,7 @@ cpu_split() {
 
 # machine prints the machine line the docs quote.
 machine() {
+  printf 'herald %s; ' "$(git -C "$bench_root" describe --always --dirty 2>/dev/null || echo unknown)"
   printf 'nproc %s; %s MiB; %s; %s; %s\n' "$(nproc)" "$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)" \
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$(go env GOVERSION)" "$(uname -r)"
 }

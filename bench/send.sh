@@ -10,8 +10,8 @@
 #
 # Environment: RUNS (3), SUBSCRIBERS (100000), CONNS (smtp.max_connections
 # and smtp-source -s, 4), ARTICLES/SECTIONS/AUTHORS (2000/10/50), SINCE
-# (send-now --since, 14d: about 15 candidate articles), MARK_BATCH (unset:
-# herald's default).
+# (send-now --since, 14d: about 15 candidate articles), NO_SOURCE (1: skip
+# smtp-source, for bench/memory.sh).
 #
 # Each herald run works on a fresh copy of the generated database (a second
 # edition would find every article already received). Peak RSS comes from
@@ -49,7 +49,6 @@ digests:
   - { name: daily, title: "Daily briefing", schedule: "0 7 1 1 *", timezone: UTC, catch_up: 1m }
 YAML
 export HERALD_CONFIG="$work/herald.yaml"
-[ -z "${MARK_BATCH:-}" ] || export HERALD_BENCH_MARK_BATCH="$MARK_BATCH"
 
 sinkpid=
 cleanup() { [ -z "$sinkpid" ] || kill "$sinkpid" 2>/dev/null || true; }
@@ -58,11 +57,12 @@ smtp-sink -u nobody "127.0.0.1:$port" 1024 2> "$work/sink.log" &
 sinkpid=$!
 wait_port "$port"
 
-# Mean message size: the same edition for every 50th subscription, written
+# Mean message size: the same edition for about 2,000 subscriptions, written
 # as .eml files by the file transport.
 sample="$work/sample.db"
 cp "$base" "$sample"
-sqlite3 "$sample" "DELETE FROM subscriptions WHERE id % 50 != 0" >/dev/null
+every=$(( subs / 2000 > 1 ? subs / 2000 : 1 ))
+sqlite3 "$sample" "DELETE FROM subscriptions WHERE id % $every != 0" >/dev/null
 rm -rf "$work/eml"
 HERALD_DATABASE="$sample" HERALD_SMTP_TRANSPORT=file HERALD_SMTP_FILE_DIR="$work/eml" \
   "$work/herald" --log-level error send-now --since "$since" > "$work/sample-out.txt"
@@ -93,10 +93,13 @@ for run in $(seq "$runs"); do
   herald_total=$(awk -v n="$sent" -v s="$wall" 'BEGIN {printf "%.0f", n/s}')
   [ "$sent" -gt 0 ] || die "herald sent nothing: $(cat "$work/out.txt")"
 
+  src=0
+  if [ "${NO_SOURCE:-}" != 1 ]; then
   s0=$(date +%s.%N)
   smtp-source -d -s "$conns" -l "$payload" -m "$sent" -f digest@news.example.com -t reader@example.org "127.0.0.1:$port"
   s1=$(date +%s.%N)
   src=$(awk -v a="$s0" -v b="$s1" -v n="$sent" 'BEGIN {printf "%.0f", n/(b-a)}')
+  fi
   echo "$run $sent $wall $planning $sending $herald_rate $herald_total $rss $src" >> "$results"
   say "run $run: herald sent $sent in ${wall}s (planning ${planning}s, sending ${sending}s): $herald_rate msgs/s sending, $herald_total overall, peak RSS $((rss / 1024)) MB; smtp-source $src msgs/s"
 done

@@ -36,15 +36,26 @@ func (s *Store) Articles(ctx context.Context, q ArticleQuery) ([]model.Article, 
 	now := s.Now().Unix()
 	switch {
 	case q.AuthorID != 0:
-		sb.WriteString(`SELECT ` + articleCols + ` FROM article_authors aa
-			JOIN articles a ON a.id = aa.article_id
+		// An author's newest articles are picked by id first, reading only
+		// what the order needs, then read in full: ordering every article
+		// of a prolific author with its body copies them all into the
+		// sorter (8x slower on bench/'s 1M-article database).
+		sb.WriteString(`SELECT ` + articleCols + ` FROM articles a
 			LEFT JOIN sections s ON s.id = a.section_id
-			WHERE aa.author_id = ? AND ` + published)
+			WHERE a.id IN (SELECT a.id FROM article_authors aa
+				JOIN articles a ON a.id = aa.article_id
+				WHERE aa.author_id = ? AND ` + published)
 		args = append(args, q.AuthorID, now)
 		if q.SectionID != 0 {
 			sb.WriteString(` AND a.section_id = ?`)
 			args = append(args, q.SectionID)
 		}
+		sb.WriteString(` ORDER BY unixepoch(a.published_at) DESC, a.id DESC`)
+		if q.Limit > 0 {
+			sb.WriteString(` LIMIT ?`)
+			args = append(args, q.Limit)
+		}
+		sb.WriteString(`)`)
 	case q.SectionID != 0:
 		sb.WriteString(`SELECT ` + articleCols + ` FROM articles a
 			LEFT JOIN sections s ON s.id = a.section_id
