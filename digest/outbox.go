@@ -213,7 +213,27 @@ func (s *Service) Editions(ctx context.Context, digest string, limit int) ([]mod
 
 // lease takes the digest's lease and keeps renewing it; the returned
 // context ends if the lease is lost. release gives it up.
-func (s *Service) lease(ctx context.Context, digest string) (context.Context, func(), error) {
+func (s *Service) lease(ctx context.Context, digest string) (lctx context.Context, release func(), err error) {
+	s.activeMu.Lock()
+	if s.active[digest] {
+		s.activeMu.Unlock()
+		return ctx, nil, fmt.Errorf("%w: %s (by this process)", ErrLeaseHeld, digest)
+	}
+	if s.active == nil {
+		s.active = map[string]bool{}
+	}
+	s.active[digest] = true
+	s.activeMu.Unlock()
+	done := func() {
+		s.activeMu.Lock()
+		delete(s.active, digest)
+		s.activeMu.Unlock()
+	}
+	defer func() {
+		if err != nil {
+			done()
+		}
+	}()
 	ok, err := s.store.AcquireLease(ctx, digest, s.opt.Holder, 0, s.opt.LeaseTTL)
 	if err != nil {
 		return ctx, nil, err
@@ -258,13 +278,14 @@ func (s *Service) lease(ctx context.Context, digest string) (context.Context, fu
 			}
 		}
 	})
-	release := func() {
+	release = func() {
 		close(stop)
 		wg.Wait()
 		cancel(nil)
 		if err := s.store.ReleaseLease(context.WithoutCancel(ctx), digest, s.opt.Holder); err != nil {
 			s.log.Warn("digest lease release failed", "digest", digest, "err", err)
 		}
+		done()
 	}
 	return lctx, release, nil
 }

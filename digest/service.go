@@ -133,6 +133,13 @@ type Service struct {
 	// one-off mails (confirmations, samples), which use worker 0 too: a
 	// mailer's worker is one connection, not safe for concurrent use.
 	worker0 sync.Mutex
+
+	// activeMu guards active: the digests this process is working on. The
+	// database lease keeps other processes out; this keeps a second
+	// goroutine of the same process (the scheduler, the API, the retry
+	// loop all share one holder name) from re-entering a held lease.
+	activeMu sync.Mutex
+	active   map[string]bool
 }
 
 // New returns a Service. It parses the templates now (unless given), so a
