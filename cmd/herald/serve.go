@@ -158,7 +158,9 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		Log:              m.Log,
 		DebugFeedHits:    cfg.Log.Level == "debug",
 		Now:              m.Now,
-		Ready:            func(ctx context.Context) error { return m.Store.W.PingContext(ctx) },
+		// The reader pool: the single writer connection may be waiting on
+		// the CMS's write lock, which is no reason to call herald dead.
+		Ready: func(ctx context.Context) error { return m.Store.R.PingContext(ctx) },
 	})
 	return d, nil
 }

@@ -332,8 +332,11 @@ func TestServeEndpoints(t *testing.T) {
 		if r, _ := e.do(t, "POST", "/api/send-now", "application/json", `{}`); r.StatusCode != 401 {
 			t.Errorf("no token: %d", r.StatusCode)
 		}
-		if r, _ := e.do(t, "POST", "/api/send-now", "application/json", `{}`, "Authorization", "Bearer wrong"); r.StatusCode != 403 {
+		if r, _ := e.do(t, "POST", "/api/send-now", "application/json", `{}`, "Authorization", "Bearer wrong"); r.StatusCode != 401 {
 			t.Errorf("wrong token: %d", r.StatusCode)
+		}
+		if r, _ := e.do(t, "GET", "/api/editions", "", "", "Authorization", "bearer "+testAdmin); r.StatusCode != 200 {
+			t.Errorf("lower-case scheme: %d", r.StatusCode)
 		}
 		if r, _ := e.do(t, "POST", "/api/send-now?token="+testAdmin, "application/json", `{}`); r.StatusCode != 400 {
 			t.Errorf("token in query: %d", r.StatusCode)
@@ -344,8 +347,11 @@ func TestServeEndpoints(t *testing.T) {
 		if r, _ := e.do(t, "POST", "/api/send-now", "application/json", `{"digest":"nope"}`, auth...); r.StatusCode != 400 {
 			t.Errorf("unknown digest: %d", r.StatusCode)
 		}
-		if r, _ := e.do(t, "POST", "/api/send-now", "application/json", `{"section":"x"}`, auth...); r.StatusCode != 400 {
+		if r, _ := e.do(t, "POST", "/api/send-now", "application/json", `{"sektion":["x"]}`, auth...); r.StatusCode != 400 {
 			t.Errorf("unknown field: %d", r.StatusCode)
+		}
+		if r, body := e.do(t, "POST", "/api/send-now", "application/json", `{"section":["no-such-section"]}`, auth...); r.StatusCode != 400 || !strings.Contains(body, "no-such-section") {
+			t.Errorf("the CLI's flag name, unknown section: %d %s", r.StatusCode, body)
 		}
 		if r, _ := e.do(t, "POST", "/api/send-now", "application/json", `{"since":"yesterday"}`, auth...); r.StatusCode != 400 {
 			t.Errorf("bad since: %d", r.StatusCode)

@@ -478,6 +478,12 @@ func (c *Config) Validate() error {
 	if c.HTTP.Listen == "" || !strings.Contains(c.HTTP.Listen, ":") {
 		bad("http.listen", "must be host:port, got %q", c.HTTP.Listen)
 	}
+	for key, d := range map[string]Duration{"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,
+		"http.shutdown_timeout": c.HTTP.ShutdownTimeout, "feeds.refresh_interval": c.Feeds.RefreshInterval} {
+		if d.D() <= 0 {
+			bad(key, "must be a positive duration, got %s", d)
+		}
+	}
 	if c.HTTP.SubscribePerHour < 0 {
 		bad("http.subscribe_per_hour", "must be 0 (no limit) or more, got %d", c.HTTP.SubscribePerHour)
 	}

@@ -118,6 +118,8 @@ func TestBadConfigsNameTheKey(t *testing.T) {
 		{"bad name", "digests:\n  - {name: 'a b'}\n", "digests[0].name"},
 		{"max below min", "digests:\n  - {name: d, min_articles: 5, max_articles: 2}\n", "digests[0] (d).max_articles"},
 		{"bad lookback", "digests:\n  - {name: d, lookback: yesterday}\n", "digests[0].lookback"},
+		{"negative refresh", "feeds: {refresh_interval: -5s}\n", "feeds.refresh_interval"},
+		{"zero read timeout", "http: {read_timeout: 0s}\n", "http.read_timeout"},
 		{"password in clear", "smtp: {host: mail.example.com, tls: none, password: pw}\n", "smtp.tls"},
 		{"dkim half set", "smtp: {dkim: {domain: example.com}}\n", "smtp.dkim.selector"},
 		{"not yaml", "site: [\n", "config:"},

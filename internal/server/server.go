@@ -55,6 +55,10 @@ type SendNowRequest struct {
 	Authors  []string `json:"authors"`
 	Since    string   `json:"since"` // a duration such as "6h"; empty: the digest's lookback
 	DryRun   bool     `json:"dry_run"`
+	// Section and Author are the CLI's flag names (--section, --author),
+	// accepted too and merged into Sections and Authors.
+	Section []string `json:"section"`
+	Author  []string `json:"author"`
 }
 
 // SendNowResult answers POST /api/send-now.
@@ -299,17 +303,19 @@ func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 			jsonError(w, http.StatusForbidden, "the admin API is disabled: set http.admin_token (HERALD_HTTP_ADMIN_TOKEN)")
 			return
 		}
-		auth := r.Header.Get("Authorization")
-		tok, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || tok == "" {
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		tok = strings.TrimSpace(tok)
+		if !strings.EqualFold(scheme, "Bearer") || tok == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
 			jsonError(w, http.StatusUnauthorized, "missing bearer token")
 			return
 		}
+		// Compare digests in constant time: neither the token's length nor
+		// a common prefix shows in the timing.
 		got := sha256.Sum256([]byte(tok))
 		if subtle.ConstantTimeCompare(got[:], s.admin[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
-			jsonError(w, http.StatusForbidden, "invalid token")
+			jsonError(w, http.StatusUnauthorized, "invalid token")
 			return
 		}
 		next(w, r)
@@ -334,6 +340,8 @@ func (s *Server) sendNow(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	req.Sections, req.Authors = append(req.Sections, req.Section...), append(req.Authors, req.Author...)
+	req.Section, req.Author = nil, nil
 	res, err := s.opt.Editor.SendNow(r.Context(), req)
 	switch {
 	case errors.Is(err, ErrBusy):
