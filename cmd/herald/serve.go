@@ -241,7 +241,14 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 // runSlot is the scheduler's job: one scheduled edition.
 func (d *daemon) runSlot(ctx context.Context, s scheduler.Slot) error {
 	start := time.Now()
-	res, err := d.svc.RunSlot(ctx, s.Digest, s.Key, s.At, s.Previous, 10*time.Minute)
+	// While another edition of the digest holds its lease (a send-now
+	// retrying with --wait), the slot waits for it, until the slot would no
+	// longer be caught up at a restart either: a busy lease never drops it.
+	wait := 10 * time.Minute
+	if dg, ok := d.m.Config.Digest(s.Digest); ok {
+		wait = max(wait, time.Until(s.At.Add(dg.CatchUp.D())))
+	}
+	res, err := d.svc.RunSlot(ctx, s.Digest, s.Key, s.At, s.Previous, wait)
 	d.metrics.EditionSeconds.Observe(time.Since(start).Seconds())
 	d.countDeliveries(res)
 	if err != nil {
