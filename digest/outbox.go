@@ -397,9 +397,24 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 func (s *Service) feed(ctx context.Context, e model.Edition, cache *articleCache, jobs chan<- model.Delivery) error {
 	var after int64
 	now := s.now()
+	// cancelled reports whether an editor cancelled the edition meanwhile;
+	// checked every statusEvery deliveries, so a cancel stops the sending
+	// within that many messages rather than after a whole page.
+	const statusEvery = 64
+	cancelled := func() (bool, error) {
+		st, err := s.store.EditionStatus(ctx, e.ID)
+		return st == model.EditionCancelled, err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
+		}
+		// Someone who unsubscribed, bounced or was removed since planning
+		// gets nothing, even from a delivery waiting for a retry.
+		if n, err := s.store.CancelIneligible(ctx, e.ID); err != nil {
+			return err
+		} else if n > 0 {
+			s.log.Info("deliveries cancelled: subscriber left before sending", "edition", e.ID, "count", n)
 		}
 		page, err := s.store.DueDeliveries(ctx, e.ID, now, after, s.opt.PageSize)
 		if err != nil {
@@ -411,7 +426,15 @@ func (s *Service) feed(ctx context.Context, e model.Edition, cache *articleCache
 		if err := cache.load(ctx, page); err != nil {
 			return err
 		}
-		for _, del := range page {
+		for i, del := range page {
+			if i%statusEvery == 0 {
+				if c, err := cancelled(); err != nil {
+					return err
+				} else if c {
+					s.log.Info("edition cancelled: sending stopped", "edition", e.ID)
+					return nil
+				}
+			}
 			select {
 			case jobs <- del:
 			case <-ctx.Done():

@@ -61,6 +61,8 @@ type Store interface {
 
 	// Outbox.
 	DueDeliveries(ctx context.Context, editionID int64, now time.Time, afterID int64, limit int) ([]model.Delivery, error)
+	CancelIneligible(ctx context.Context, editionID int64) (int64, error)
+	EditionStatus(ctx context.Context, id int64) (string, error)
 	NextAttempt(ctx context.Context, editionID int64) (time.Time, bool, error)
 	Deliveries(ctx context.Context, editionID, afterID int64, limit int) ([]model.Delivery, error)
 	RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error

@@ -79,6 +79,24 @@ func (s *Store) DueDeliveries(ctx context.Context, editionID int64, now time.Tim
 	return out, nil
 }
 
+// CancelIneligible cancels the pending deliveries of an edition whose
+// subscriber is no longer active (unsubscribed address, bounced, erased,
+// pending again) or whose subscription was unsubscribed since planning, so
+// no mail goes to someone who left while the edition was being sent or
+// retried. It returns how many it cancelled.
+func (s *Store) CancelIneligible(ctx context.Context, editionID int64) (int64, error) {
+	res, err := s.W.ExecContext(ctx, `UPDATE deliveries SET status = 'cancelled',
+			last_reply = 'not sent: unsubscribed, bounced or removed before sending'
+		WHERE edition_id = ? AND status = 'pending' AND (
+			subscriber_id IN (SELECT id FROM subscribers WHERE status <> 'active')
+			OR subscription_id IN (SELECT id FROM subscriptions WHERE status <> 'active')
+			OR subscriber_id NOT IN (SELECT id FROM subscribers))`, editionID)
+	if err != nil {
+		return 0, fmt.Errorf("store: cancel ineligible deliveries of edition %d: %w", editionID, err)
+	}
+	return res.RowsAffected()
+}
+
 // NextAttempt returns when the earliest pending delivery of an edition is
 // due, and false when none is pending.
 func (s *Store) NextAttempt(ctx context.Context, editionID int64) (time.Time, bool, error) {
@@ -124,11 +142,14 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 // ones MessageID, SentAt and ArticleIDs; a sent delivery also records its
 // articles in received_articles for digest, so selection never repeats
 // them. bounced lists subscribers to mark bounced (a permanent 5.1.x). Only
-// rows still pending are updated, so a cancelled edition stays cancelled.
+// rows still pending are updated, so a cancelled edition stays cancelled —
+// except that a message the server accepted is recorded sent even if the
+// edition was cancelled while it was on its way: "what was sent to whom"
+// must stay true.
 func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?,
-			message_id = ?, sent_at = ? WHERE id = ? AND status = 'pending'`)
+			message_id = ?, sent_at = ? WHERE id = ? AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`)
 		if err != nil {
 			return err
 		}
@@ -146,7 +167,7 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 			if !d.SentAt.IsZero() {
 				sent = d.SentAt.Unix()
 			}
-			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.ID); err != nil {
+			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.ID, d.Status); err != nil {
 				return err
 			}
 			if d.Status != model.DeliverySent {

@@ -75,6 +75,20 @@ func (s *Store) CreateEdition(ctx context.Context, e model.Edition) (model.Editi
 	return got, true, err
 }
 
+// EditionStatus returns an edition's status alone (cheap enough to poll
+// while sending), or ErrNotFound.
+func (s *Store) EditionStatus(ctx context.Context, id int64) (string, error) {
+	var st string
+	err := s.R.QueryRowContext(ctx, `SELECT status FROM editions WHERE id = ?`, id).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("store: edition %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: edition %d: %w", id, err)
+	}
+	return st, nil
+}
+
 // Edition returns one edition with its delivery counts, or ErrNotFound.
 func (s *Store) Edition(ctx context.Context, id int64) (model.Edition, error) {
 	e, err := scanEdition(s.W.QueryRowContext(ctx, `SELECT `+editionCols+` FROM editions WHERE id = ?`, id))
