@@ -519,7 +519,22 @@ func (h *Handler) Refresh(ctx context.Context) (RefreshResult, error) {
 		if !t.Has(f.ID) {
 			continue
 		}
+		// Build under the slot's fill lock: a request filling the slot
+		// meanwhile may have read the rows before this change, and must
+		// not store its older entry after this one.
+		h.mu.Lock()
+		s := h.slots[f.ID]
+		h.mu.Unlock()
+		if s != nil {
+			s.fill.Lock()
+		}
 		e, changed, err := h.build(ctx, f)
+		if err == nil && s != nil && s.data.Load() != nil {
+			h.store(s, e)
+		}
+		if s != nil {
+			s.fill.Unlock()
+		}
 		if err != nil {
 			// Try the rest again next time.
 			rest := Touched{ChangeSet: model.ChangeSet{Sections: map[int64]bool{}, Authors: map[int64]bool{}}}
@@ -545,13 +560,6 @@ func (h *Handler) Refresh(ctx context.Context) (RefreshResult, error) {
 				seen[u] = true
 				res.Changed = append(res.Changed, u)
 			}
-		}
-		h.mu.Lock()
-		s := h.slots[f.ID]
-		cached := s != nil && s.data.Load() != nil
-		h.mu.Unlock()
-		if cached {
-			h.store(s, e)
 		}
 	}
 	return res, nil
