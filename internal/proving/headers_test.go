@@ -70,7 +70,7 @@ func composed(t *testing.T, payload string) (msgs [][]byte, configRefused bool) 
 	srv := smtptest.Start(t, smtptest.Options{})
 	cfgFor := func(p string) string {
 		return writeConfig(t, cfgOpts{dir: dir, smtp: srv, site: "Proving News",
-			digests: fmt.Sprintf(`  - {name: daily, title: %s, subject: %s, schedule: "0 7 * * *", timezone: UTC, lookback: 48h}`,
+			digests: fmt.Sprintf(`  - {name: daily, title: %s, subject: %s, schedule: "0 7 * * *", timezone: UTC, lookback: 48h, catch_up: 1s}`,
 				yamlQuote("Daily "+p), yamlQuote("{{.Site}}: {{.Title}} "+p))})
 	}
 	noEnv := func(string) (string, bool) { return "", false }

@@ -96,7 +96,7 @@ type cfgOpts struct {
 	perHour     int    // http.subscribe_per_hour (default 50)
 	outputDir   string // feeds.output_dir
 	refresh     string // feeds.refresh_interval (default 100ms)
-	digests     string // the digests list (default: daily)
+	digests     string // the digests list (default: daily; catch_up 1s so no scheduled edition runs at start)
 	site        string // site name
 	tls         string // smtp.tls (default none)
 	httpExtra   string // more keys inside http: {...}, such as trusted_proxies
@@ -120,7 +120,7 @@ func writeConfig(t *testing.T, o cfgOpts) string {
 		o.refresh = "100ms"
 	}
 	if o.digests == "" {
-		o.digests = `  - {name: daily, title: "Daily", schedule: "0 7 * * *", timezone: UTC, lookback: 48h}`
+		o.digests = `  - {name: daily, title: "Daily", schedule: "0 7 * * *", timezone: UTC, lookback: 48h, catch_up: 1s}`
 	}
 	if o.site == "" {
 		o.site = "Proving News"
