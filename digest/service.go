@@ -142,6 +142,12 @@ type Service struct {
 	// loop all share one holder name) from re-entering a held lease.
 	activeMu sync.Mutex
 	active   map[string]bool
+
+	// confirmAt throttles confirmation emails per address; bg tracks the
+	// ones sent in the background.
+	confirmAtMu sync.Mutex
+	confirmAt   map[string]time.Time
+	bg          sync.WaitGroup
 }
 
 // New returns a Service. It parses the templates now (unless given), so a

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
@@ -61,7 +62,36 @@ type SubscribeRequest struct {
 	Sections  []string // follows; none means everything
 	Authors   []string
 	Confirmed bool // add as active, without the confirmation email
+	// Async sends the confirmation email in the background (the daemon's
+	// POST /subscribe): the answer then takes the same time whether or not
+	// the address is new, and an SMTP hiccup is logged rather than shown.
+	// Service.Wait waits for such sends.
+	Async bool
 }
+
+// ConfirmEvery is the least time between two confirmation emails to one
+// address: repeated subscribe requests for a pending address (from any
+// number of clients) cannot turn into a mail storm.
+const ConfirmEvery = 10 * time.Minute
+
+// confirmDue records that address is about to get a confirmation email,
+// reporting false when it got one less than ConfirmEvery ago.
+func (s *Service) confirmDue(address string) bool {
+	s.confirmAtMu.Lock()
+	defer s.confirmAtMu.Unlock()
+	now := s.now()
+	if s.confirmAt == nil || len(s.confirmAt) > 100_000 {
+		s.confirmAt = map[string]time.Time{}
+	}
+	if last, ok := s.confirmAt[address]; ok && now.Sub(last) < ConfirmEvery {
+		return false
+	}
+	s.confirmAt[address] = now
+	return true
+}
+
+// Wait waits for confirmation emails sent in the background.
+func (s *Service) Wait() { s.bg.Wait() }
 
 // Subscribe creates or updates a subscriber and their subscription to one
 // digest. Unless req.Confirmed, a new or still pending subscriber stays
@@ -109,10 +139,31 @@ func (s *Service) Subscribe(ctx context.Context, req SubscribeRequest) (model.Su
 	if sub.Status != model.SubscriberPending {
 		return sub, false, nil
 	}
+	if !s.confirmDue(sub.Email) {
+		s.log.Info("confirmation not resent: one went out recently", "subscriber", sub.ID)
+		return sub, false, nil
+	}
+	if req.Async {
+		bctx := context.WithoutCancel(ctx)
+		s.bg.Go(func() {
+			if err := s.SendConfirmation(bctx, sub); err != nil {
+				s.log.Warn("confirmation email failed", "subscriber", sub.ID, "err", err)
+				s.forgetConfirm(sub.Email) // let the next request try again
+			}
+		})
+		return sub, true, nil
+	}
 	if err := s.SendConfirmation(ctx, sub); err != nil {
+		s.forgetConfirm(sub.Email)
 		return sub, false, err
 	}
 	return sub, true, nil
+}
+
+func (s *Service) forgetConfirm(address string) {
+	s.confirmAtMu.Lock()
+	delete(s.confirmAt, address)
+	s.confirmAtMu.Unlock()
 }
 
 // ErrUnknownSlug: a section or author slug that does not exist.

@@ -228,6 +228,7 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	d.log.Info("shutting down: waiting for the sender to finish the message it is on")
 	stopWorkers()
 	wg.Wait()
+	d.svc.Wait() // confirmation emails on their way
 	if cerr := d.sender.Close(); cerr != nil {
 		d.log.Warn("closing the mailer", "err", cerr)
 	}
@@ -373,7 +374,7 @@ type subscribeAdapter struct{ svc *digest.Service }
 
 func (a subscribeAdapter) Subscribe(ctx context.Context, r server.SubscribeRequest) error {
 	_, _, err := a.svc.Subscribe(ctx, digest.SubscribeRequest{
-		Email: r.Email, Name: r.Name, Digest: r.Digest, Sections: r.Sections, Authors: r.Authors,
+		Email: r.Email, Name: r.Name, Digest: r.Digest, Sections: r.Sections, Authors: r.Authors, Async: true,
 	})
 	if errors.Is(err, digest.ErrInvalidEmail) {
 		return fmt.Errorf("%w: That does not look like an email address.", server.ErrInvalid)

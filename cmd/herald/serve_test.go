@@ -296,6 +296,15 @@ func TestServeEndpoints(t *testing.T) {
 		if r2.StatusCode != 202 {
 			t.Errorf("repeat subscribe = %d", r2.StatusCode)
 		}
+		// A pending address gets one confirmation per ConfirmEvery, however
+		// often (and from wherever) it is submitted.
+		for i := 0; i < 3; i++ {
+			e.do(t, "POST", "/subscribe", "application/x-www-form-urlencoded", "email=reader@example.com")
+		}
+		time.Sleep(300 * time.Millisecond)
+		if n := e.smtp.CountFor("reader@example.com"); n != 1 {
+			t.Errorf("%d confirmation emails for one pending address", n)
+		}
 		path := strings.TrimPrefix(confirmURL, e.base)
 		tok := strings.TrimPrefix(path, "/confirm?token=")
 		if r, body := e.do(t, "GET", path, "", ""); r.StatusCode != 200 || !strings.Contains(body, "<form") {
