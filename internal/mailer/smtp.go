@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -244,7 +245,18 @@ func (t *smtpTransport) transaction(s *slot, from, to string, raw []byte) model.
 	if err != nil {
 		return t.fail(s, stageData, err)
 	}
-	if _, err := w.Write(raw); err != nil {
+	// All but the last line go to the connection's buffer dot-stuffed a
+	// line at a time (writeDotStuffed); the DotWriter sees only the last
+	// line, from its start, so the bytes are the same and its Close ends
+	// the data as usual.
+	cut := 0
+	if i := bytes.LastIndexByte(raw[:max(len(raw)-1, 0)], '\n'); i >= 0 {
+		cut = i + 1
+	}
+	if err := writeDotStuffed(s.c.Text.W, raw[:cut]); err != nil {
+		return t.fail(s, stageBody, err)
+	}
+	if _, err := w.Write(raw[cut:]); err != nil {
 		return t.fail(s, stageBody, err)
 	}
 	s.tc.werr = nil // from here on, a write error means the dot never left
