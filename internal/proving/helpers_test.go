@@ -34,6 +34,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the built binary after the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
 // heraldBinary builds cmd/herald once per test run.
 func heraldBinary(t *testing.T) string {
 	t.Helper()
