@@ -113,6 +113,19 @@ size=$(stat -c %s "$file") gzsize=$(stat -c %s "$file.gz")
 hsize=$(curl -s -H 'Accept-Encoding: gzip' "${url[herald]}" | wc -c)
 say "feed $feed: $size bytes, gzip $gzsize (nginx, gzip -9) / $hsize (herald); ETags: ${tag[herald]} ${tag[bare]} ${tag[nginx]}"
 
+# cpu_ticks PID: user + system clock ticks of PID and its children now
+# (nginx's worker is the master's child).
+hz=$(getconf CLK_TCK)
+cpu_ticks() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+declare -A spid
+spid[herald]=${pids[0]} spid[bare]=${pids[1]} spid[nginx]=${pids[2]}
+
 cases="herald:200 bare:200 nginx:200 herald:304 bare:304 nginx:304 herald:gzip nginx:gzip herald:gzip304"
 results="$work/serve-results.txt"
 : > "$results"
@@ -125,16 +138,22 @@ for run in $(seq "$runs"); do
       gzip) hdr=(-H 'Accept-Encoding: gzip') ;;
       gzip304) hdr=(-H 'Accept-Encoding: gzip' -H "If-None-Match: ${gztag[$s]}") ;;
     esac
+    c0=$(cpu_ticks "${spid[$s]}")
     out=$($LOAD_PIN wrk -t"$threads" -c"$conns" -d"$dur" "${hdr[@]}" "${url[$s]}")
+    c1=$(cpu_ticks "${spid[$s]}")
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
     bad=$(awk '/Non-2xx or 3xx/ {print $NF}' <<<"$out")
     [ -z "$bad" ] || die "$s $k: $bad error responses"
-    echo "$run $s $k $rps" >> "$results"
-    say "run $run: $s $k $rps req/s"
+    # The server's own CPU time per request (user + system), which the
+    # machine's other load disturbs far less than the request rate.
+    us=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$reqs" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+    echo "$run $s $k $rps $us" >> "$results"
+    say "run $run: $s $k $rps req/s, $us us CPU/request"
   done
 done
 
-med() { median $(awk -v s="$1" -v k="$2" '$2==s && $3==k {print $4}' "$results"); }
+med() { median $(awk -v s="$1" -v k="$2" -v c="${3:-4}" '$2==s && $3==k {print $c}' "$results"); }
 echo
 echo "machine: $(machine)"
 echo "feed: $feed, $size bytes (gzip $hsize); wrk -t$threads -c$conns -d$dur, $runs runs interleaved; server CPU: ${SERVER_CPU:-any}, wrk CPU: ${LOAD_CPU:-any}"
@@ -147,4 +166,11 @@ h=$(med herald gzip) n=$(med nginx gzip) h3=$(med herald gzip304)
 printf '%-8s %12s %12s %12s %12s %12s\n' gzip "$h" - "$n" - -
 printf '%-8s %12s %12s %12s %12s %12s\n' gzip304 "$h3" - - - -
 echo "herald/nginx: 200 $(ratio "$(med herald 200)" "$(med nginx 200)"), 304 $(ratio "$(med herald 304)" "$(med nginx 304)"), gzip $(ratio "$h" "$n")"
+echo "server CPU per request (us, median): $(for c in $cases; do printf '%s %s; ' "$c" "$(med "${c%%:*}" "${c#*:}" 5)"; done)"
+echo "herald/bare by CPU per request (bare's cost over herald's): 200 $(ratio "$(med bare 200 5)" "$(med herald 200 5)"), 304 $(ratio "$(med bare 304 5)" "$(med herald 304 5)")"
+# The same ratios within each run (its cases ran back to back), then their
+# median: steadier than a ratio of medians when the machine's load drifts.
+runratio() { median $(awk -v a="$1" -v b="$2" -v k="$3" '$3==k && $2==a {x[$1]=$4} $3==k && $2==b {y[$1]=$4}
+  END {for (r in x) if (y[r] > 0) printf "%.3f\n", x[r] / y[r]}' "$results"); }
+echo "median of per-run ratios: herald/bare 200 $(runratio herald bare 200), 304 $(runratio herald bare 304); bare/nginx 200 $(runratio bare nginx 200), 304 $(runratio bare nginx 304); herald/nginx gzip $(runratio herald nginx gzip)"
 echo "raw results: $results"
