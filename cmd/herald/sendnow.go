@@ -105,7 +105,11 @@ or another send-now finishes them); 1 on error.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "sent %d, skipped %d, failed %d, left for retry %d\n", res.Sent, res.Skipped, res.Failed, res.Left)
+			note := ""
+			if res.Sent == 0 && res.Failed == 0 && res.Left == 0 {
+				note = " (nothing new for anyone)"
+			}
+			fmt.Fprintf(out, "sent %d, skipped %d, failed %d, left for retry %d%s\n", res.Sent, res.Skipped, res.Failed, res.Left, note)
 			if res.Left > 0 {
 				return &exitError{code: ExitRetryLeft, err: fmt.Errorf("%d deliveries left for retry (run send-now again, or herald serve finishes them)", res.Left)}
 			}
