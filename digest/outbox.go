@@ -409,16 +409,26 @@ func (s *Service) feed(ctx context.Context, e model.Edition, cache *articleCache
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
-		// Someone who unsubscribed, bounced or was removed since planning
-		// gets nothing, even from a delivery waiting for a retry.
-		if n, err := s.store.CancelIneligible(ctx, e.ID); err != nil {
-			return err
-		} else if n > 0 {
-			s.log.Info("deliveries cancelled: subscriber left before sending", "edition", e.ID, "count", n)
-		}
 		page, err := s.store.DueDeliveries(ctx, e.ID, now, after, s.opt.PageSize)
 		if err != nil {
 			return err
+		}
+		// Someone who unsubscribed, bounced or was removed since planning
+		// gets nothing, even from a delivery waiting for a retry: the page
+		// is checked before it is sent, and read again while that cancels
+		// any (the new page may reach past the checked ids).
+		for len(page) > 0 {
+			n, err := s.store.CancelIneligible(ctx, e.ID, after, page[len(page)-1].ID)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+			s.log.Info("deliveries cancelled: subscriber left before sending", "edition", e.ID, "count", n)
+			if page, err = s.store.DueDeliveries(ctx, e.ID, now, after, s.opt.PageSize); err != nil {
+				return err
+			}
 		}
 		if len(page) == 0 {
 			return nil

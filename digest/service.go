@@ -61,7 +61,7 @@ type Store interface {
 
 	// Outbox.
 	DueDeliveries(ctx context.Context, editionID int64, now time.Time, afterID int64, limit int) ([]model.Delivery, error)
-	CancelIneligible(ctx context.Context, editionID int64) (int64, error)
+	CancelIneligible(ctx context.Context, editionID, afterID, throughID int64) (int64, error)
 	EditionStatus(ctx context.Context, id int64) (string, error)
 	NextAttempt(ctx context.Context, editionID int64) (time.Time, bool, error)
 	Deliveries(ctx context.Context, editionID, afterID int64, limit int) ([]model.Delivery, error)
