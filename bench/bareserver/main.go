@@ -14,12 +14,14 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 )
 
 func main() {
 	file := flag.String("file", "", "the bytes to serve")
 	listen := flag.String("listen", "127.0.0.1:8091", "address")
 	ctype := flag.String("type", "application/rss+xml; charset=utf-8", "Content-Type")
+	timeouts := flag.Bool("timeouts", false, "set herald serve's http.Server timeouts (read 15s, header 5s, write 60s, idle 120s)")
 	flag.Parse()
 	body, err := os.ReadFile(*file)
 	if err != nil {
@@ -28,7 +30,11 @@ func main() {
 	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
 	hETag, hType, hLen := []string{etag}, []string{*ctype}, []string{strconv.Itoa(len(body))}
-	log.Fatal(http.ListenAndServe(*listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := &http.Server{Addr: *listen}
+	if *timeouts {
+		srv.ReadTimeout, srv.ReadHeaderTimeout, srv.WriteTimeout, srv.IdleTimeout = 15*time.Second, 5*time.Second, 60*time.Second, 120*time.Second
+	}
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Etag"] = hETag
 		if r.Header.Get("If-None-Match") == etag {
@@ -37,5 +43,6 @@ func main() {
 		}
 		h["Content-Type"], h["Content-Length"] = hType, hLen
 		_, _ = w.Write(body)
-	})))
+	})
+	log.Fatal(srv.ListenAndServe())
 }
