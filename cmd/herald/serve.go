@@ -114,6 +114,7 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	d.feeds, err = feeds.NewHandler(ctx, d.builder, m.Store, feeds.HandlerOptions{
 		CacheControl: cfg.Feeds.CacheControl,
 		CacheBytes:   cfg.Feeds.CacheBytes,
+		OnServe:      d.metrics.FeedServed,
 		OnBuild: func(_ feeds.FeedID, took time.Duration, err error) {
 			if err == nil {
 				d.metrics.FeedBuildSeconds.Observe(took.Seconds())

@@ -199,7 +199,7 @@ func TestServeEndpoints(t *testing.T) {
 		}
 		e.do(t, "GET", "/feeds/all.rss", "", "")
 		r, body := e.do(t, "GET", "/metrics", "", "")
-		if r.StatusCode != 200 || !strings.Contains(body, `herald_feed_requests_total{code="200",format="rss"}`) {
+		if r.StatusCode != 200 || !strings.Contains(body, `herald_feed_requests_total{code="200"}`) {
 			t.Errorf("metrics = %d, lacks the feed counter:\n%.500s", r.StatusCode, body)
 		}
 		for _, name := range []string{"herald_feed_not_modified_total", "herald_subscribe_requests_total", "go_goroutines"} {

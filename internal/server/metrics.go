@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -9,7 +11,7 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	FeedRequests     *prometheus.CounterVec // by format and status code
+	FeedRequests     *prometheus.CounterVec // by status code; counted through FeedServed
 	FeedNotModified  prometheus.Counter
 	FeedBuildSeconds prometheus.Histogram
 	FeedsRebuilt     prometheus.Counter
@@ -18,16 +20,37 @@ type Metrics struct {
 	EditionSeconds   prometheus.Histogram
 	Subscribes       *prometheus.CounterVec // by result: accepted, invalid, limited
 	HTTPRequests     *prometheus.CounterVec // non-feed routes by route and code
+
+	// Feed counters resolved once: FeedServed is on the hot path.
+	feedByCode map[int]prometheus.Counter
+	feedOther  prometheus.Counter
+}
+
+// feedCodes are the statuses the feed handler answers with.
+var feedCodes = []int{200, 304, 404, 405, 500}
+
+// FeedServed counts one feed response with its status. It is the feed
+// handler's OnServe hook: no allocation, no label hashing per request.
+func (m *Metrics) FeedServed(status int) {
+	c, ok := m.feedByCode[status]
+	if !ok {
+		c = m.feedOther
+	}
+	c.Inc()
+	if status == 304 {
+		m.FeedNotModified.Inc()
+	}
 }
 
 // NewMetrics registers herald's metrics and the Go/process collectors.
 func NewMetrics() *Metrics {
 	r := prometheus.NewRegistry()
 	m := &Metrics{
-		Registry: r,
+		Registry:   r,
+		feedByCode: map[int]prometheus.Counter{},
 		FeedRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "herald_feed_requests_total", Help: "Feed requests by format and HTTP status.",
-		}, []string{"format", "code"}),
+			Name: "herald_feed_requests_total", Help: "Feed requests by HTTP status.",
+		}, []string{"code"}),
 		FeedNotModified: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "herald_feed_not_modified_total", Help: "Feed requests answered 304 Not Modified.",
 		}),
@@ -55,6 +78,10 @@ func NewMetrics() *Metrics {
 			Name: "herald_http_requests_total", Help: "Non-feed HTTP requests by route and status.",
 		}, []string{"route", "code"}),
 	}
+	for _, code := range feedCodes {
+		m.feedByCode[code] = m.FeedRequests.WithLabelValues(strconv.Itoa(code))
+	}
+	m.feedOther = m.FeedRequests.WithLabelValues("other")
 	r.MustRegister(m.FeedRequests, m.FeedNotModified, m.FeedBuildSeconds, m.FeedsRebuilt, m.Deliveries,
 		m.SMTPErrors, m.EditionSeconds, m.Subscribes, m.HTTPRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -133,9 +133,9 @@ func New(opt Options) *Server {
 	s.admin = sha256.Sum256([]byte(opt.AdminToken))
 	m := s.mux
 	if opt.Feeds != nil {
-		feeds := s.feedMetrics(opt.Feeds)
-		m.Handle("GET /feeds/", feeds)
-		m.Handle("HEAD /feeds/", feeds)
+		// Normally reached only with DebugFeedHits (see Handler); the feed
+		// handler answers other methods with 405 itself.
+		m.Handle("/feeds/", opt.Feeds)
 	}
 	if opt.Pages != nil {
 		opt.Pages.Register(m)
@@ -150,8 +150,24 @@ func New(opt Options) *Server {
 	return s
 }
 
-// Handler is the whole route table with request logging.
-func (s *Server) Handler() http.Handler { return s.logRequests(s.mux) }
+// Handler is the whole route table with request logging. Feed requests,
+// the hot path, go straight to the feed handler (which counts them through
+// Metrics.FeedServed) without the router or the logging wrapper, unless
+// DebugFeedHits asks for them to be logged.
+func (s *Server) Handler() http.Handler {
+	rest := s.logRequests(s.mux)
+	if s.opt.Feeds == nil || s.opt.DebugFeedHits {
+		return rest
+	}
+	feeds := s.opt.Feeds
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/feeds/") {
+			feeds.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
+}
 
 // ListenAndServe serves on opt.Listen until ctx is done, then shuts down
 // gracefully within grace. ready (may be nil) is called with the bound
@@ -214,33 +230,6 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// feedMetrics counts feed requests by format and status. Feed hits are the
-// hot path: no logging unless DebugFeedHits.
-func (s *Server) feedMetrics(next http.Handler) http.Handler {
-	type key struct {
-		format string
-		code   int
-	}
-	m := s.opt.Metrics
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		format := "other"
-		switch {
-		case strings.HasSuffix(r.URL.Path, ".rss"):
-			format = "rss"
-		case strings.HasSuffix(r.URL.Path, ".atom"):
-			format = "atom"
-		case strings.HasSuffix(r.URL.Path, ".json"):
-			format = "json"
-		}
-		m.FeedRequests.WithLabelValues(format, strconv.Itoa(sw.code)).Inc()
-		if sw.code == http.StatusNotModified {
-			m.FeedNotModified.Inc()
-		}
-	})
-}
 
 // logRequests logs every non-feed request; feed hits only with DebugFeedHits.
 func (s *Server) logRequests(next http.Handler) http.Handler {
