@@ -30,6 +30,8 @@ var (
 	ErrExpired   = errors.New("token: expired")
 )
 
+var strictB64 = base64.RawURLEncoding.Strict()
+
 // MaxLen bounds a token; longer input is refused before any work.
 const MaxLen = 256
 
@@ -70,15 +72,25 @@ func (s *Signer) Verify(tok, purpose string) (int64, error) {
 	if tok == "" || len(tok) > MaxLen {
 		return 0, ErrMalformed
 	}
+	// Only the URL-safe alphabet and one dot: base64 decoders skip CR and
+	// LF, which would otherwise give a token more than one spelling.
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return 0, ErrMalformed
+		}
+	}
 	p64, m64, ok := strings.Cut(tok, ".")
 	if !ok {
 		return 0, ErrMalformed
 	}
-	payloadB, err := base64.RawURLEncoding.DecodeString(p64)
+	// Strict decoding refuses non-canonical trailing bits, so each token
+	// has exactly one spelling (no malleable re-encodings of a valid one).
+	payloadB, err := strictB64.DecodeString(p64)
 	if err != nil {
 		return 0, ErrMalformed
 	}
-	mac, err := base64.RawURLEncoding.DecodeString(m64)
+	mac, err := strictB64.DecodeString(m64)
 	if err != nil {
 		return 0, ErrMalformed
 	}
