@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldnews/herald/internal/testkit"
+
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/smtptest"
 	"github.com/heraldnews/herald/internal/store"
@@ -30,17 +32,7 @@ const (
 	testAdmin  = "serve-test-admin-token"
 )
 
-// freeAddr returns a loopback address nobody listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func freeAddr(t *testing.T) string { return testkit.FreeAddr(t) }
 
 // serveEnv is a running herald serve with a temporary database and an
 // in-process SMTP server.

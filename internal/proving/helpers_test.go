@@ -6,17 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldnews/herald/internal/testkit"
 
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/smtptest"
@@ -28,41 +28,15 @@ const (
 	testAdmin  = "proving-admin-token-0123456789"
 )
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
 // TestMain removes the built binary after the run.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if builtBin != "" {
-		os.RemoveAll(filepath.Dir(builtBin))
-	}
+	testkit.RemoveBinary()
 	os.Exit(code)
 }
 
-// heraldBinary builds cmd/herald once per test run.
-func heraldBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "herald-proving-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "herald")
-		out, err := exec.Command("go", "build", "-o", builtBin, "github.com/heraldnews/herald/cmd/herald").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtBin
-}
+func heraldBinary(t *testing.T) string { return testkit.HeraldBinary(t) }
+func freeAddr(t *testing.T) string     { return testkit.FreeAddr(t) }
 
 // figure logs a test's measured figure and, when HERALD_FIGURES_DIR is set,
 // writes it as one line to <dir>/<TestName>.txt for the docs to quote.
@@ -249,18 +223,6 @@ func readDB(t *testing.T, db string) *sql.DB {
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
-}
-
-// freeAddr returns a loopback address nobody listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // daemon is a herald serve child process.
