@@ -32,7 +32,7 @@ digests: [ { name: daily, schedule: "0 7 * * *", max_articles: 10 } ]
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	s, err := New(Options{Config: cfg, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := New(Options{Config: cfg, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func BenchmarkRenderDigest(b *testing.B) {
 		r := newRenderer(s.cfg, d, s.tmpl, e.Cutoff)
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			del := model.Delivery{SubscriberID: int64(i), SubscriptionID: int64(i), Email: fmt.Sprintf("r%d@example.com", i), Name: "Reader"}
+			del := model.Delivery{SubscriberID: int64(i), SubscriptionID: int64(i), Email: model.Address(fmt.Sprintf("r%d@example.com", i)), Name: "Reader"}
 			if _, err := s.compose(d, r, e, del, arts); err != nil {
 				b.Fatal(err)
 			}
@@ -76,7 +76,7 @@ func BenchmarkRenderDigest(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			r := newRenderer(s.cfg, d, s.tmpl, e.Cutoff)
-			del := model.Delivery{SubscriberID: int64(i), SubscriptionID: int64(i), Email: fmt.Sprintf("r%d@example.com", i), Name: "Reader"}
+			del := model.Delivery{SubscriberID: int64(i), SubscriptionID: int64(i), Email: model.Address(fmt.Sprintf("r%d@example.com", i)), Name: "Reader"}
 			if _, err := s.compose(d, r, e, del, arts); err != nil {
 				b.Fatal(err)
 			}

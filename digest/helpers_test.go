@@ -40,27 +40,47 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-// fakeSender records messages; script decides a result per attempt.
+// fakeSender records messages; script decides a result per attempt. It
+// is a digest.Mailer with workers connections: Send waits for a free one,
+// and the result is reported from another goroutine, as the real mailer
+// does.
 type fakeSender struct {
 	mu      sync.Mutex
 	workers int
 	msgs    []*model.Message
 	script  func(msg *model.Message, n int) model.SendResult // n: attempts to this address so far, from 1
-	tries   map[string]int
+	tries   map[model.Address]int
+
+	slotsOnce sync.Once
+	slots     chan struct{}
 }
 
-func (f *fakeSender) Workers() int { return max(f.workers, 1) }
-func (f *fakeSender) Close() error { return nil }
-func (f *fakeSender) Send(_ context.Context, _ int, msg *model.Message) model.SendResult {
+var _ digest.Mailer = (*fakeSender)(nil)
+
+func (f *fakeSender) Send(ctx context.Context, msg *model.Message, record func(model.SendResult)) error {
+	f.slotsOnce.Do(func() { f.slots = make(chan struct{}, max(f.workers, 1)) })
+	select {
+	case f.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	go func() {
+		defer func() { <-f.slots }() // the connection is free once the result is recorded
+		record(f.deliver(msg))
+	}()
+	return nil
+}
+
+func (f *fakeSender) deliver(msg *model.Message) model.SendResult {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.tries == nil {
-		f.tries = map[string]int{}
+		f.tries = map[model.Address]int{}
 	}
 	f.tries[msg.ToAddr]++
 	res := model.SendResult{Outcome: model.Accepted, Code: 250, Reply: "250 2.0.0 OK"}
 	if f.script != nil {
-		res = f.script(msg, f.tries[msg.ToAddr])
+		res = f.script(msg, f.tries[msg.ToAddr]) // under f.mu: scripts run one at a time
 	}
 	if res.Outcome == model.Accepted {
 		f.msgs = append(f.msgs, msg)
@@ -73,7 +93,7 @@ func (f *fakeSender) to(addr string) []*model.Message {
 	defer f.mu.Unlock()
 	var out []*model.Message
 	for _, m := range f.msgs {
-		if strings.EqualFold(m.ToAddr, addr) {
+		if strings.EqualFold(string(m.ToAddr), addr) {
 			out = append(out, m)
 		}
 	}
@@ -87,7 +107,7 @@ type env struct {
 	t      testing.TB
 	store  *store.Store
 	svc    *digest.Service
-	sender digest.Sender
+	sender digest.Mailer
 	fake   *fakeSender
 	clock  *clock
 	cfg    *config.Config
@@ -110,7 +130,7 @@ digests:
 	return cfg
 }
 
-func newEnv(tb testing.TB, sender digest.Sender, tweak func(*digest.Options)) *env {
+func newEnv(tb testing.TB, sender digest.Mailer, tweak func(*digest.Options)) *env {
 	tb.Helper()
 	c := &clock{t: start}
 	st, err := store.Open(context.Background(), tb.TempDir()+"/herald.db", store.Options{
@@ -127,7 +147,8 @@ func newEnv(tb testing.TB, sender digest.Sender, tweak func(*digest.Options)) *e
 	}
 	e.sender = sender
 	opt := digest.Options{
-		Config: e.cfg, Store: st, Sender: sender, Now: c.Now, Sleep: c.Sleep,
+		Config: e.cfg, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st,
+		Mailer: sender, Now: c.Now, Sleep: c.Sleep,
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Backoff:      func(int) time.Duration { return time.Minute },
 		MarkInterval: 5 * time.Millisecond,
@@ -196,7 +217,7 @@ func (e *env) article(guid, title, section string, ago time.Duration, authors ..
 func (e *env) subscriber(email, name, status string, sections, authors []string) model.Subscriber {
 	e.t.Helper()
 	ctx := context.Background()
-	sub, _, err := e.store.UpsertSubscriber(ctx, email, name, status)
+	sub, _, err := e.store.UpsertSubscriber(ctx, model.Address(email), name, status)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -8,12 +8,26 @@ import (
 
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/scheduler"
 )
+
+// PlanStore is what planning an edition reads and writes.
+type PlanStore interface {
+	// CandidateArticles returns the published articles visible in (since, cutoff], newest first.
+	CandidateArticles(ctx context.Context, since, cutoff time.Time) ([]model.Article, error)
+	ActiveSubscriptions(ctx context.Context, digest string, afterID int64, limit int) ([]model.Subscription, error)
+	ReceivedArticles(ctx context.Context, digest string, subscriberIDs, articleIDs []int64) (map[int64]map[int64]bool, error)
+	PendingArticles(ctx context.Context, editionIDs, subscriberIDs []int64) (map[int64]map[int64]bool, error)
+	UnfinishedEditionIDs(ctx context.Context, digest string) ([]int64, error)
+	PlanningCursor(ctx context.Context, editionID int64) (int64, error)
+	InsertDeliveries(ctx context.Context, editionID int64, ds []model.Delivery, through int64) error
+	SetEditionStatus(ctx context.Context, id int64, status string) error
+}
 
 // candidates loads, cleans and filters an edition's candidate articles,
 // newest first.
 func (s *Service) candidates(ctx context.Context, d config.Digest, e model.Edition) ([]*ArticleView, error) {
-	raw, err := s.store.CandidateArticles(ctx, e.Since, e.Cutoff)
+	raw, err := s.opt.Plans.CandidateArticles(ctx, e.Since, e.Cutoff)
 	if err != nil {
 		return nil, err
 	}
@@ -49,12 +63,12 @@ func (s *Service) planOne(ctx context.Context, d config.Digest, e model.Edition,
 	for _, sub := range subs {
 		ids = append(ids, sub.SubscriberID)
 	}
-	received, err := s.store.ReceivedArticles(ctx, d.Name, ids, candIDs)
+	received, err := s.opt.Plans.ReceivedArticles(ctx, d.Name, ids, candIDs)
 	if err != nil {
 		return p, err
 	}
 	if len(others) > 0 {
-		waiting, err := s.store.PendingArticles(ctx, others, ids)
+		waiting, err := s.opt.Plans.PendingArticles(ctx, others, ids)
 		if err != nil {
 			return p, err
 		}
@@ -93,11 +107,11 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 	for i, a := range cands {
 		candIDs[i] = a.ID
 	}
-	cursor, err := s.store.PlanningCursor(ctx, e.ID)
+	cursor, err := s.opt.Plans.PlanningCursor(ctx, e.ID)
 	if err != nil {
 		return err
 	}
-	unfinished, err := s.store.UnfinishedEditionIDs(ctx, d.Name)
+	unfinished, err := s.opt.Plans.UnfinishedEditionIDs(ctx, d.Name)
 	if err != nil {
 		return err
 	}
@@ -105,7 +119,7 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 	var planned Progress
 	planned.EditionID, planned.Phase = e.ID, "planning"
 	for {
-		subs, err := s.store.ActiveSubscriptions(ctx, d.Name, cursor, s.opt.PageSize)
+		subs, err := s.opt.Plans.ActiveSubscriptions(ctx, d.Name, cursor, s.opt.PageSize)
 		if err != nil {
 			return err
 		}
@@ -116,7 +130,7 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 		if err != nil {
 			return err
 		}
-		if err := s.store.InsertDeliveries(ctx, e.ID, page.deliveries, page.through); err != nil {
+		if err := s.opt.Plans.InsertDeliveries(ctx, e.ID, page.deliveries, page.through); err != nil {
 			return err
 		}
 		cursor = page.through
@@ -126,63 +140,32 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 			prog(planned)
 		}
 	}
-	if err := s.store.SetEditionStatus(ctx, e.ID, model.EditionSending); err != nil {
+	if err := s.opt.Plans.SetEditionStatus(ctx, e.ID, model.EditionSending); err != nil {
 		return err
 	}
 	s.log.Info("edition planned", "digest", d.Name, "edition", e.ID, "articles", len(cands))
 	return nil
 }
 
-// lookback is how far back a manual edition of d looks at now: the digest's
-// lookback when set, else the interval between its two most recent
-// scheduled slots (a weekday 07:00 digest looks back 72h on Monday).
+// lookback is how far back a manual edition of d cut off at now looks: the
+// digest's lookback when set, else the time between its last two
+// scheduled slots at or before now (a weekday 07:00 digest looks back 72h
+// on Monday). Slots are the scheduler's, so a DST change counts as it
+// happened: a daily slot across the spring change is 23h apart, not 24h
+// or 48h.
 func lookback(d config.Digest, now time.Time) time.Duration {
 	if d.Lookback > 0 {
 		return d.Lookback.D()
 	}
-	prev, last, ok := lastTwoSlots(d, now)
-	if !ok {
-		return 24 * time.Hour
-	}
-	return last.Sub(prev)
-}
-
-// SlotLookback is the lookback of the scheduled slot at: the digest's
-// lookback when set, else the time since the slot before it.
-func SlotLookback(d config.Digest, at time.Time) time.Duration {
-	if d.Lookback > 0 {
-		return d.Lookback.D()
-	}
-	prev, _, ok := lastTwoSlots(d, at)
-	if !ok {
-		return 24 * time.Hour
-	}
-	return at.Sub(prev)
-}
-
-// lastTwoSlots returns the two most recent slots of d at or before t.
-func lastTwoSlots(d config.Digest, t time.Time) (prev, last time.Time, ok bool) {
 	sched, err := d.CronSchedule()
 	if err != nil {
-		return
+		return 24 * time.Hour
 	}
-	loc := d.Location()
-	t = t.In(loc)
-	for _, back := range []time.Duration{48 * time.Hour, 9 * 24 * time.Hour, 63 * 24 * time.Hour, 400 * 24 * time.Hour} {
-		var slots []time.Time
-		n := 0
-		for at := sched.Next(t.Add(-back)); !at.IsZero() && !at.After(t) && n < 20000; at = sched.Next(at) {
-			slots = append(slots, at)
-			if len(slots) > 2 {
-				slots = slots[1:]
-			}
-			n++
-		}
-		if len(slots) == 2 {
-			return slots[0], slots[1], true
-		}
+	last, ok := scheduler.PreviousSlot(sched, d.Location(), now.Add(time.Nanosecond))
+	if !ok || last.Previous.IsZero() {
+		return 24 * time.Hour
 	}
-	return
+	return last.At.Sub(last.Previous)
 }
 
 // newManualEdition records a manual edition of d cut off now.
@@ -192,7 +175,7 @@ func (s *Service) newManualEdition(ctx context.Context, d config.Digest, req Sen
 	if lb <= 0 {
 		lb = lookback(d, now)
 	}
-	e, _, err := s.store.CreateEdition(ctx, model.Edition{
+	e, _, err := s.opt.Editions.CreateEdition(ctx, model.Edition{
 		Digest: d.Name, Kind: model.EditionManual, Cutoff: now, Since: now.Add(-lb),
 		Sections: req.Sections, Authors: req.Authors,
 	})

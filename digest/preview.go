@@ -12,9 +12,12 @@ import (
 	"github.com/heraldnews/herald/internal/sanitize"
 )
 
-// ErrNothingNew: the reader would get no digest now (fewer new articles
-// than the digest's min_articles).
-var ErrNothingNew = errors.New("digest: nothing new")
+// ReaderStore is what previews need to know about a reader.
+type ReaderStore interface {
+	FindSubscriber(ctx context.Context, email model.Address) (model.Subscriber, bool, error)
+	SubscriberByID(ctx context.Context, id int64) (model.Subscriber, error)
+	SubscriptionsOf(ctx context.Context, subscriberID int64) ([]model.Subscription, error)
+}
 
 // draft is a manual edition planned in memory only.
 func (s *Service) draft(ctx context.Context, req SendNowRequest) (config.Digest, model.Edition, []*ArticleView, error) {
@@ -45,18 +48,18 @@ func (s *Service) Preview(ctx context.Context, digest, email string) (*model.Mes
 	if err != nil {
 		return nil, err
 	}
-	addr, err := ParseEmail(email)
+	addr, err := model.ParseAddress(email)
 	if err != nil {
 		return nil, err
 	}
 	del := model.Delivery{Email: addr}
 	su := model.Subscription{Digest: d.Name}
 	received := map[int64]bool{}
-	if sub, ok, err := s.store.FindSubscriber(ctx, addr); err != nil {
+	if sub, ok, err := s.opt.Readers.FindSubscriber(ctx, addr); err != nil {
 		return nil, err
 	} else if ok {
 		del.SubscriberID, del.Name, del.Email = sub.ID, sub.Name, sub.Email
-		subs, err := s.store.SubscriptionsOf(ctx, sub.ID)
+		subs, err := s.opt.Readers.SubscriptionsOf(ctx, sub.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +73,7 @@ func (s *Service) Preview(ctx context.Context, digest, email string) (*model.Mes
 		for i, a := range cands {
 			ids[i] = a.ID
 		}
-		rec, err := s.store.ReceivedArticles(ctx, d.Name, []int64{sub.ID}, ids)
+		rec, err := s.opt.Plans.ReceivedArticles(ctx, d.Name, []int64{sub.ID}, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -78,9 +81,9 @@ func (s *Service) Preview(ctx context.Context, digest, email string) (*model.Mes
 	}
 	sel := selectArticles(cands, su, received, d.MaxArticles)
 	if len(sel) < max(d.MinArticles, 1) {
-		return nil, fmt.Errorf("%w for %s in %s (%d new article(s), min_articles %d)", ErrNothingNew, addr, d.Name, len(sel), d.MinArticles)
+		return nil, ErrNothingNew.With("nothing new for %s in %s (%d new article(s), min_articles %d)", addr, d.Name, len(sel), d.MinArticles)
 	}
-	cache := newArticleCache(s)
+	cache := newArticleCache(s.opt.Outbox, s.clean)
 	cache.add(cands)
 	return s.compose(d, newRenderer(s.cfg, d, s.tmpl, e.Cutoff), e, del, cache.views(sel))
 }
@@ -115,7 +118,7 @@ func (s *Service) DryRun(ctx context.Context, req SendNowRequest) (DryRunReport,
 	var first *model.Delivery
 	var cursor int64
 	for {
-		subs, err := s.store.ActiveSubscriptions(ctx, d.Name, cursor, s.opt.PageSize)
+		subs, err := s.opt.Plans.ActiveSubscriptions(ctx, d.Name, cursor, s.opt.PageSize)
 		if err != nil {
 			return rep, err
 		}
@@ -147,12 +150,12 @@ func (s *Service) DryRun(ctx context.Context, req SendNowRequest) (DryRunReport,
 		}
 	}
 	if first != nil {
-		sub, err := s.store.SubscriberByID(ctx, first.SubscriberID)
+		sub, err := s.opt.Readers.SubscriberByID(ctx, first.SubscriberID)
 		if err != nil {
 			return rep, err
 		}
 		first.Email, first.Name = sub.Email, sub.Name
-		cache := newArticleCache(s)
+		cache := newArticleCache(s.opt.Outbox, s.clean)
 		cache.add(cands)
 		if rep.Sample, err = s.compose(d, newRenderer(s.cfg, d, s.tmpl, e.Cutoff), e, *first, cache.views(first.ArticleIDs)); err != nil {
 			return rep, err
@@ -174,10 +177,10 @@ func (r DryRunReport) SortedSections() []string {
 // SendSample sends one sample of what a send-now would carry now (as for a
 // reader following everything) to the address to, recording nothing.
 func (s *Service) SendSample(ctx context.Context, req SendNowRequest, to string) (model.SendResult, error) {
-	if s.sender == nil {
-		return model.SendResult{}, errors.New("digest: no sender configured")
+	if s.opt.Mailer == nil {
+		return model.SendResult{}, errors.New("digest: no mailer configured")
 	}
-	addr, err := ParseEmail(to)
+	addr, err := model.ParseAddress(to)
 	if err != nil {
 		return model.SendResult{}, err
 	}
@@ -187,9 +190,9 @@ func (s *Service) SendSample(ctx context.Context, req SendNowRequest, to string)
 	}
 	sel := selectArticles(cands, model.Subscription{}, nil, d.MaxArticles)
 	if len(sel) == 0 {
-		return model.SendResult{}, fmt.Errorf("%w in %s", ErrNothingNew, d.Name)
+		return model.SendResult{}, ErrNothingNew.With("nothing new in %s", d.Name)
 	}
-	cache := newArticleCache(s)
+	cache := newArticleCache(s.opt.Outbox, s.clean)
 	cache.add(cands)
 	msg, err := s.compose(d, newRenderer(s.cfg, d, s.tmpl, e.Cutoff), e, model.Delivery{Email: addr}, cache.views(sel))
 	if err != nil {
@@ -197,7 +200,10 @@ func (s *Service) SendSample(ctx context.Context, req SendNowRequest, to string)
 	}
 	msg.MessageID = fmt.Sprintf("<sample.%d@%s>", s.now().UnixNano(), s.domain)
 	msg.Subject = sanitize.Line("[Sample] " + msg.Subject)
-	res := s.send(ctx, 0, msg)
+	res, err := SendAndWait(ctx, s.opt.Mailer, msg)
+	if err != nil {
+		return res, err
+	}
 	if res.Outcome != model.Accepted {
 		return res, fmt.Errorf("digest: sample to %s: %s (%s)", addr, res.Outcome, sanitize.Line(res.Reply))
 	}

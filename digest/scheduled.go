@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/scheduler"
 )
 
 // RunSlot runs the scheduled edition of one slot. The edition is keyed by
@@ -16,7 +17,9 @@ import (
 // the previous slot (previous zero: 24h). An unfinished edition of the digest
 // is resumed first. When another process holds the digest's lease, RunSlot
 // waits for it (up to wait) before giving up with ErrLeaseHeld.
-func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous time.Time, wait time.Duration) (SendNowResult, error) {
+func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous time.Time, wait time.Duration) (res SendNowResult, err error) {
+	start := time.Now()
+	defer func() { s.observe(res, start) }()
 	d, err := s.digest(digest)
 	if err != nil {
 		return SendNowResult{}, err
@@ -27,7 +30,7 @@ func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous 
 	)
 	giveUp := s.now().Add(wait)
 	for {
-		lctx, release, err = s.lease(ctx, d.Name)
+		lctx, release, err = s.leases.Acquire(ctx, d.Name)
 		if err == nil {
 			break
 		}
@@ -40,9 +43,8 @@ func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous 
 	}
 	defer release()
 
-	var res SendNowResult
 	deadline := s.now().Add(wait)
-	if e, ok, err := s.store.UnfinishedEdition(lctx, d.Name); err != nil {
+	if e, ok, err := s.opt.Editions.UnfinishedEdition(lctx, d.Name); err != nil {
 		return res, err
 	} else if ok && e.Slot != key {
 		res.ResumedID = e.ID
@@ -60,7 +62,7 @@ func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous 
 			lb = at.Sub(previous)
 		}
 	}
-	e, created, err := s.store.CreateEdition(lctx, model.Edition{
+	e, created, err := s.opt.Editions.CreateEdition(lctx, model.Edition{
 		Digest: d.Name, Kind: model.EditionScheduled, Slot: key,
 		Cutoff: at.Truncate(time.Second), Since: at.Add(-lb).Truncate(time.Second),
 	})
@@ -77,4 +79,27 @@ func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous 
 	r, err := s.runEdition(lctx, d, e, deadline, nil)
 	res.add(r)
 	return res, err
+}
+
+// RunScheduled is the scheduler's job (a scheduler.Job): the edition of
+// one slot. While another edition of the digest holds its lease (a
+// send-now retrying with --wait), the slot waits for it — at least 10
+// minutes, and until the slot would no longer be caught up at a restart
+// either — so a busy lease never drops a slot.
+func (s *Service) RunScheduled(ctx context.Context, slot scheduler.Slot) error {
+	wait := 10 * time.Minute
+	if d, err := s.digest(slot.Digest); err == nil {
+		catchUp := d.CatchUp.D()
+		if catchUp <= 0 {
+			catchUp = scheduler.DefaultCatchUp
+		}
+		wait = max(wait, slot.At.Add(catchUp).Sub(s.now()))
+	}
+	res, err := s.RunSlot(ctx, slot.Digest, slot.Key, slot.At, slot.Previous, wait)
+	if err != nil {
+		return err
+	}
+	s.log.Info("scheduled edition finished", "digest", slot.Digest, "slot", slot.Key, "edition", res.EditionID,
+		"sent", res.Sent, "skipped", res.Skipped, "failed", res.Failed, "left_for_retry", res.Left)
+	return nil
 }

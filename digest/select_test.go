@@ -147,7 +147,7 @@ func TestStartSendNow(t *testing.T) {
 	if res.EditionID != id || res.Sent != 1 {
 		t.Fatalf("%d %+v", id, res)
 	}
-	eds, err := e.svc.Editions(context.Background(), "", 10)
+	eds, err := e.store.Editions(context.Background(), "", 10)
 	if err != nil || len(eds) != 1 || eds[0].Status != model.EditionDone || eds[0].Counts[model.DeliverySent] != 1 {
 		t.Fatalf("%+v %v", eds, err)
 	}

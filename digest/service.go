@@ -3,96 +3,86 @@ package digest
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	mathrand "math/rand/v2"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
 	"github.com/heraldnews/herald/internal/token"
 )
 
-// Store is what the digest package needs from the database; internal/store
-// implements it.
-type Store interface {
-	// Content.
-	CandidateArticles(ctx context.Context, since, cutoff time.Time) ([]model.Article, error)
-	ArticlesByID(ctx context.Context, ids []int64) ([]model.Article, error)
-	Sections(ctx context.Context) ([]model.Section, error)
-	Authors(ctx context.Context) ([]model.Author, error)
-
-	// Subscribers.
-	UpsertSubscriber(ctx context.Context, email, name, status string) (model.Subscriber, bool, error)
-	UpsertSubscription(ctx context.Context, subscriberID int64, digest string, sections, authors []string, status string) (model.Subscription, error)
-	FindSubscriber(ctx context.Context, email string) (model.Subscriber, bool, error)
-	SubscriberByID(ctx context.Context, id int64) (model.Subscriber, error)
-	SetSubscriberStatus(ctx context.Context, id int64, status string) error
-	SubscriptionByID(ctx context.Context, id int64) (model.Subscription, error)
-	SubscriptionsOf(ctx context.Context, subscriberID int64) ([]model.Subscription, error)
-	SetSubscriptionStatus(ctx context.Context, id int64, status string) error
-	ActiveSubscriptions(ctx context.Context, digest string, afterID int64, limit int) ([]model.Subscription, error)
-	ReceivedArticles(ctx context.Context, digest string, subscriberIDs, articleIDs []int64) (map[int64]map[int64]bool, error)
-	PendingArticles(ctx context.Context, editionIDs, subscriberIDs []int64) (map[int64]map[int64]bool, error)
-	UnfinishedEditionIDs(ctx context.Context, digest string) ([]int64, error)
-
-	// Editions.
-	CreateEdition(ctx context.Context, e model.Edition) (model.Edition, bool, error)
-	Edition(ctx context.Context, id int64) (model.Edition, error)
-	EditionCounts(ctx context.Context, id int64) (map[string]int, error)
-	Editions(ctx context.Context, digest string, limit int) ([]model.Edition, error)
-	UnfinishedEdition(ctx context.Context, digest string) (model.Edition, bool, error)
-	SetEditionStatus(ctx context.Context, id int64, status string) error
-	PlanningCursor(ctx context.Context, editionID int64) (int64, error)
-	InsertDeliveries(ctx context.Context, editionID int64, ds []model.Delivery, through int64) error
-	AcquireLease(ctx context.Context, digest, holder string, editionID int64, ttl time.Duration) (bool, error)
-	ReleaseLease(ctx context.Context, digest, holder string) error
-	LeaseHolder(ctx context.Context, digest string) (string, time.Time, error)
-	TakeOverLease(ctx context.Context, digest, from, holder string, ttl time.Duration) (bool, error)
-
-	// Outbox.
-	DueDeliveries(ctx context.Context, editionID int64, now time.Time, afterID int64, limit int) ([]model.Delivery, error)
-	CancelIneligible(ctx context.Context, editionID, afterID, throughID int64) (int64, error)
-	EditionStatus(ctx context.Context, id int64) (string, error)
-	NextAttempt(ctx context.Context, editionID int64) (time.Time, bool, error)
-	Deliveries(ctx context.Context, editionID, afterID int64, limit int) ([]model.Delivery, error)
-	RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error
+// Mailer delivers messages over connections it owns; internal/mailer
+// implements it. Send hands msg to a free connection (waiting for one while
+// ctx lasts) and returns; the connection sends it and calls record with the
+// result, and takes its next message only after record returns. On an
+// error the message was not handed over and record is never called.
+type Mailer interface {
+	Send(ctx context.Context, msg *model.Message, record func(model.SendResult)) error
 }
 
-// Errors.
+// SendAndWait hands msg to m and waits for its result: for one-off mail
+// (samples) that no outbox records.
+func SendAndWait(ctx context.Context, m Mailer, msg *model.Message) (model.SendResult, error) {
+	done := make(chan model.SendResult, 1)
+	if err := m.Send(ctx, msg, func(r model.SendResult) { done <- r }); err != nil {
+		return model.SendResult{}, err
+	}
+	return <-done, nil
+}
+
+// ContentStore is what checking send-now flags reads: the sections and
+// authors that exist.
+type ContentStore interface {
+	Sections(ctx context.Context) ([]model.Section, error)
+	Authors(ctx context.Context) ([]model.Author, error)
+}
+
+// Errors. Each is an *model.Error whose code says how the HTTP layer
+// answers (internal/server maps codes to statuses in one place).
 var (
 	// ErrLeaseHeld: another process (the daemon, a send-now, the API) is
-	// working on an edition of this digest. The API answers 409.
-	ErrLeaseHeld = errors.New("digest: another process is sending this digest")
+	// working on an edition of this digest.
+	ErrLeaseHeld = lease.ErrHeld
 	// ErrUnknownDigest: no digest of that name is configured.
-	ErrUnknownDigest = errors.New("digest: no such digest")
+	ErrUnknownDigest = &model.Error{Code: model.EINVALID, Message: "no such digest"}
+	// ErrUnknownSlug: a send-now flag names a section or author that does
+	// not exist.
+	ErrUnknownSlug = &model.Error{Code: model.EINVALID, Message: "unknown section or author"}
 	// ErrInvalidEmail: the address does not parse or has no sane domain.
-	ErrInvalidEmail = errors.New("digest: invalid email address")
+	ErrInvalidEmail = model.ErrInvalidAddress
 	// ErrEditionFinished: the edition is done or cancelled.
-	ErrEditionFinished = errors.New("digest: edition already finished")
+	ErrEditionFinished = &model.Error{Code: model.EFINISHED, Message: "edition already finished"}
+	// ErrNothingNew: the reader would get no digest now (fewer new articles
+	// than the digest's min_articles).
+	ErrNothingNew = &model.Error{Code: model.ENOTFOUND, Message: "nothing new"}
 )
 
-// Token lifetimes.
+// Token lifetimes of the links a digest carries.
 const (
-	ConfirmTTL     = 7 * 24 * time.Hour
 	UnsubscribeTTL = 5 * 365 * 24 * time.Hour // links in old mail keep working
 	ManageTTL      = 365 * 24 * time.Hour
 )
 
-// Options configure a Service.
+// Options configure a Service. Each store is the same *store.Store in
+// herald; each is declared by the part of the package that uses it.
 type Options struct {
-	Config *config.Config // required, validated
-	Store  Store          // required
-	Sender Sender         // required to send; preview and dry runs need none
+	Config   *config.Config // required, validated
+	Editions EditionStore   // required
+	Plans    PlanStore      // required
+	Outbox   OutboxStore    // required
+	Readers  ReaderStore    // required
+	Content  ContentStore   // required
+	Leases   lease.Store    // required
+	Mailer   Mailer         // required to send; preview and dry runs need none
 	// Templates parsed at start (default: LoadTemplates(Config.TemplatesDir, Config.Digests)).
 	Templates *Templates
 	Log       *slog.Logger     // default slog.Default()
@@ -110,51 +100,45 @@ type Options struct {
 	PageSize int
 	// MarkBatch is the most results committed in one transaction (default
 	// 32); MarkInterval the longest a result waits for its commit (default
-	// 100ms). Together with the workers they bound what a crash can repeat.
+	// 100ms). Together with the connections they bound what a crash can repeat.
 	MarkBatch    int
 	MarkInterval time.Duration
+	// RetryEvery is how often Run looks for unfinished editions (default 30s).
+	RetryEvery time.Duration
+	// Observe, when set, is told what each edition run did and how long it
+	// took (for metrics), whoever started it.
+	Observe func(res SendNowResult, took time.Duration)
 }
 
-// Service plans and sends digests, manages subscriptions and serves the
-// subscriber pages.
+// Service plans and sends digests: send-now, scheduled slots, resumes,
+// cancels, previews and the retry loop.
 type Service struct {
 	cfg    *config.Config
-	store  Store
-	sender Sender
-	tmpl   *Templates
+	opt    Options
 	log    *slog.Logger
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
+	tmpl   *Templates
 	tokens *token.Signer
 	clean  *sanitize.Cleaner
-	opt    Options
+	leases *lease.Manager
 	msgKey []byte
 	domain string
 
-	// worker0 serialises the Sender's worker 0 between the send loop and
-	// one-off mails (confirmations, samples), which use worker 0 too: a
-	// mailer's worker is one connection, not safe for concurrent use.
-	worker0 sync.Mutex
-
-	// activeMu guards active: the digests this process is working on. The
-	// database lease keeps other processes out; this keeps a second
-	// goroutine of the same process (the scheduler, the API, the retry
-	// loop all share one holder name) from re-entering a held lease.
-	activeMu sync.Mutex
-	active   map[string]bool
-
-	// confirmAt throttles confirmation emails per address; bg tracks the
-	// ones sent in the background.
-	confirmAtMu sync.Mutex
-	confirmAt   map[string]time.Time
-	bg          sync.WaitGroup
+	// bg is the lifetime of editions started from the API (StartSendNow):
+	// Run's context while Run runs; bgWait tracks them.
+	bgMu   sync.Mutex
+	bg     context.Context
+	bgWait sync.WaitGroup
 }
 
-// New returns a Service. It parses the templates now (unless given), so a
-// broken template is an error at start naming its file.
+// New returns a Service. It parses the templates now (unless given) and
+// executes them with sample data, so a broken one is an error at start
+// naming its file.
 func New(opt Options) (*Service, error) {
-	if opt.Config == nil || opt.Store == nil {
-		return nil, errors.New("digest: New needs a config and a store")
+	if opt.Config == nil || opt.Editions == nil || opt.Plans == nil || opt.Outbox == nil ||
+		opt.Readers == nil || opt.Content == nil || opt.Leases == nil {
+		return nil, errors.New("digest: New needs a config and every store")
 	}
 	if opt.Config.Secret == "" {
 		return nil, errors.New("digest: config secret is empty (open the store to generate one)")
@@ -171,15 +155,6 @@ func New(opt Options) (*Service, error) {
 	if opt.Backoff == nil {
 		opt.Backoff = DefaultBackoff
 	}
-	if opt.Holder == "" {
-		host, _ := os.Hostname()
-		var b [4]byte
-		_, _ = rand.Read(b[:])
-		opt.Holder = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
-	}
-	if opt.LeaseTTL <= 0 {
-		opt.LeaseTTL = 2 * time.Minute
-	}
 	if opt.PageSize <= 0 {
 		opt.PageSize = 1000
 	}
@@ -188,6 +163,9 @@ func New(opt Options) (*Service, error) {
 	}
 	if opt.MarkInterval <= 0 {
 		opt.MarkInterval = 100 * time.Millisecond
+	}
+	if opt.RetryEvery <= 0 {
+		opt.RetryEvery = 30 * time.Second
 	}
 	if opt.Templates == nil {
 		t, err := LoadTemplates(opt.Config.TemplatesDir, opt.Config.Digests)
@@ -201,8 +179,9 @@ func New(opt Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		cfg: opt.Config, store: opt.Store, sender: opt.Sender, tmpl: opt.Templates, log: opt.Log,
-		now: opt.Now, sleep: opt.Sleep, tokens: signer, clean: sanitize.New(opt.Config.Site.URL, opt.Log), opt: opt,
+		cfg: opt.Config, opt: opt, log: opt.Log, now: opt.Now, sleep: opt.Sleep, tmpl: opt.Templates,
+		tokens: signer, clean: sanitize.New(opt.Config.Site.URL, opt.Log),
+		leases: lease.New(opt.Leases, lease.Options{Holder: opt.Holder, TTL: opt.LeaseTTL, Log: opt.Log}),
 	}
 	m := hmac.New(sha256.New, []byte(opt.Config.Secret))
 	m.Write([]byte("herald-message-id-v1"))
@@ -217,9 +196,6 @@ func New(opt Options) (*Service, error) {
 	return s, nil
 }
 
-// Tokens is the signer for links in mail.
-func (s *Service) Tokens() *token.Signer { return s.tokens }
-
 // digest returns the configured digest called name ("" for the first).
 func (s *Service) digest(name string) (config.Digest, error) {
 	if name == "" && len(s.cfg.Digests) > 0 {
@@ -230,7 +206,7 @@ func (s *Service) digest(name string) (config.Digest, error) {
 			return d, nil
 		}
 	}
-	return config.Digest{}, fmt.Errorf("%w: %q", ErrUnknownDigest, name)
+	return config.Digest{}, ErrUnknownDigest.With("no digest named %q", name)
 }
 
 // DefaultBackoff is 30s doubling per attempt up to 30m, with ±25% jitter so
@@ -259,8 +235,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// checkTemplates executes every template once with sample data, so errors
-// html/template only finds when executing surface at start too.
+// checkTemplates executes every digest's templates once with sample data,
+// so errors html/template only finds when executing surface at start too.
 func (s *Service) checkTemplates() error {
 	sample := []*ArticleView{newArticleView(model.Article{ID: 1, Title: "Sample", URL: s.cfg.Site.URL + "/sample",
 		Section: model.Section{Name: "Sample", Slug: "sample"}, Authors: []model.Author{{Name: "A. Writer", Slug: "a"}}})}
@@ -270,30 +246,43 @@ func (s *Service) checkTemplates() error {
 			return fmt.Errorf("templates: digest %s (template %s): %w", d.Name, r.templateKey(), err)
 		}
 	}
-	if _, _, err := s.renderConfirm(model.Subscriber{Email: "reader@example.com"}, []string{"Sample"}, "t"); err != nil {
-		return fmt.Errorf("templates: confirmation email: %w", err)
+	return nil
+}
+
+// checkSlugs refuses section and author slugs that do not exist.
+func (s *Service) checkSlugs(ctx context.Context, sections, authors []string) error {
+	if len(sections) > 0 {
+		all, err := s.opt.Content.Sections(ctx)
+		if err != nil {
+			return err
+		}
+		if slug, ok := missing(sections, all, func(x model.Section) string { return x.Slug }); !ok {
+			return ErrUnknownSlug.With("no section with slug %q", slug)
+		}
 	}
-	for _, name := range []string{"confirm", "unsubscribe", "preferences", "message"} {
-		if err := s.tmpl.pages.ExecuteTemplate(discard{}, name, pageData{Site: s.siteView(), Heading: "x"}); err != nil {
-			return fmt.Errorf("templates: pages.html.tmpl %q: %w", name, err)
+	if len(authors) > 0 {
+		all, err := s.opt.Content.Authors(ctx)
+		if err != nil {
+			return err
+		}
+		if slug, ok := missing(authors, all, func(x model.Author) string { return x.Slug }); !ok {
+			return ErrUnknownSlug.With("no author with slug %q", slug)
 		}
 	}
 	return nil
 }
 
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-func (s *Service) siteView() SiteView {
-	c := s.cfg.Site
-	return SiteView{Name: sanitize.Line(c.Name), URL: c.URL, Language: c.Language, Logo: c.Logo, PostalAddress: sanitize.Line(c.PostalAddress)}
-}
-
-// messageID derives a delivery's Message-ID from its edition and
-// subscriber, so a resumed or retried delivery reuses it.
-func (s *Service) messageID(editionID, subscriberID int64) string {
-	m := hmac.New(sha256.New, s.msgKey)
-	fmt.Fprintf(m, "%d/%d", editionID, subscriberID)
-	return fmt.Sprintf("<%d.%s@%s>", editionID, hex.EncodeToString(m.Sum(nil)[:12]), s.domain)
+// missing returns the first of want that no element of have has as its
+// slug, and false; or "" and true when all exist.
+func missing[T any](want []string, have []T, slug func(T) string) (string, bool) {
+	set := make(map[string]bool, len(have))
+	for _, h := range have {
+		set[slug(h)] = true
+	}
+	for _, w := range want {
+		if !set[w] {
+			return w, false
+		}
+	}
+	return "", true
 }

@@ -1,6 +1,9 @@
 // Package templates holds herald's default email and page templates,
-// embedded in the binary. Package digest parses them at start; a file of
-// the same name in the config's templates_dir replaces the default.
+// embedded in the binary, and the one loader every user of them goes
+// through: a file of the same name in the config's templates_dir replaces
+// the default, and a template that does not parse is an error at start
+// naming its file. Package digest parses the digest templates, package
+// subscription the confirmation email, internal/server/web the pages.
 //
 //   - digest.html.tmpl, digest.txt.tmpl: a digest's HTML part (html/template,
 //     CSS inlined after rendering) and its plain-text part (text/template).
@@ -10,6 +13,8 @@
 //   - pages.html.tmpl: the pages behind /confirm, /unsubscribe and
 //     /preferences (templates "confirm", "unsubscribe", "preferences",
 //     "message").
+//   - subscribe.html.tmpl: the subscribe form and its answer (templates
+//     "subscribe.html" and "subscribed.html").
 package templates
 
 import "embed"

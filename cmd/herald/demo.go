@@ -14,6 +14,7 @@ import (
 
 	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/subscription"
 )
 
 // demoMarker marks a folder herald demo made, so --reset never deletes
@@ -126,13 +127,13 @@ func (m *Main) runDemo(ctx context.Context, out io.Writer, dir, listen string, r
 		return err
 	}
 	if fresh {
-		readers := []digest.SubscribeRequest{
+		readers := []subscription.Request{
 			{Email: "ada@example.com", Name: "Ada Lovelace", Confirmed: true},
 			{Email: "grace@example.com", Name: "Grace Hopper", Sections: []string{"technology", "business"}, Confirmed: true},
 			{Email: "alan@example.com", Name: "Alan Turing", Sections: []string{"sport"}, Authors: []string{"robert-overtone"}, Confirmed: true},
 		}
 		for _, r := range readers {
-			if _, _, err := d.svc.Subscribe(ctx, r); err != nil {
+			if _, _, err := d.subs.Subscribe(ctx, r); err != nil {
 				return fmt.Errorf("demo subscriber %s: %w", r.Email, err)
 			}
 		}
@@ -144,7 +145,7 @@ func (m *Main) runDemo(ctx context.Context, out io.Writer, dir, listen string, r
 	// demo keeps the mail it has (herald send-now sends more).
 	var res digest.SendNowResult
 	if fresh {
-		if res, err = d.svc.SendNow(ctx, digest.SendNowRequest{}); err != nil {
+		if res, err = d.digests.SendNow(ctx, digest.SendNowRequest{}); err != nil {
 			return fmt.Errorf("demo edition: %w", err)
 		}
 	}

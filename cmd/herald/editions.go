@@ -24,12 +24,10 @@ func (m *Main) editionsCommand() *cobra.Command {
 		Short: "Recent editions with their deliveries counted by status",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, closeFn, err := m.digestService(cmd.Context(), false)
-			if err != nil {
+			if err := m.open(cmd.Context()); err != nil {
 				return err
 			}
-			defer closeFn()
-			eds, err := svc.Editions(cmd.Context(), digestName, limit)
+			eds, err := m.Store.Editions(cmd.Context(), digestName, limit)
 			if err != nil {
 				return err
 			}

@@ -15,34 +15,6 @@ import (
 	"github.com/heraldnews/herald/internal/config"
 )
 
-// digestService opens the store and builds the digest service; with
-// withSender it also builds the mailer (closed by the returned func).
-func (m *Main) digestService(ctx context.Context, withSender bool) (*digest.Service, func(), error) {
-	if err := m.open(ctx); err != nil {
-		return nil, nil, err
-	}
-	opt := digest.Options{Config: m.Config, Store: m.Store, Log: m.Log, Now: m.Now}
-	closeFn := func() {}
-	if withSender {
-		sender, err := m.newSender()
-		if err != nil {
-			return nil, nil, err
-		}
-		opt.Sender = sender
-		closeFn = func() {
-			if err := sender.Close(); err != nil {
-				m.Log.Warn("closing mailer", "err", err)
-			}
-		}
-	}
-	svc, err := digest.New(opt)
-	if err != nil {
-		closeFn()
-		return nil, nil, err
-	}
-	return svc, closeFn, nil
-}
-
 func (m *Main) sendNowCommand() *cobra.Command {
 	var (
 		req                 digest.SendNowRequest

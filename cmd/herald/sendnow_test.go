@@ -84,7 +84,7 @@ func seed(t *testing.T, dbPath string, n int) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		sub, _, err := st.UpsertSubscriber(ctx, fmt.Sprintf("r%d@example.com", i), "", model.SubscriberActive)
+		sub, _, err := st.UpsertSubscriber(ctx, model.Address(fmt.Sprintf("r%d@example.com", i)), "", model.SubscriberActive)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,7 +39,7 @@ func addActive(t *testing.T, dbPath string, n int) []string {
 	var emails []string
 	for i := 0; i < n; i++ {
 		email := fmt.Sprintf("reader%04d@example.com", i)
-		sub, _, err := st.UpsertSubscriber(ctx, email, fmt.Sprintf("Reader %d", i), model.SubscriberActive)
+		sub, _, err := st.UpsertSubscriber(ctx, model.Address(email), fmt.Sprintf("Reader %d", i), model.SubscriberActive)
 		if err != nil {
 			t.Fatal(err)
 		}

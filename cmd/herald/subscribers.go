@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -13,13 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/store"
+	"github.com/heraldnews/herald/subscription"
 )
-
-// csvHeader is the column order of import and export.
-var csvHeader = []string{"email", "name", "digest", "sections", "authors", "status"}
 
 func (m *Main) subscribersCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "subscribers", Short: "Add, import, export, list and remove subscribers"}
@@ -28,14 +22,14 @@ func (m *Main) subscribersCommand() *cobra.Command {
 }
 
 func (m *Main) subscribersAdd() *cobra.Command {
-	var req digest.SubscribeRequest
+	var req subscription.Request
 	cmd := &cobra.Command{
 		Use:   "add EMAIL [--name N] [--digest NAME] [--section SLUG]... [--author SLUG]... [--confirmed]",
 		Short: "Add one subscriber; without --confirmed a confirmation email goes out (double opt-in)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Email = args[0]
-			svc, closeFn, err := m.digestService(cmd.Context(), !req.Confirmed)
+			svc, closeFn, err := m.subscriptionService(cmd.Context(), !req.Confirmed)
 			if err != nil {
 				return err
 			}
@@ -82,146 +76,25 @@ sent.`,
 				return err
 			}
 			defer f.Close()
-			if err := m.open(cmd.Context()); err != nil {
-				return err
-			}
-			ok, bad, err := m.importCSV(cmd.Context(), f, cmd.ErrOrStderr())
+			svc, closeFn, err := m.subscriptionService(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d row(s), %d bad\n", ok, bad)
-			if bad > 0 {
-				return fmt.Errorf("%s: %d bad row(s), reported above", args[0], bad)
+			defer closeFn()
+			rep, err := svc.Import(cmd.Context(), f)
+			for _, b := range rep.Bad {
+				fmt.Fprintf(cmd.ErrOrStderr(), "line %d: %s\n", b.Line, b.Reason)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d row(s), %d bad\n", rep.Imported, len(rep.Bad))
+			if len(rep.Bad) > 0 {
+				return fmt.Errorf("%s: %d bad row(s), reported above", args[0], len(rep.Bad))
 			}
 			return nil
 		},
 	}
-}
-
-func splitSlugs(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ';' || r == '|' || r == ',' || r == '\t' })
-}
-
-// importCSV upserts each good row and reports each bad one on errw.
-func (m *Main) importCSV(ctx context.Context, r io.Reader, errw io.Writer) (ok, bad int, err error) {
-	digests := map[string]bool{}
-	for _, d := range m.Config.Digests {
-		digests[d.Name] = true
-	}
-	sections, authors := map[string]bool{}, map[string]bool{}
-	secs, err := m.Store.Sections(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, s := range secs {
-		sections[s.Slug] = true
-	}
-	auths, err := m.Store.Authors(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, a := range auths {
-		authors[a.Slug] = true
-	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	first := true
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				fmt.Fprintf(errw, "line %d: %v\n", pe.Line, pe.Err)
-				bad++
-				continue
-			}
-			return ok, bad, err
-		}
-		if first {
-			first = false
-			if len(rec) > 0 && strings.EqualFold(strings.TrimSpace(strings.TrimPrefix(rec[0], "\ufeff")), "email") {
-				continue
-			}
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		line, _ := cr.FieldPos(0)
-		if reason := m.importRow(ctx, rec, digests, sections, authors); reason != "" {
-			fmt.Fprintf(errw, "line %d: %s\n", line, reason)
-			bad++
-			continue
-		}
-		ok++
-	}
-	return ok, bad, nil
-}
-
-// importRow upserts one CSV row, returning why it is bad ("" when done).
-func (m *Main) importRow(ctx context.Context, rec []string, digests, sections, authors map[string]bool) string {
-	if len(rec) < 1 || len(rec) > len(csvHeader) {
-		return fmt.Sprintf("want up to %d columns (%s), got %d", len(csvHeader), strings.Join(csvHeader, ","), len(rec))
-	}
-	col := func(i int) string {
-		if i < len(rec) {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
-	email, err := digest.ParseEmail(col(0))
-	if err != nil {
-		return fmt.Sprintf("invalid email address %q", col(0))
-	}
-	name := col(1)
-	dname := col(2)
-	if dname == "" {
-		dname = m.Config.Digests[0].Name
-	}
-	if !digests[dname] {
-		return fmt.Sprintf("unknown digest %q", dname)
-	}
-	secs, auths := splitSlugs(col(3)), splitSlugs(col(4))
-	for _, s := range secs {
-		if !sections[s] {
-			return fmt.Sprintf("unknown section %q", s)
-		}
-	}
-	for _, a := range auths {
-		if !authors[a] {
-			return fmt.Sprintf("unknown author %q", a)
-		}
-	}
-	status, subStatus := strings.ToLower(col(5)), model.SubscriptionActive
-	switch status {
-	case "":
-		if _, found, err := m.Store.FindSubscriber(ctx, email); err != nil {
-			return err.Error()
-		} else if !found {
-			status = model.SubscriberActive
-		}
-	case model.SubscriberActive, model.SubscriberPending, model.SubscriberBounced, model.SubscriberErased:
-	case model.SubscriptionUnsubscribed:
-		status, subStatus = "", model.SubscriptionUnsubscribed
-		if _, found, err := m.Store.FindSubscriber(ctx, email); err != nil {
-			return err.Error()
-		} else if !found {
-			status = model.SubscriberActive
-		}
-	default:
-		return fmt.Sprintf("unknown status %q (want active, pending, bounced, erased or unsubscribed)", col(5))
-	}
-	sub, _, err := m.Store.UpsertSubscriber(ctx, email, name, status)
-	if err != nil {
-		return err.Error()
-	}
-	if _, err := m.Store.UpsertSubscription(ctx, sub.ID, dname, secs, auths, subStatus); err != nil {
-		return err.Error()
-	}
-	return ""
 }
 
 func (m *Main) subscribersExport() *cobra.Command {
@@ -230,33 +103,12 @@ func (m *Main) subscribersExport() *cobra.Command {
 		Short: "Write every subscription as CSV to stdout (the import format)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := m.open(cmd.Context()); err != nil {
-				return err
-			}
-			w := csv.NewWriter(cmd.OutOrStdout())
-			if err := w.Write(csvHeader); err != nil {
-				return err
-			}
-			err := m.Store.EachSubscriber(cmd.Context(), func(s model.Subscriber, subs []model.Subscription) error {
-				if len(subs) == 0 {
-					return w.Write([]string{s.Email, s.Name, "", "", "", s.Status})
-				}
-				for _, su := range subs {
-					status := s.Status
-					if su.Status == model.SubscriptionUnsubscribed && s.Status == model.SubscriberActive {
-						status = model.SubscriptionUnsubscribed
-					}
-					if err := w.Write([]string{s.Email, s.Name, su.Digest, strings.Join(su.Sections, " "), strings.Join(su.Authors, " "), status}); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			svc, closeFn, err := m.subscriptionService(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
-			w.Flush()
-			return w.Error()
+			defer closeFn()
+			return svc.Export(cmd.Context(), cmd.OutOrStdout())
 		},
 	}
 }
@@ -325,14 +177,18 @@ func (m *Main) subscribersRemove() *cobra.Command {
 			if err := m.open(cmd.Context()); err != nil {
 				return err
 			}
-			err := m.Store.RemoveSubscriber(cmd.Context(), args[0])
+			addr, err := model.ParseAddress(args[0])
+			if err != nil {
+				return err
+			}
+			err = m.Store.RemoveSubscriber(cmd.Context(), addr)
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no subscriber %s", strings.TrimSpace(args[0]))
+				return fmt.Errorf("no subscriber %s", addr)
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s removed\n", store.NormalizeEmail(args[0]))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s removed\n", addr)
 			return nil
 		},
 	}

@@ -44,10 +44,10 @@ func benchSend(b *testing.B, n int, latency time.Duration) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var wg sync.WaitGroup
-	for w := range n {
+	for range n {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
-				if res := m.Send(ctx, w, msg); res.Outcome != model.Accepted {
+				if res, err := sendCtx(ctx, m, msg); err != nil || res.Outcome != model.Accepted {
 					b.Errorf("%+v", res)
 					return
 				}

@@ -125,7 +125,7 @@ func compose(msg *model.Message, o composeOptions) (*mail.Msg, error) {
 	}
 	m.FromMailAddress(from)
 
-	to, err := parseBareAddress(msg.ToAddr)
+	to, err := parseBareAddress(string(msg.ToAddr))
 	if err != nil {
 		return nil, err
 	}

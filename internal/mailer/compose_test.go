@@ -110,7 +110,7 @@ if bad:
 	m := newMailer(t, config.SMTP{Transport: "file", FileDir: signedDir, MaxConnections: 1,
 		From: "Example News <digest@news.example.com>",
 		DKIM: config.DKIM{Domain: "news.example.com", Selector: "herald2026", PrivateKeyFile: keyFile}})
-	if res := send(t, m, 0, testMessage(1)); res.Outcome != model.Accepted {
+	if res := send(t, m, testMessage(1)); res.Outcome != model.Accepted {
 		t.Fatalf("%+v", res)
 	}
 	signed, _ := filepath.Glob(filepath.Join(signedDir, "*.eml"))
@@ -169,7 +169,7 @@ func TestHeaderInjectionNamesAndSubjects(t *testing.T) {
 				t.Errorf("%s %q: headers %v, want %v", field, c, p.Names, wantHeaders)
 			}
 			to, err := p.Header.AddressList("To")
-			if err != nil || len(to) != 1 || to[0].Address != msg.ToAddr {
+			if err != nil || len(to) != 1 || to[0].Address != string(msg.ToAddr) {
 				t.Errorf("%s %q: To = %v, %v", field, c, to, err)
 			}
 			if field == "ToName" && strings.Contains(to[0].Name, "\"Eve\" <eve@") && !strings.Contains(c, "\"Eve\"") {

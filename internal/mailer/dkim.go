@@ -37,7 +37,7 @@ import (
 //     value, which is safe in any canonicalization: a verifier deletes the
 //     b= value, whitespace included, before hashing (RFC 6376 3.5, 3.7).
 //   - One go-mail Signer per message: Signer.Sign caches the algorithm in
-//     the struct, which is a data race when shared between workers.
+//     the struct, which is a data race when shared between connections.
 
 // dkimBase are the headers every message has.
 var dkimBase = []string{"From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type", "Reply-To"}

@@ -71,7 +71,7 @@ func TestDKIMVerifiesAndCoversListUnsubscribe(t *testing.T) {
 	msgs[1].ToName = strings.Repeat("Long Name ", 20)
 	msgs[1].Text += strings.Repeat("trailing spaces   \n\n\n", 3)
 	for _, msg := range msgs {
-		if res := send(t, m, 0, msg); res.Outcome != model.Accepted {
+		if res := send(t, m, msg); res.Outcome != model.Accepted {
 			t.Fatalf("send: %+v", res)
 		}
 	}
@@ -131,7 +131,7 @@ func TestDKIMRelaxedBodyToleratesTrailingWhitespace(t *testing.T) {
 	cfg := config.SMTP{Transport: "file", FileDir: t.TempDir(), MaxConnections: 1, From: "News <digest@news.example.com>",
 		DKIM: config.DKIM{Domain: "news.example.com", Selector: "herald2026", PrivateKeyFile: keyFile}}
 	m := newMailer(t, cfg)
-	if res := send(t, m, 0, testMessage(3)); res.Outcome != model.Accepted {
+	if res := send(t, m, testMessage(3)); res.Outcome != model.Accepted {
 		t.Fatalf("%+v", res)
 	}
 	files, _ := filepath.Glob(filepath.Join(cfg.FileDir, "*.eml"))

@@ -1,7 +1,6 @@
 package mailer_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,7 +21,7 @@ func TestFileTransport(t *testing.T) {
 
 	msg := testMessage(1)
 	msg.MessageID = "<e42.s1/../../x@news.example.com>"
-	res := m.Send(context.Background(), 0, msg)
+	res := send(t, m, msg)
 	if res.Outcome != model.Accepted {
 		t.Fatalf("%+v", res)
 	}
@@ -39,7 +38,7 @@ func TestFileTransport(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 40 {
 		wg.Go(func() {
-			if res := m.Send(context.Background(), i%4, testMessage(100+i)); res.Outcome != model.Accepted {
+			if res := send(t, m, testMessage(100+i)); res.Outcome != model.Accepted {
 				t.Errorf("%+v", res)
 			}
 		})
@@ -70,7 +69,7 @@ func TestFileTransportUnwritable(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root ignores directory permissions")
 	}
-	if res := m.Send(context.Background(), 0, testMessage(1)); res.Outcome != model.Temporary {
+	if res := send(t, m, testMessage(1)); res.Outcome != model.Temporary {
 		t.Fatalf("%+v", res)
 	}
 }

@@ -27,7 +27,7 @@ func testMessage(i int) *model.Message {
 		MessageID: fmt.Sprintf("<e42.s%d@news.example.com>", i),
 		Date:      fixedDate,
 		From:      "Example News <digest@news.example.com>",
-		ToAddr:    fmt.Sprintf("reader%d@example.org", i),
+		ToAddr:    model.Address(fmt.Sprintf("reader%d@example.org", i)),
 		ToName:    "Zoë Reader",
 		Subject:   "Your daily digest: Café prices rise",
 		Text:      "Good morning.\n\nCafé prices rise\nhttps://news.example.com/a/1\n",
@@ -152,9 +152,24 @@ func decode(tb testing.TB, s string) string {
 	return d
 }
 
-func send(tb testing.TB, m *mailer.Mailer, worker int, msg *model.Message) model.SendResult {
+// send hands msg to m and waits for its result.
+func send(tb testing.TB, m *mailer.Mailer, msg *model.Message) model.SendResult {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return m.Send(ctx, worker, msg)
+	res, err := sendCtx(ctx, m, msg)
+	if err != nil {
+		tb.Fatalf("send: %v", err)
+	}
+	return res
+}
+
+// sendCtx hands msg to m and waits for its result; the error is Send's
+// (the message was never handed over).
+func sendCtx(ctx context.Context, m *mailer.Mailer, msg *model.Message) (model.SendResult, error) {
+	ch := make(chan model.SendResult, 1)
+	if err := m.Send(ctx, msg, func(r model.SendResult) { ch <- r }); err != nil {
+		return model.SendResult{}, err
+	}
+	return <-ch, nil
 }

@@ -9,8 +9,7 @@ import (
 	"log/slog"
 	netmail "net/mail"
 	"sync"
-	"sync/atomic"
-	"time"
+		"time"
 
 	"golang.org/x/time/rate"
 
@@ -20,7 +19,7 @@ import (
 
 // Metrics receives what the mailer observes; internal/server can back it
 // with Prometheus counters. Nil funcs are skipped. They are called from the
-// outbox workers' goroutines and must be safe for concurrent use.
+// connections' goroutines and must be safe for concurrent use.
 type Metrics struct {
 	// Result is called after every Send with its result and duration
 	// (rate-limit wait included). res.Ambiguous counts the messages that may
@@ -82,8 +81,10 @@ func WithMetrics(x Metrics) Option {
 }
 
 // Mailer sends composed messages over SMTP or writes them as .eml files,
-// as smtp.transport says. It implements digest.Sender: Send may be called
-// concurrently with distinct worker indexes in [0, Workers()).
+// as smtp.transport says. It owns its connections: smtp.max_connections of
+// them, each served by one goroutine that takes the next message handed to
+// Send. Nothing outside the package knows how many there are or which one
+// carries a message.
 type Mailer struct {
 	cfg       config.SMTP
 	log       *slog.Logger
@@ -94,12 +95,23 @@ type Mailer struct {
 	limiter   *rate.Limiter // nil: no limit
 	transport transport
 	bufs      sync.Pool
-	closed    atomic.Bool
+
+	jobs     chan job      // unbuffered: a hand-over is a connection taking the message
+	quit     chan struct{} // closed by Close
+	conns    sync.WaitGroup
+	closeOne sync.Once
+	closeErr error
 }
 
-// transport delivers one rendered message.
+// job is one message on its way to a connection.
+type job struct {
+	msg    *model.Message
+	record func(model.SendResult)
+}
+
+// transport delivers one rendered message on connection conn.
 type transport interface {
-	send(ctx context.Context, worker int, env envelope, raw []byte) model.SendResult
+	send(ctx context.Context, conn int, env envelope, raw []byte) model.SendResult
 	close() error
 }
 
@@ -109,11 +121,15 @@ type envelope struct {
 	messageID string
 }
 
-// New builds a Mailer from the smtp config. For transport smtp it does not
-// connect: each worker dials its connection on its first Send. A DKIM key
-// that cannot be read is an error here, not at send time.
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("mailer: closed")
+
+// New builds a Mailer from the smtp config and starts its connection
+// goroutines. For transport smtp it does not connect: each connection is
+// dialled on its first message. A DKIM key that cannot be read is an error
+// here, not at send time.
 func New(cfg config.SMTP, opts ...Option) (*Mailer, error) {
-	m := &Mailer{cfg: cfg, log: slog.Default(), now: time.Now}
+	m := &Mailer{cfg: cfg, log: slog.Default(), now: time.Now, jobs: make(chan job), quit: make(chan struct{})}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -153,36 +169,75 @@ func New(cfg config.SMTP, opts ...Option) (*Mailer, error) {
 	default:
 		return nil, fmt.Errorf("mailer: smtp.transport must be smtp or file, got %q", cfg.Transport)
 	}
+	for conn := range cfg.MaxConnections {
+		m.conns.Go(func() { m.serve(conn) })
+	}
 	return m, nil
 }
 
-// Workers is smtp.max_connections: one connection per outbox worker.
-func (m *Mailer) Workers() int { return m.cfg.MaxConnections }
-
-// Send delivers msg using worker's connection and classifies the result.
-// It never retries. msg.From and msg.ReplyTo default to smtp.from and
-// smtp.reply_to. A message that cannot be composed (a header value with CR
-// or LF, a bad address or Message-ID) is Permanent with Code 0.
-func (m *Mailer) Send(ctx context.Context, worker int, msg *model.Message) model.SendResult {
-	start := time.Now()
-	res := m.send(ctx, worker, msg)
-	if m.metrics.Result != nil {
-		m.metrics.Result(res, time.Since(start))
+// Send hands msg to the next free connection, waiting for one, and returns
+// nil once a connection has taken it. That connection composes and sends
+// the message to the end (smtp.timeout bounds it: a transaction abandoned
+// midway would leave its outcome unknown), then calls record with the
+// result, and starts no other message until record returns — so the caller
+// decides when a result is durable before the connection moves on. Send
+// never retries: the result is classified (accepted, temporary, permanent)
+// and the caller decides what happens next.
+//
+// ctx bounds the wait for a connection (and smtp.rate_per_second's pacing).
+// When Send returns an error — ctx ended, or the mailer is closed
+// (ErrClosed) — the message was not handed over and record is never
+// called. Send may be called from any number of goroutines.
+func (m *Mailer) Send(ctx context.Context, msg *model.Message, record func(model.SendResult)) error {
+	if record == nil {
+		return errors.New("mailer: Send without a record func")
 	}
-	if res.Ambiguous {
-		m.log.Warn("mail may have been delivered: connection lost after the message was sent",
-			"message_id", msgID(msg), "reply", res.Reply)
+	select {
+	case <-m.quit:
+		return ErrClosed
+	default:
 	}
-	return res
+	if m.limiter != nil {
+		if err := m.limiter.Wait(ctx); err != nil {
+			return fmt.Errorf("mailer: rate limit: %w", err)
+		}
+	}
+	select {
+	case m.jobs <- job{msg: msg, record: record}:
+		return nil
+	case <-m.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
-func (m *Mailer) send(ctx context.Context, worker int, msg *model.Message) model.SendResult {
-	if m.closed.Load() {
-		return model.SendResult{Outcome: model.Temporary, Reply: "mailer: closed"}
+// serve is one connection's loop: take a message, send it, report it.
+func (m *Mailer) serve(conn int) {
+	for {
+		select {
+		case <-m.quit:
+			return
+		case j := <-m.jobs:
+			start := time.Now()
+			res := m.deliver(conn, j.msg)
+			if m.metrics.Result != nil {
+				m.metrics.Result(res, time.Since(start))
+			}
+			if res.Ambiguous {
+				m.log.Warn("mail may have been delivered: connection lost after the message was sent",
+					"message_id", msgID(j.msg), "reply", res.Reply)
+			}
+			j.record(res)
+		}
 	}
-	if worker < 0 || worker >= m.Workers() {
-		return model.SendResult{Outcome: model.Temporary, Reply: fmt.Sprintf("mailer: worker %d out of range [0,%d)", worker, m.Workers())}
-	}
+}
+
+// deliver composes msg and sends it on connection conn. A message that
+// cannot be composed (a header value with CR or LF, a bad address or
+// Message-ID) is Permanent with Code 0. msg.From and msg.ReplyTo default to
+// smtp.from and smtp.reply_to.
+func (m *Mailer) deliver(conn int, msg *model.Message) model.SendResult {
 	if msg == nil {
 		return model.SendResult{Outcome: model.Permanent, Reply: "mailer: nil message"}
 	}
@@ -206,27 +261,23 @@ func (m *Mailer) send(ctx context.Context, worker int, msg *model.Message) model
 	if err := render(buf, &cp, composeOptions{now: m.now, signer: m.dkim}); err != nil {
 		return model.SendResult{Outcome: model.Permanent, Reply: oneLine(err.Error())}
 	}
-	if m.limiter != nil {
-		if err := m.limiter.Wait(ctx); err != nil {
-			return model.SendResult{Outcome: model.Temporary, Reply: oneLine("mailer: rate limit: " + err.Error())}
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return model.SendResult{Outcome: model.Temporary, Reply: oneLine("mailer: " + err.Error())}
-	}
 	from, err := netmail.ParseAddress(cp.From) // checked by render
 	if err != nil {
 		return model.SendResult{Outcome: model.Permanent, Reply: oneLine("mailer: from: " + err.Error())}
 	}
-	return m.transport.send(ctx, worker, envelope{from: from.Address, to: cp.ToAddr, messageID: cp.MessageID}, buf.Bytes())
+	return m.transport.send(context.Background(), conn, envelope{from: from.Address, to: string(cp.ToAddr), messageID: cp.MessageID}, buf.Bytes())
 }
 
-// Close closes every connection (QUIT). Send after Close is Temporary.
+// Close stops taking messages, waits for every connection to finish the
+// message it is on (and its record call), then closes the connections
+// (QUIT). Send after Close returns ErrClosed.
 func (m *Mailer) Close() error {
-	if m.closed.Swap(true) {
-		return nil
-	}
-	return m.transport.close()
+	m.closeOne.Do(func() {
+		close(m.quit)
+		m.conns.Wait()
+		m.closeErr = m.transport.close()
+	})
+	return m.closeErr
 }
 
 func msgID(msg *model.Message) string {

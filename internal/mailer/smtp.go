@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/textproto"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -31,7 +29,7 @@ import (
 // 118 msgs/s on one connection and this code 207 msgs/s
 // (BenchmarkSendGoMailDefault/latency=1ms vs BenchmarkSendLatency/conns=1); on
 // loopback with no delay the two are within noise of each other (CPU bound,
-// shared with the in-process server). So each worker drives go-mail's
+// shared with the in-process server). So each connection drives go-mail's
 // smtp.Client itself:
 //
 //   - the deadline is pushed to now+smtp.timeout at the start of every
@@ -63,18 +61,18 @@ var stageNames = [...]string{"MAIL FROM", "RCPT TO", "DATA", "message data", "en
 
 func (s stage) String() string { return stageNames[s] }
 
-// smtpTransport keeps one connection per worker.
+// smtpTransport keeps the mailer's connections, one slot each; each slot is
+// used by one goroutine of the Mailer at a time, and closed only after
+// those goroutines have stopped.
 type smtpTransport struct {
 	timeout time.Duration
 	log     *slog.Logger
 	onDial  func(error)
 	slots   []*slot
-	closed  atomic.Bool
 }
 
-// slot is one worker's connection.
+// slot is one connection.
 type slot struct {
-	mu       sync.Mutex
 	mc       *mail.Client // dial settings; only used to dial
 	dialled  *trackConn   // set by the dial func during mc's dial
 	c        *gmsmtp.Client
@@ -185,7 +183,7 @@ func (t *smtpTransport) dial(ctx context.Context, s *slot) error {
 	return nil
 }
 
-// drop closes the worker's connection; the next message redials.
+// drop closes the slot's connection; the next message redials.
 func (s *slot) drop() {
 	if s.c != nil {
 		_ = s.c.Close()
@@ -193,13 +191,8 @@ func (s *slot) drop() {
 	s.c, s.tc = nil, nil
 }
 
-func (t *smtpTransport) send(ctx context.Context, worker int, env envelope, raw []byte) model.SendResult {
-	s := t.slots[worker]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t.closed.Load() { // Close ran while this Send waited for the lock
-		return model.SendResult{Outcome: model.Temporary, Reply: "mailer: closed"}
-	}
+func (t *smtpTransport) send(ctx context.Context, conn int, env envelope, raw []byte) model.SendResult {
+	s := t.slots[conn]
 
 	if s.c != nil && time.Since(s.lastUsed) >= idleCheck {
 		if s.c.UpdateDeadline(t.timeout) != nil || s.c.Noop() != nil {
@@ -220,11 +213,6 @@ func (t *smtpTransport) send(ctx context.Context, worker int, env envelope, raw 
 		s.drop()
 		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}
 	}
-	// Cancelling ctx aborts blocking I/O; the connection is then dropped.
-	tc := s.tc
-	stop := context.AfterFunc(ctx, func() { _ = tc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
 	res := t.transaction(s, env.from, env.to, raw)
 	s.lastUsed = time.Now()
 	return res
@@ -303,9 +291,7 @@ func (t *smtpTransport) fail(s *slot, st stage, err error) model.SendResult {
 }
 
 func (t *smtpTransport) close() error {
-	t.closed.Store(true)
 	for _, s := range t.slots {
-		s.mu.Lock()
 		if s.c != nil {
 			_ = s.c.UpdateDeadline(min(t.timeout, 5*time.Second))
 			if err := s.c.Quit(); err != nil {
@@ -313,7 +299,6 @@ func (t *smtpTransport) close() error {
 			}
 			s.drop()
 		}
-		s.mu.Unlock()
 	}
 	return nil
 }

@@ -24,7 +24,11 @@ func TestIdleConnectionChecked(t *testing.T) {
 	msg := &model.Message{MessageID: "<a.1@news.example.com>", ToAddr: "r@example.org", Subject: "s", Text: "t", HTML: "<p>h</p>"}
 	sendOK := func() {
 		t.Helper()
-		if res := m.Send(context.Background(), 0, msg); res.Outcome != model.Accepted {
+		ch := make(chan model.SendResult, 1)
+		if err := m.Send(context.Background(), msg, func(r model.SendResult) { ch <- r }); err != nil {
+			t.Fatal(err)
+		}
+		if res := <-ch; res.Outcome != model.Accepted {
 			t.Fatalf("%+v", res)
 		}
 	}

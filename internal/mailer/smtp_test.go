@@ -3,6 +3,7 @@ package mailer_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -20,14 +21,11 @@ func TestSendReusesConnectionsAndParsesBack(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	const workers, perWorker = 3, 5
 	m := newMailer(t, smtpConfig(srv, workers))
-	if m.Workers() != workers {
-		t.Fatalf("Workers() = %d", m.Workers())
-	}
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := range perWorker {
-				res := m.Send(context.Background(), w, testMessage(w*perWorker+i))
+				res := send(t, m, testMessage(w*perWorker+i))
 				if res.Outcome != model.Accepted || res.Code != 250 || !strings.HasPrefix(res.Reply, "250 ") {
 					t.Errorf("worker %d: %+v", w, res)
 				}
@@ -56,7 +54,7 @@ func TestSendReusesConnectionsAndParsesBack(t *testing.T) {
 		}
 		want := testMessage(i)
 		to, err := p.Header.AddressList("To")
-		if err != nil || len(to) != 1 || to[0].Name != "Zoë Reader" || to[0].Address != want.ToAddr {
+		if err != nil || len(to) != 1 || to[0].Name != "Zoë Reader" || to[0].Address != string(want.ToAddr) {
 			t.Errorf("To = %v, %v", to, err)
 		}
 		from, err := p.Header.AddressList("From")
@@ -154,13 +152,13 @@ func TestClassification(t *testing.T) {
 			// Warm the connection so "redial" is measurable.
 			warm := testMessage(0)
 			warm.ToAddr = "second@example.org"
-			if res := send(t, m, 0, warm); res.Outcome != model.Accepted {
+			if res := send(t, m, warm); res.Outcome != model.Accepted {
 				t.Fatalf("warm-up: %+v", res)
 			}
 
 			msg := testMessage(1)
 			armed.Store(true)
-			res := send(t, m, 0, msg)
+			res := send(t, m, msg)
 			w := tc.want
 			if res.Outcome != w.outcome || res.Code != w.code || res.Enhanced != w.enhanced ||
 				res.Bounce != w.bounce || res.Ambiguous != w.ambiguous || res.Reply == "" || strings.ContainsAny(res.Reply, "\r\n") {
@@ -169,17 +167,17 @@ func TestClassification(t *testing.T) {
 			if w.code != 0 && !strings.HasPrefix(res.Reply, fmt.Sprint(w.code)) {
 				t.Errorf("reply %q does not record the server's reply", res.Reply)
 			}
-			if got := srv.CountFor(msg.ToAddr); got != w.delivered {
+			if got := srv.CountFor(string(msg.ToAddr)); got != w.delivered {
 				t.Errorf("server recorded %d deliveries after the failure, want %d", got, w.delivered)
 			}
 
 			// The same message again (the outbox's retry): the hook
 			// accepts now, and the connection must be in a clean state.
 			before := srv.Connections()
-			if res := send(t, m, 0, msg); res.Outcome != model.Accepted {
+			if res := send(t, m, msg); res.Outcome != model.Accepted {
 				t.Fatalf("retry: %+v", res)
 			}
-			if got := srv.CountFor(msg.ToAddr); got != w.delivered+1 {
+			if got := srv.CountFor(string(msg.ToAddr)); got != w.delivered+1 {
 				t.Errorf("after retry the server has %d, want %d", got, w.delivered+1)
 			}
 			if redialled := srv.Connections() > before; redialled != w.redial {
@@ -198,13 +196,13 @@ func Test451Then250DeliversOnce(t *testing.T) {
 	}})
 	m := newMailer(t, smtpConfig(srv, 1))
 	msg := testMessage(7)
-	if res := send(t, m, 0, msg); res.Outcome != model.Temporary || res.Code != 451 {
+	if res := send(t, m, msg); res.Outcome != model.Temporary || res.Code != 451 {
 		t.Fatalf("first: %+v", res)
 	}
-	if res := send(t, m, 0, msg); res.Outcome != model.Accepted {
+	if res := send(t, m, msg); res.Outcome != model.Accepted {
 		t.Fatalf("second: %+v", res)
 	}
-	if n := srv.CountFor(msg.ToAddr); n != 1 {
+	if n := srv.CountFor(string(msg.ToAddr)); n != 1 {
 		t.Fatalf("delivered %d times, want exactly once", n)
 	}
 }
@@ -219,7 +217,7 @@ func TestLongBatchOneConnection(t *testing.T) {
 	m := newMailer(t, cfg)
 	start := time.Now()
 	for i := range 10 {
-		if res := send(t, m, 0, testMessage(i)); res.Outcome != model.Accepted {
+		if res := send(t, m, testMessage(i)); res.Outcome != model.Accepted {
 			t.Fatalf("message %d: %+v", i, res)
 		}
 		time.Sleep(120 * time.Millisecond)
@@ -232,20 +230,135 @@ func TestLongBatchOneConnection(t *testing.T) {
 	}
 }
 
-func TestContextCancelAbortsSend(t *testing.T) {
+// A server that stops answering cannot hold a connection for longer than
+// smtp.timeout: the message comes back Temporary (not ambiguous: the data
+// was never sent).
+func TestStalledServerBoundedByTimeout(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{Hook: func(a *smtptest.Attempt) smtptest.Action {
 		if a.Stage == smtptest.StageRcpt {
 			return smtptest.Stall(10 * time.Second)
 		}
 		return smtptest.Accept()
 	}})
-	m := newMailer(t, smtpConfig(srv, 1))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
+	cfg := smtpConfig(srv, 1)
+	cfg.Timeout = config.Duration(300 * time.Millisecond)
+	m := newMailer(t, cfg)
 	start := time.Now()
-	res := m.Send(ctx, 0, testMessage(1))
+	res := send(t, m, testMessage(1))
 	if res.Outcome != model.Temporary || res.Ambiguous || time.Since(start) > 3*time.Second {
 		t.Fatalf("got %+v after %s", res, time.Since(start))
+	}
+}
+
+// ctx bounds only the wait for a free connection: when it ends first, Send
+// says so and the message is never handed over or recorded.
+func TestContextEndsTheWaitForAConnection(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	m := newMailer(t, smtpConfig(srv, 1))
+	hold := make(chan struct{})
+	first := make(chan model.SendResult, 1)
+	if err := m.Send(context.Background(), testMessage(1), func(r model.SendResult) { first <- r; <-hold }); err != nil {
+		t.Fatal(err)
+	}
+	<-first // the only connection now waits in its record func
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	recorded := make(chan struct{}, 1)
+	err := m.Send(ctx, testMessage(2), func(model.SendResult) { recorded <- struct{}{} })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send = %v, want the context's deadline", err)
+	}
+	close(hold)
+	if res := send(t, m, testMessage(3)); res.Outcome != model.Accepted {
+		t.Fatalf("%+v", res)
+	}
+	select {
+	case <-recorded:
+		t.Fatal("a message Send refused was recorded")
+	default:
+	}
+	if n := len(srv.Messages()); n != 2 {
+		t.Fatalf("server got %d messages, want 2", n)
+	}
+}
+
+// A connection takes its next message only after the previous one's record
+// func has returned: the caller decides when a result is durable.
+func TestConnectionWaitsForRecord(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	m := newMailer(t, smtpConfig(srv, 1))
+	var recording atomic.Bool
+	var overlap atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		if err := m.Send(context.Background(), testMessage(i), func(model.SendResult) {
+			defer wg.Done()
+			recording.Store(true)
+			time.Sleep(2 * time.Millisecond)
+			recording.Store(false)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if recording.Load() {
+			overlap.Add(1) // Send returned while the previous record still ran
+		}
+	}
+	wg.Wait()
+	if overlap.Load() != 0 {
+		t.Fatalf("%d messages handed over while the previous result was being recorded", overlap.Load())
+	}
+}
+
+// Many goroutines sending at once (a send loop, confirmation mail, samples)
+// never share a connection: a strict server sees clean transactions, and
+// one connection carries them all.
+func TestConcurrentSendersShareNoConnection(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	m := newMailer(t, smtpConfig(srv, 1))
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			if res := send(t, m, testMessage(i)); res.Outcome != model.Accepted {
+				t.Errorf("%+v", res)
+			}
+		})
+	}
+	wg.Wait()
+	if v := srv.Violations(); len(v) != 0 {
+		t.Errorf("commands a strict server refuses: %q", v)
+	}
+	if srv.Connections() != 1 || len(srv.Messages()) != 40 {
+		t.Fatalf("connections %d, messages %d", srv.Connections(), len(srv.Messages()))
+	}
+}
+
+// Close finishes the message in flight, records it, and refuses new ones.
+func TestCloseFinishesInFlight(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Hook: func(a *smtptest.Attempt) smtptest.Action {
+		if a.Stage == smtptest.StageData {
+			return smtptest.Stall(200 * time.Millisecond)
+		}
+		return smtptest.Accept()
+	}})
+	m := newMailer(t, smtpConfig(srv, 1))
+	got := make(chan model.SendResult, 1)
+	if err := m.Send(context.Background(), testMessage(1), func(r model.SendResult) { got <- r }); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-got:
+		if r.Outcome != model.Accepted {
+			t.Fatalf("in-flight message: %+v", r)
+		}
+	default:
+		t.Fatal("Close returned before the in-flight message was recorded")
+	}
+	if err := m.Send(context.Background(), testMessage(2), func(model.SendResult) { t.Error("recorded after Close") }); !errors.Is(err, mailer.ErrClosed) {
+		t.Fatalf("Send after Close = %v", err)
 	}
 }
 
@@ -276,7 +389,7 @@ func TestTLS(t *testing.T) {
 				tlsConf = &tls.Config{ServerName: srv.Host(), MinVersion: tls.VersionTLS12}
 			}
 			m := newMailer(t, cfg, mailer.WithTLSConfig(tlsConf))
-			res := send(t, m, 0, testMessage(1))
+			res := send(t, m, testMessage(1))
 			if res.Outcome != tc.want || (tc.want == model.Temporary && !strings.HasPrefix(res.Reply, "connect: ")) {
 				t.Fatalf("got %+v, want %v", res, tc.want)
 			}
@@ -301,20 +414,20 @@ func TestAuth(t *testing.T) {
 			failed++
 		}
 	}}))
-	res := send(t, m, 0, testMessage(1))
+	res := send(t, m, testMessage(1))
 	if res.Outcome != model.Temporary || res.Code != 535 || strings.Contains(res.Reply, "wrong") {
 		t.Fatalf("wrong password: %+v", res)
 	}
 	cfg.Password = "s3cret"
 	m = newMailer(t, cfg)
-	if res := send(t, m, 0, testMessage(1)); res.Outcome != model.Accepted {
+	if res := send(t, m, testMessage(1)); res.Outcome != model.Accepted {
 		t.Fatalf("right password: %+v", res)
 	}
 	cfg.Username = ""
 	m = newMailer(t, cfg)
 	// A relay that wants authentication refuses MAIL FROM: a configuration
 	// problem, retried rather than failing every delivery of an edition.
-	if res := send(t, m, 0, testMessage(1)); res.Outcome != model.Temporary || res.Code/100 != 5 {
+	if res := send(t, m, testMessage(1)); res.Outcome != model.Temporary || res.Code/100 != 5 {
 		t.Fatalf("no auth: %+v", res)
 	}
 	mu.Lock()
@@ -334,7 +447,7 @@ func TestRateLimit(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			if res := m.Send(context.Background(), i%4, testMessage(i)); res.Outcome != model.Accepted {
+			if res := send(t, m, testMessage(i)); res.Outcome != model.Accepted {
 				t.Errorf("%d: %+v", i, res)
 			}
 		})
@@ -363,8 +476,8 @@ func TestMetricsAndAmbiguousCount(t *testing.T) {
 			counts["ambiguous"]++
 		}
 	}}))
-	send(t, m, 0, testMessage(1))
-	send(t, m, 0, testMessage(1))
+	send(t, m, testMessage(1))
+	send(t, m, testMessage(1))
 	mu.Lock()
 	defer mu.Unlock()
 	if counts["temporary"] != 1 || counts["ambiguous"] != 1 || counts["accepted"] != 1 {
@@ -384,16 +497,12 @@ func TestSendRefusesBadMessages(t *testing.T) {
 	} {
 		msg := testMessage(1)
 		mut(msg)
-		if res := send(t, m, 0, msg); res.Outcome != model.Permanent || res.Code != 0 {
+		if res := send(t, m, msg); res.Outcome != model.Permanent || res.Code != 0 {
 			t.Errorf("%s: %+v", name, res)
 		}
 	}
 	if n := len(srv.Messages()); n != 0 {
 		t.Fatalf("server got %d messages", n)
-	}
-	// Bad worker index: never lost, retried by the outbox.
-	if res := send(t, m, 5, testMessage(1)); res.Outcome != model.Temporary {
-		t.Fatalf("worker out of range: %+v", res)
 	}
 }
 

@@ -91,7 +91,7 @@ const (
 // Subscriber is one email address.
 type Subscriber struct {
 	ID          int64
-	Email       string // normalised: trimmed, domain lower-cased
+	Email       Address
 	Name        string
 	Status      string
 	CreatedAt   time.Time
@@ -157,7 +157,7 @@ type Delivery struct {
 	EditionID      int64
 	SubscriberID   int64
 	SubscriptionID int64
-	Email          string
+	Email          Address
 	Name           string
 	Status         string
 	Attempts       int
@@ -199,7 +199,7 @@ type Message struct {
 	Date      time.Time
 	From      string // "Name <addr>" as in smtp.from
 	ReplyTo   string // optional
-	ToAddr    string
+	ToAddr    Address
 	ToName    string
 	Subject   string
 	Text      string // text/plain part

@@ -16,6 +16,7 @@ import (
 	"github.com/heraldnews/herald/feeds"
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/server"
+	"github.com/heraldnews/herald/internal/server/api"
 )
 
 // TestAdminTokenTiming is issue 7, item 8's timing check: a wrong admin
@@ -30,7 +31,7 @@ func TestAdminTokenTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a timing measurement: run without -short")
 	}
-	h := server.New(server.Options{AdminToken: admin, Log: quietLog()}).Handler()
+	h := server.New(server.Options{Routes: []server.Registrar{api.New(api.Options{AdminToken: admin, Log: quietLog()})}, Log: quietLog()}).Handler()
 	prefix := admin[:len(admin)-1] + "!"            // all but the last byte
 	none := "!" + strings.Repeat("~", len(admin)-1) // nothing in common, same length
 	measure := func(tok string) time.Duration {

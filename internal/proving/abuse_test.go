@@ -153,7 +153,7 @@ func TestSubscribeAbuse(t *testing.T) {
 			oversized++
 		}
 	}
-	if _, ok, _ := e.st.FindSubscriber(ctx, "big@example.org"); ok {
+	if _, ok, _ := e.st.FindSubscriber(ctx, model.Address("big@example.org")); ok {
 		t.Error("an oversized request created a subscriber")
 	}
 
@@ -164,7 +164,7 @@ func TestSubscribeAbuse(t *testing.T) {
 		t.Fatalf("subscribe victim: %d", code)
 	}
 	// An active subscriber with follows, and an unsubscribed weekly.
-	sub, _, err := e.st.UpsertSubscriber(ctx, "active@example.org", "Active Reader", model.SubscriberActive)
+	sub, _, err := e.st.UpsertSubscriber(ctx, model.Address("active@example.org"), "Active Reader", model.SubscriberActive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestSubscribeAbuse(t *testing.T) {
 	if vd != 0 || vc != 1 {
 		t.Errorf("a pending subscriber got %d digests and %d confirmations; want 0 and 1", vd, vc)
 	}
-	if v, ok, _ := e.st.FindSubscriber(ctx, victim); !ok || v.Status != model.SubscriberPending {
+	if v, ok, _ := e.st.FindSubscriber(ctx, model.Address(victim)); !ok || v.Status != model.SubscriberPending {
 		t.Errorf("the victim is %q, want pending until they confirm", v.Status)
 	}
 	ad, ac := digestsTo(e.smtp, "active@example.org")
@@ -316,7 +316,7 @@ func TestAdminAndPathAbuse(t *testing.T) {
 		js := fmt.Sprintf(`{"digest":%q,"sections":[%q],"authors":[%q],"since":%q}`, s, s, s, s)
 		c, _, _ = e.do(t, ip, "POST", "/api/send-now", "application/json", strings.NewReader(js), auth("Bearer "+testAdmin)...)
 		check("sql: in the send-now body", c, 400)
-		if sub, ok, _ := e.st.FindSubscriber(ctx, fmt.Sprintf("sql%d@example.org", i)); !ok || sub.Name != strings.TrimSpace(s) {
+		if sub, ok, _ := e.st.FindSubscriber(ctx, model.Address(fmt.Sprintf("sql%d@example.org", i))); !ok || sub.Name != strings.TrimSpace(s) {
 			t.Errorf("the name %q was not stored literally: %q", s, sub.Name)
 		}
 	}
@@ -328,7 +328,7 @@ func TestAdminAndPathAbuse(t *testing.T) {
 	// Tokens: purpose, id, digest and expiry are all checked.
 	signer, _ := token.NewSigner([]byte(testSecret), nil)
 	mk := func(email string) (model.Subscriber, []model.Subscription) {
-		sub, _, err := e.st.UpsertSubscriber(ctx, email, "", model.SubscriberActive)
+		sub, _, err := e.st.UpsertSubscriber(ctx, model.Address(email), "", model.SubscriberActive)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mmcdole/gofeed"
 
+	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/smtptest"
 	"github.com/heraldnews/herald/internal/store"
 )
@@ -117,7 +118,7 @@ type probe struct {
 func (p *probe) storeWrite() {
 	n := p.n.Add(1)
 	t0 := time.Now()
-	_, _, err := p.st.UpsertSubscriber(context.Background(), fmt.Sprintf("store%06d@example.org", n), "Probe", "pending")
+	_, _, err := p.st.UpsertSubscriber(context.Background(), model.Address(fmt.Sprintf("store%06d@example.org", n)), "Probe", "pending")
 	d := time.Since(t0)
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -141,11 +141,7 @@ func TestFaultySMTPServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	svc, err := digest.New(digest.Options{Config: cfg, Store: st, Sender: m, Log: quietLog(),
-		Backoff: func(int) time.Duration { return faultyBackoff }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newDigests(t, cfg, st, m, func(o *digest.Options) { o.Backoff = func(int) time.Duration { return faultyBackoff } })
 	start := time.Now()
 	res, err := svc.SendNow(ctx, digest.SendNowRequest{Wait: 3 * time.Minute})
 	took := time.Since(start)
@@ -164,7 +160,7 @@ func TestFaultySMTPServer(t *testing.T) {
 			break
 		}
 		for _, d := range page {
-			byEmail[strings.ToLower(d.Email)] = d
+			byEmail[strings.ToLower(string(d.Email))] = d
 		}
 		after = page[len(page)-1].ID
 	}
@@ -209,7 +205,7 @@ func TestFaultySMTPServer(t *testing.T) {
 				t.Errorf("%s: failed with reply %q (neither permanent nor out of attempts)", em, d.LastReply)
 			}
 			if strings.Contains(d.LastReply, "5.1.1") {
-				sub, _, err := st.FindSubscriber(ctx, em)
+				sub, _, err := st.FindSubscriber(ctx, model.Address(em))
 				if err != nil || sub.Status != model.SubscriberBounced {
 					t.Errorf("%s: 550 5.1.1 but subscriber is %q (%v), want bounced", em, sub.Status, err)
 				}

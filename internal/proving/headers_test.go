@@ -20,6 +20,7 @@ import (
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/smtptest"
+	"github.com/heraldnews/herald/subscription"
 )
 
 // injections are CR/LF and its look-alikes, raw and encoded, each trying
@@ -100,7 +101,7 @@ INSERT INTO article_authors (article_id, author_id, position) VALUES (1, 1, 0), 
 		t.Fatal(err)
 	}
 	// A subscriber whose name came in unsanitised (an import, a CMS).
-	sub, _, err := st.UpsertSubscriber(ctx, "reader@example.com", "Reader "+payload, model.SubscriberActive)
+	sub, _, err := st.UpsertSubscriber(ctx, model.Address("reader@example.com"), "Reader "+payload, model.SubscriberActive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,20 +113,21 @@ INSERT INTO article_authors (article_id, author_id, position) VALUES (1, 1, 0), 
 		t.Fatal(err)
 	}
 	defer m.Close()
-	svc, err := digest.New(digest.Options{Config: cfg, Store: st, Sender: m, Log: quietLog()})
+	svc := newDigests(t, cfg, st, m, nil)
+	subs, err := subscription.New(subscription.Options{Config: cfg, Store: st, Content: st, Mailer: m, Log: quietLog()})
 	if err != nil {
-		t.Fatalf("digest.New: %v", err)
+		t.Fatalf("subscription.New: %v", err)
 	}
 	// A subscriber typing the payload in the form's name field.
-	if _, _, err := svc.Subscribe(ctx, digest.SubscribeRequest{Email: "new@example.com", Name: payload}); err != nil {
+	if _, _, err := subs.Subscribe(ctx, subscription.Request{Email: "new@example.com", Name: payload}); err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}
 	// The email field: every variant with a control or separator
 	// character is refused as an address (an encoded word in a local part
 	// is just characters: no mail reader decodes it there).
 	for _, addr := range []string{"x" + payload + "@example.com", "x@example.com" + payload, payload + "@example.com"} {
-		if _, err := digest.ParseEmail(addr); err == nil && strings.ContainsAny(payload, "\r\n\x00\v\f\u2028\u2029\u0085%") {
-			t.Errorf("ParseEmail accepted %q", addr)
+		if _, err := model.ParseAddress(addr); err == nil && strings.ContainsAny(payload, "\r\n\x00\v\f\u2028\u2029\u0085%") {
+			t.Errorf("ParseAddress accepted %q", addr)
 		}
 	}
 	res, err := svc.SendNow(ctx, digest.SendNowRequest{})

@@ -18,6 +18,8 @@ import (
 
 	"github.com/heraldnews/herald/internal/testkit"
 
+	"github.com/heraldnews/herald/digest"
+	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/smtptest"
 	"github.com/heraldnews/herald/internal/store"
@@ -350,4 +352,18 @@ func copyDB(t *testing.T, from, dir string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// newDigests builds the digest service over st, sending with m.
+func newDigests(tb testing.TB, cfg *config.Config, st *store.Store, m digest.Mailer, tweak func(*digest.Options)) *digest.Service {
+	tb.Helper()
+	opt := digest.Options{Config: cfg, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st, Mailer: m, Log: quietLog()}
+	if tweak != nil {
+		tweak(&opt)
+	}
+	svc, err := digest.New(opt)
+	if err != nil {
+		tb.Fatalf("digest.New: %v", err)
+	}
+	return svc
 }

@@ -1,10 +1,13 @@
-// Package server is herald serve's HTTP side: the stdlib ServeMux with
-// method patterns for the feed routes, the subscribe form, the
-// confirm/unsubscribe/preferences pages, the admin API, /healthz and
-// /metrics, plus request logging, per-client rate limiting and timeouts.
+// Package server is herald serve's HTTP server: it mounts every route on
+// one stdlib ServeMux with method patterns — the feed handler (package
+// feeds, reached ahead of the mux on the hot path), the reader pages
+// (internal/server/reader), the JSON API (internal/server/api), /healthz
+// and /metrics — and adds request logging, timeouts and graceful shutdown.
+// It owns herald's Prometheus metrics.
 //
-// The handlers that do the work come in through Options: the feed handler
-// from package feeds, the pages from package digest, and small interfaces for
-// subscribing and starting editions, so this package imports neither the
-// store nor the mailer.
+// All HTTP lives under this directory except the feed handler: one page
+// template set, one set of security headers and one mapping from domain
+// error codes to statuses, in internal/server/web. The route groups come in
+// through Options as Registrars, so this package imports neither the store
+// nor the mailer.
 package server

@@ -2,9 +2,14 @@ package server
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/heraldnews/herald/digest"
+	"github.com/heraldnews/herald/feeds"
+	"github.com/heraldnews/herald/internal/model"
 )
 
 // Metrics are herald's Prometheus metrics, on a registry of their own.
@@ -86,4 +91,36 @@ func NewMetrics() *Metrics {
 		m.SMTPErrors, m.EditionSeconds, m.Subscribes, m.HTTPRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// EditionRun records what one edition run did (digest's Observe hook).
+func (m *Metrics) EditionRun(res digest.SendNowResult, took time.Duration) {
+	m.EditionSeconds.Observe(took.Seconds())
+	m.Deliveries.WithLabelValues("sent").Add(float64(res.Sent))
+	m.Deliveries.WithLabelValues("failed").Add(float64(res.Failed))
+	m.Deliveries.WithLabelValues("skipped").Add(float64(res.Skipped))
+}
+
+// SMTPResult counts one send's failure class (the mailer's Result hook).
+func (m *Metrics) SMTPResult(res model.SendResult, _ time.Duration) {
+	switch {
+	case res.Ambiguous:
+		m.SMTPErrors.WithLabelValues("ambiguous").Inc()
+	case res.Outcome == model.Temporary:
+		m.SMTPErrors.WithLabelValues("temporary").Inc()
+	case res.Outcome == model.Permanent:
+		m.SMTPErrors.WithLabelValues("permanent").Inc()
+	}
+}
+
+// FeedBuilt records one feed build's time (the feed handler's OnBuild hook).
+func (m *Metrics) FeedBuilt(_ feeds.FeedID, took time.Duration, err error) {
+	if err == nil {
+		m.FeedBuildSeconds.Observe(took.Seconds())
+	}
+}
+
+// Subscribe counts one POST /subscribe by result (the reader pages' hook).
+func (m *Metrics) Subscribe(result string) {
+	m.Subscribes.WithLabelValues(result).Inc()
 }

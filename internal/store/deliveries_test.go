@@ -13,7 +13,7 @@ func TestDeliveriesPlanSendRecord(t *testing.T) {
 	ctx := context.Background()
 	s, _ := MustOpen(t)
 	var subs []model.Subscriber
-	for _, e := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+	for _, e := range []model.Address{"a@example.com", "b@example.com", "c@example.com"} {
 		sub, _, err := s.UpsertSubscriber(ctx, e, "", model.SubscriberActive)
 		if err != nil {
 			t.Fatal(err)

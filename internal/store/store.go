@@ -15,10 +15,12 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/heraldnews/herald/internal/model"
 )
 
 // ErrNotFound is returned when a looked-up row does not exist.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = &model.Error{Code: model.ENOTFOUND, Message: "not found"}
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS

@@ -5,23 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
 )
-
-// NormalizeEmail trims an address and lower-cases its domain, the form
-// subscribers are stored in. The local part keeps its case (RFC 5321 lets
-// it matter); lookups compare the whole address case-insensitively.
-func NormalizeEmail(addr string) string {
-	addr = strings.TrimSpace(addr)
-	at := strings.LastIndexByte(addr, '@')
-	if at < 0 {
-		return addr
-	}
-	return addr[:at] + "@" + strings.ToLower(addr[at+1:])
-}
 
 const subscriberCols = `id, email, name, status, created_at, confirmed_at`
 
@@ -41,13 +28,12 @@ func scanSubscriber(sc interface{ Scan(...any) error }) (model.Subscriber, error
 	return sub, nil
 }
 
-// UpsertSubscriber creates the subscriber with email (normalised), or
+// UpsertSubscriber creates the subscriber with email, or
 // updates the existing one: a non-empty name replaces the stored name, and
 // a non-empty status replaces the stored status (an activation records the
 // confirmation time). A new subscriber without a status is pending. It
 // reports whether the row was created.
-func (s *Store) UpsertSubscriber(ctx context.Context, email, name, status string) (model.Subscriber, bool, error) {
-	email = NormalizeEmail(email)
+func (s *Store) UpsertSubscriber(ctx context.Context, email model.Address, name, status string) (model.Subscriber, bool, error) {
 	var (
 		sub     model.Subscriber
 		created bool
@@ -63,7 +49,7 @@ func (s *Store) UpsertSubscriber(ctx context.Context, email, name, status string
 	return sub, created, nil
 }
 
-func upsertSubscriber(ctx context.Context, tx *sql.Tx, email, name, status string, now int64) (model.Subscriber, bool, error) {
+func upsertSubscriber(ctx context.Context, tx *sql.Tx, email model.Address, name, status string, now int64) (model.Subscriber, bool, error) {
 	existing, err := scanSubscriber(tx.QueryRowContext(ctx, `SELECT `+subscriberCols+` FROM subscribers WHERE email = ?`, email))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -185,9 +171,8 @@ func dedupe(in []string) []string {
 }
 
 // SubscriberByEmail returns the subscriber with that address (compared
-// case-insensitively after normalising), or ErrNotFound.
-func (s *Store) SubscriberByEmail(ctx context.Context, email string) (model.Subscriber, error) {
-	email = NormalizeEmail(email)
+// case-insensitively), or ErrNotFound.
+func (s *Store) SubscriberByEmail(ctx context.Context, email model.Address) (model.Subscriber, error) {
 	sub, err := scanSubscriber(s.R.QueryRowContext(ctx, `SELECT `+subscriberCols+` FROM subscribers WHERE email = ?`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sub, fmt.Errorf("store: subscriber %s: %w", email, ErrNotFound)
@@ -199,7 +184,7 @@ func (s *Store) SubscriberByEmail(ctx context.Context, email string) (model.Subs
 }
 
 // FindSubscriber is SubscriberByEmail reporting a missing address as false.
-func (s *Store) FindSubscriber(ctx context.Context, email string) (model.Subscriber, bool, error) {
+func (s *Store) FindSubscriber(ctx context.Context, email model.Address) (model.Subscriber, bool, error) {
 	sub, err := s.SubscriberByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
 		return sub, false, nil
@@ -238,8 +223,7 @@ func (s *Store) SetSubscriberStatus(ctx context.Context, id int64, status string
 // RemoveSubscriber erases the subscriber with that address: its status
 // becomes erased, its name is cleared and every subscription ends. The row
 // stays, because deliveries refer to it.
-func (s *Store) RemoveSubscriber(ctx context.Context, email string) error {
-	email = NormalizeEmail(email)
+func (s *Store) RemoveSubscriber(ctx context.Context, email model.Address) error {
 	now := s.Now().Unix()
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		var id int64

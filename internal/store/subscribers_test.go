@@ -9,31 +9,19 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 )
 
-func TestNormalizeEmail(t *testing.T) {
-	for in, want := range map[string]string{
-		"  Reader@Example.COM ": "Reader@example.com",
-		"a@B.c":                 "a@b.c",
-		"nodomain":              "nodomain",
-	} {
-		if got := NormalizeEmail(in); got != want {
-			t.Errorf("NormalizeEmail(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestSubscriberUpsertAndLookup(t *testing.T) {
 	ctx := context.Background()
 	s, _ := MustOpen(t)
-	sub, created, err := s.UpsertSubscriber(ctx, " Ann@Example.COM", "Ann", "")
+	sub, created, err := s.UpsertSubscriber(ctx, mustAddress(t, " Ann@Example.COM"), "Ann", "")
 	if err != nil || !created || sub.Status != model.SubscriberPending || sub.Email != "Ann@example.com" {
 		t.Fatalf("create: %+v %v %v", sub, created, err)
 	}
 	// Same address in another case: the same row, name and status updated.
-	again, created, err := s.UpsertSubscriber(ctx, "ann@example.com", "Ann B", model.SubscriberActive)
+	again, created, err := s.UpsertSubscriber(ctx, mustAddress(t, "ann@example.com"), "Ann B", model.SubscriberActive)
 	if err != nil || created || again.ID != sub.ID || again.Name != "Ann B" || again.Status != model.SubscriberActive || again.ConfirmedAt.IsZero() {
 		t.Fatalf("update: %+v %v %v", again, created, err)
 	}
-	got, ok, err := s.FindSubscriber(ctx, "ANN@EXAMPLE.COM")
+	got, ok, err := s.FindSubscriber(ctx, mustAddress(t, "ANN@EXAMPLE.COM"))
 	if err != nil || !ok || got.ID != sub.ID {
 		t.Fatalf("find: %+v %v %v", got, ok, err)
 	}
@@ -66,7 +54,7 @@ func TestSubscriberUpsertAndLookup(t *testing.T) {
 	if page, _ := s.ActiveSubscriptions(ctx, "daily", 0, 10); len(page) != 0 {
 		t.Fatalf("unsubscribed still active: %+v", page)
 	}
-	if err := s.RemoveSubscriber(ctx, "ann@EXAMPLE.com"); err != nil {
+	if err := s.RemoveSubscriber(ctx, mustAddress(t, "ann@EXAMPLE.com")); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.SubscriberByID(ctx, sub.ID); got.Status != model.SubscriberErased || got.Name != "" {
@@ -85,7 +73,7 @@ func TestActiveSubscriptionsPagesOnlyActiveSubscribers(t *testing.T) {
 	ctx := context.Background()
 	s, _ := MustOpen(t)
 	for i, st := range []string{model.SubscriberActive, model.SubscriberPending, model.SubscriberBounced, model.SubscriberActive, model.SubscriberErased} {
-		sub, _, err := s.UpsertSubscriber(ctx, string(rune('a'+i))+"@example.com", "", st)
+		sub, _, err := s.UpsertSubscriber(ctx, model.Address(string(rune('a'+i))+"@example.com"), "", st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,4 +89,15 @@ func TestActiveSubscriptionsPagesOnlyActiveSubscribers(t *testing.T) {
 	if err != nil || len(rest) != 1 || rest[0].SubscriberID != 4 {
 		t.Fatalf("rest: %+v %v", rest, err)
 	}
+}
+
+// mustAddress is model.ParseAddress for tests: the store takes addresses
+// already in normal form.
+func mustAddress(tb testing.TB, s string) model.Address {
+	tb.Helper()
+	a, err := model.ParseAddress(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
 }

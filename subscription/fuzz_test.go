@@ -1,4 +1,4 @@
-package main
+package subscription_test
 
 import (
 	"context"
@@ -8,16 +8,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/store"
+	"github.com/heraldnews/herald/subscription"
 )
 
 // FuzzImportCSV runs arbitrary CSV through `subscribers import`'s parser
 // against a real database: never a panic or an error other than a bad
 // row; no more rows imported than records; every stored address is one
-// ParseEmail accepts as itself. The seed corpus is in
+// model.ParseAddress accepts as itself. The seed corpus is in
 // testdata/fuzz/FuzzImportCSV.
 func FuzzImportCSV(f *testing.F) {
 	f.Add("email,name,digest,sections,authors,status\na@example.com,A,daily,world,,active\n")
@@ -40,9 +40,14 @@ func FuzzImportCSV(f *testing.F) {
 	}
 	cfg := config.Default()
 	cfg.Digests = []config.Digest{config.DefaultDigest()}
-	m := &Main{Config: cfg, Store: st}
+	cfg.Secret = "fuzz-secret"
+	svc, err := subscription.New(subscription.Options{Config: cfg, Store: st, Content: st})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, csvText string) {
-		ok, bad, err := m.importCSV(ctx, strings.NewReader(csvText), io.Discard)
+		rep, err := svc.Import(ctx, strings.NewReader(csvText))
+		ok, bad := rep.Imported, len(rep.Bad)
 		if err != nil {
 			t.Fatalf("import error (not a bad row): %v", err)
 		}
@@ -59,12 +64,16 @@ func FuzzImportCSV(f *testing.F) {
 			if err != nil || len(rec) == 0 {
 				continue
 			}
-			sub, found, err := st.FindSubscriber(ctx, strings.TrimSpace(rec[0]))
+			addr, err := model.ParseAddress(rec[0])
+			if err != nil {
+				continue
+			}
+			sub, found, err := st.FindSubscriber(ctx, addr)
 			if err != nil || !found {
 				continue
 			}
-			if e, err := digest.ParseEmail(sub.Email); err != nil || e != sub.Email {
-				t.Fatalf("stored address %q is not one ParseEmail accepts as itself (%q, %v)", sub.Email, e, err)
+			if e, err := model.ParseAddress(string(sub.Email)); err != nil || e != sub.Email {
+				t.Fatalf("stored address %q is not one ParseAddress accepts as itself (%q, %v)", sub.Email, e, err)
 			}
 		}
 	})

@@ -1,4 +1,4 @@
-package server
+package reader
 
 import (
 	"encoding/json"
@@ -7,6 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/server/web"
+	"github.com/heraldnews/herald/subscription"
 )
 
 type subscribePage struct {
@@ -17,22 +21,9 @@ type subscribePage struct {
 	Name     string
 }
 
-func (s *Server) render(w http.ResponseWriter, code int, name string, data subscribePage) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	w.WriteHeader(code)
-	if s.opt.Templates == nil {
-		return
-	}
-	if err := s.opt.Templates.ExecuteTemplate(w, name, data); err != nil {
-		s.opt.Log.Error("render page failed", "template", name, "err", err)
-	}
-}
-
-func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "subscribe.html", subscribePage{SiteName: s.opt.SiteName, Digests: s.opt.Digests})
+// subscribeForm shows the subscribe form (GET /subscribe).
+func (h *Handler) subscribeForm(w http.ResponseWriter, r *http.Request) {
+	h.opt.Pages.Render(w, http.StatusOK, "subscribe.html", subscribePage{SiteName: h.opt.Pages.Site().Name, Digests: h.digests})
 }
 
 // wantsJSON reports whether the client sent or prefers JSON.
@@ -44,26 +35,25 @@ func wantsJSON(r *http.Request) bool {
 // subscribe handles POST /subscribe (form or JSON). It answers the same way
 // whether or not the address already exists, so it reveals nothing about who
 // subscribes; a confirmation email is required before any digest.
-func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
-	m := s.opt.Metrics
+func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	asJSON := wantsJSON(r)
-	fail := func(code int, msg string, req SubscribeRequest) {
+	fail := func(code int, msg string, req subscription.Request) {
 		if asJSON {
-			jsonError(w, code, msg)
+			web.JSONMessage(w, code, msg)
 			return
 		}
-		s.render(w, code, "subscribe.html", subscribePage{SiteName: s.opt.SiteName, Digests: s.opt.Digests,
+		h.opt.Pages.Render(w, code, "subscribe.html", subscribePage{SiteName: h.opt.Pages.Site().Name, Digests: h.digests,
 			Error: msg, Email: req.Email, Name: req.Name})
 	}
-	if !s.limiter.Allow(clientIP(r, s.opt.TrustedProxies)) {
-		m.Subscribes.WithLabelValues("limited").Inc()
+	if !h.limiter.Allow(web.ClientIP(r, h.opt.TrustedProxies)) {
+		h.opt.OnSubscribe("limited")
 		w.Header().Set("Retry-After", "3600")
-		fail(http.StatusTooManyRequests, "Too many subscription requests from your address. Please try again later.", SubscribeRequest{})
+		fail(http.StatusTooManyRequests, "Too many subscription requests from your address. Please try again later.", subscription.Request{})
 		return
 	}
 	req, err := parseSubscribe(w, r)
 	if err != nil {
-		m.Subscribes.WithLabelValues("invalid").Inc()
+		h.opt.OnSubscribe("invalid")
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			fail(http.StatusRequestEntityTooLarge, "The request is too large.", req)
@@ -72,32 +62,30 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, err.Error(), req)
 		return
 	}
-	if s.opt.Subscriber == nil {
-		fail(http.StatusServiceUnavailable, "Subscriptions are not available.", req)
-		return
-	}
-	if err := s.opt.Subscriber.Subscribe(r.Context(), req); err != nil {
-		if errors.Is(err, ErrInvalid) {
-			m.Subscribes.WithLabelValues("invalid").Inc()
-			fail(http.StatusBadRequest, strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "), req)
+	req.Async = true
+	if _, _, err := h.opt.Subscriptions.Subscribe(r.Context(), req); err != nil {
+		p := web.ProblemOf(err)
+		if p.Status == http.StatusInternalServerError {
+			h.opt.Log.Error("subscribe failed", "err", err)
+			fail(p.Status, "Something went wrong on our side. Please try again later.", req)
 			return
 		}
-		s.opt.Log.Error("subscribe failed", "err", err)
-		fail(http.StatusInternalServerError, "Something went wrong on our side. Please try again later.", req)
+		h.opt.OnSubscribe("invalid")
+		fail(p.Status, p.Message, req)
 		return
 	}
-	m.Subscribes.WithLabelValues("accepted").Inc()
+	h.opt.OnSubscribe("accepted")
 	if asJSON {
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "pending",
+		web.JSON(w, http.StatusAccepted, map[string]string{"status": "pending",
 			"message": "If the address can receive mail, a confirmation link is on its way."})
 		return
 	}
-	s.render(w, http.StatusAccepted, "subscribed.html", subscribePage{SiteName: s.opt.SiteName})
+	h.opt.Pages.Render(w, http.StatusAccepted, "subscribed.html", subscribePage{SiteName: h.opt.Pages.Site().Name})
 }
 
-func parseSubscribe(w http.ResponseWriter, r *http.Request) (SubscribeRequest, error) {
-	var req SubscribeRequest
-	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Request, error) {
+	var req subscription.Request
+	r.Body = http.MaxBytesReader(w, r.Body, web.MaxFormBytes)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
@@ -119,7 +107,7 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (SubscribeRequest, e
 			}
 			return req, errors.New("The request body is not valid JSON.")
 		}
-		req = SubscribeRequest{Email: body.Email, Name: body.Name, Digest: body.Digest,
+		req = subscription.Request{Email: body.Email, Name: body.Name, Digest: body.Digest,
 			Sections: append(body.Sections, body.Section...), Authors: append(body.Authors, body.Author...)}
 	case "application/x-www-form-urlencoded", "multipart/form-data":
 		if err := r.ParseForm(); err != nil {
@@ -130,7 +118,7 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (SubscribeRequest, e
 			return req, errors.New("The form could not be read.")
 		}
 		f := r.PostForm
-		req = SubscribeRequest{Email: f.Get("email"), Name: f.Get("name"), Digest: f.Get("digest"),
+		req = subscription.Request{Email: f.Get("email"), Name: f.Get("name"), Digest: f.Get("digest"),
 			Sections: values(f, "section"), Authors: values(f, "author")}
 	default:
 		return req, errors.New("Send the form as application/x-www-form-urlencoded or JSON.")
@@ -140,7 +128,7 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (SubscribeRequest, e
 	if req.Email == "" {
 		return req, errors.New("Please enter your email address.")
 	}
-	if !validEmail(req.Email) {
+	if _, err := model.ParseAddress(req.Email); err != nil {
 		return req, errors.New("That does not look like an email address.")
 	}
 	if len(req.Name) > 200 || strings.ContainsAny(req.Name, "\r\n\x00") {

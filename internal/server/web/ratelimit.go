@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"net"
@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// clientIP is the request's client address: the peer, unless the peer is a
+// ClientIP is the request's client address: the peer, unless the peer is a
 // trusted proxy, in which case the right-most X-Forwarded-For entry that is
 // not itself a trusted proxy.
-func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -61,10 +61,10 @@ func ParsePrefixes(ss []string) []netip.Prefix {
 	return out
 }
 
-// hourlyLimiter allows n events per client per sliding hour, tracking at
+// HourlyLimiter allows n events per client per sliding hour, tracking at
 // most maxClients addresses (the oldest are forgotten first) so a flood from
 // many addresses cannot exhaust memory.
-type hourlyLimiter struct {
+type HourlyLimiter struct {
 	mu         sync.Mutex
 	n          int
 	window     time.Duration
@@ -73,12 +73,13 @@ type hourlyLimiter struct {
 	maxClients int
 }
 
-func newHourlyLimiter(n int, now func() time.Time) *hourlyLimiter {
-	return &hourlyLimiter{n: n, window: time.Hour, now: now, hits: map[netip.Addr][]time.Time{}, maxClients: 100_000}
+// NewHourlyLimiter allows n events per client per hour (n <= 0: no limit).
+func NewHourlyLimiter(n int, now func() time.Time) *HourlyLimiter {
+	return &HourlyLimiter{n: n, window: time.Hour, now: now, hits: map[netip.Addr][]time.Time{}, maxClients: 100_000}
 }
 
 // Allow records an event for ip and reports whether it is within the limit.
-func (l *hourlyLimiter) Allow(ip netip.Addr) bool {
+func (l *HourlyLimiter) Allow(ip netip.Addr) bool {
 	if l == nil || l.n <= 0 {
 		return true
 	}
@@ -107,7 +108,7 @@ func (l *hourlyLimiter) Allow(ip netip.Addr) bool {
 	return true
 }
 
-func (l *hourlyLimiter) evict(cut time.Time) {
+func (l *HourlyLimiter) evict(cut time.Time) {
 	for k, h := range l.hits {
 		if len(h) == 0 || !h[len(h)-1].After(cut) {
 			delete(l.hits, k)

@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"net/http/httptest"
@@ -27,15 +27,15 @@ func TestClientIP(t *testing.T) {
 		if tc.xff != "" {
 			r.Header.Set("X-Forwarded-For", tc.xff)
 		}
-		if got := clientIP(r, trusted); got != netip.MustParseAddr(tc.want) {
-			t.Errorf("clientIP(%s, %q) = %v, want %s", tc.remote, tc.xff, got, tc.want)
+		if got := ClientIP(r, trusted); got != netip.MustParseAddr(tc.want) {
+			t.Errorf("ClientIP(%s, %q) = %v, want %s", tc.remote, tc.xff, got, tc.want)
 		}
 	}
 }
 
 func TestHourlyLimiter(t *testing.T) {
 	now := time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
-	l := newHourlyLimiter(3, func() time.Time { return now })
+	l := NewHourlyLimiter(3, func() time.Time { return now })
 	a, b := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
 	for i := 0; i < 3; i++ {
 		if !l.Allow(a) {
@@ -53,35 +53,18 @@ func TestHourlyLimiter(t *testing.T) {
 		t.Error("not allowed again after an hour")
 	}
 	// IPv6 clients are limited per /64.
-	l6 := newHourlyLimiter(1, func() time.Time { return now })
+	l6 := NewHourlyLimiter(1, func() time.Time { return now })
 	l6.Allow(netip.MustParseAddr("2001:db8:1:2::1"))
 	if l6.Allow(netip.MustParseAddr("2001:db8:1:2::ffff")) {
 		t.Error("same /64 not limited together")
 	}
 	// Memory stays bounded under a flood from many addresses.
-	lf := newHourlyLimiter(1, func() time.Time { return now })
+	lf := NewHourlyLimiter(1, func() time.Time { return now })
 	lf.maxClients = 100
 	for i := 0; i < 1000; i++ {
 		lf.Allow(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}))
 	}
 	if len(lf.hits) > 100 {
 		t.Errorf("limiter tracks %d clients", len(lf.hits))
-	}
-}
-
-func TestValidEmail(t *testing.T) {
-	for s, want := range map[string]bool{
-		"reader@example.com":             true,
-		"Reader <reader@example.com>":    false,
-		"reader@localhost":               false,
-		"reader@example.com\r\nBcc: x@y": false,
-		"no-at-sign":                     false,
-		"":                               false,
-		"a@b.c":                          true,
-		"a@.example.com":                 false,
-	} {
-		if got := validEmail(s); got != want {
-			t.Errorf("validEmail(%q) = %v", s, got)
-		}
 	}
 }

@@ -1,10 +1,12 @@
-package server
+package reader
 
 import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/heraldnews/herald/internal/model"
 )
 
 // FuzzParseSubscribe sends arbitrary bodies and content types to the
@@ -23,7 +25,7 @@ func FuzzParseSubscribe(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !validEmail(req.Email) || strings.ContainsAny(req.Email, "\r\n\x00") {
+		if _, err := model.ParseAddress(req.Email); err != nil || strings.ContainsAny(req.Email, "\r\n\x00") {
 			t.Fatalf("accepted email %q", req.Email)
 		}
 		if len(req.Name) > 200 || strings.ContainsAny(req.Name, "\r\n\x00") {

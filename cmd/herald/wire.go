@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/heraldnews/herald/digest"
+	"github.com/heraldnews/herald/internal/mailer"
+	"github.com/heraldnews/herald/subscription"
+)
+
+// The concrete parts meet here: *store.Store implements every store
+// interface the packages declare, *mailer.Mailer every Mailer.
+var (
+	_ digest.Mailer       = (*mailer.Mailer)(nil)
+	_ subscription.Mailer = (*mailer.Mailer)(nil)
+)
+
+// newMailer returns the configured transport: SMTP or .eml files.
+func (m *Main) newMailer(opts ...mailer.Option) (*mailer.Mailer, error) {
+	opts = append([]mailer.Option{mailer.WithLogger(m.Log), mailer.WithClock(m.Now)}, opts...)
+	return mailer.New(m.Config.SMTP, opts...)
+}
+
+// newDigests builds the digest service over the store; ml may be nil for
+// commands that send nothing.
+func (m *Main) newDigests(ml digest.Mailer, observe func(digest.SendNowResult, time.Duration)) (*digest.Service, error) {
+	st := m.Store
+	return digest.New(digest.Options{
+		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st,
+		Mailer: ml, Log: m.Log, Now: m.Now, Observe: observe,
+	})
+}
+
+// newSubscriptions builds the subscription service over the store.
+func (m *Main) newSubscriptions(ml subscription.Mailer) (*subscription.Service, error) {
+	return subscription.New(subscription.Options{Config: m.Config, Store: m.Store, Content: m.Store, Mailer: ml, Log: m.Log, Now: m.Now})
+}
+
+// withMailer opens the store, builds a mailer when send is true, and
+// returns a func that closes it (waiting for the message in flight).
+func (m *Main) withMailer(ctx context.Context, send bool) (*mailer.Mailer, func(), error) {
+	if err := m.open(ctx); err != nil {
+		return nil, nil, err
+	}
+	if !send {
+		return nil, func() {}, nil
+	}
+	ml, err := m.newMailer()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ml, func() {
+		if err := ml.Close(); err != nil {
+			m.Log.Warn("closing mailer", "err", err)
+		}
+	}, nil
+}
+
+// digestService opens the store and builds the digest service; with send
+// it also builds the mailer (closed by the returned func).
+func (m *Main) digestService(ctx context.Context, send bool) (*digest.Service, func(), error) {
+	ml, closeFn, err := m.withMailer(ctx, send)
+	if err != nil {
+		return nil, nil, err
+	}
+	var dm digest.Mailer
+	if ml != nil {
+		dm = ml
+	}
+	svc, err := m.newDigests(dm, nil)
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return svc, closeFn, nil
+}
+
+// subscriptionService is digestService for package subscription.
+func (m *Main) subscriptionService(ctx context.Context, send bool) (*subscription.Service, func(), error) {
+	ml, closeFn, err := m.withMailer(ctx, send)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sm subscription.Mailer
+	if ml != nil {
+		sm = ml
+	}
+	svc, err := m.newSubscriptions(sm)
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return svc, closeFn, nil
+}

@@ -1,0 +1,86 @@
+package digest
+
+import (
+	"context"
+	"time"
+
+	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/model"
+)
+
+// EditionStore is what creating, finding and finishing editions needs.
+type EditionStore interface {
+	// CreateEdition records e, or finds the edition with the same digest
+	// and slot; it reports whether it created one.
+	CreateEdition(ctx context.Context, e model.Edition) (model.Edition, bool, error)
+	Edition(ctx context.Context, id int64) (model.Edition, error)
+	// UnfinishedEdition is the digest's oldest edition still planning or sending.
+	UnfinishedEdition(ctx context.Context, digest string) (model.Edition, bool, error)
+	UnfinishedEditionIDs(ctx context.Context, digest string) ([]int64, error)
+	SetEditionStatus(ctx context.Context, id int64, status string) error
+}
+
+type runResult struct {
+	counts       map[string]int
+	sent, failed int
+	articles     int
+}
+
+// runEdition plans an edition if needed, then sends its pending deliveries
+// in passes until none is left or the next retry falls after deadline.
+func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Edition, deadline time.Time, prog func(Progress)) (runResult, error) {
+	var res runResult
+	cache := newArticleCache(s.opt.Outbox, s.clean)
+	if e.Status == model.EditionPlanning {
+		cands, err := s.candidates(ctx, d, e)
+		if err != nil {
+			return res, err
+		}
+		res.articles = len(cands)
+		cache.add(cands)
+		if err := s.plan(ctx, d, e, cands, prog); err != nil {
+			return res, err
+		}
+		e.Status = model.EditionSending
+	}
+	r := newRenderer(s.cfg, d, s.tmpl, e.Cutoff)
+	counts, err := s.opt.Outbox.EditionCounts(ctx, e.ID)
+	if err != nil {
+		return res, err
+	}
+	p := Progress{EditionID: e.ID, Phase: "sending", Total: counts[model.DeliveryPending], Skipped: counts[model.DeliverySkipped]}
+	for {
+		if err := s.pass(ctx, d, e, r, cache, &p, prog); err != nil {
+			res.sent, res.failed = p.Sent, p.Failed
+			res.counts, _ = s.opt.Outbox.EditionCounts(context.WithoutCancel(ctx), e.ID)
+			return res, err
+		}
+		next, ok, err := s.opt.Outbox.NextAttempt(ctx, e.ID)
+		if err != nil {
+			return res, err
+		}
+		if !ok {
+			cur, err := s.opt.Editions.Edition(ctx, e.ID)
+			if err != nil {
+				return res, err
+			}
+			if cur.Status == model.EditionSending {
+				if err := s.opt.Editions.SetEditionStatus(ctx, e.ID, model.EditionDone); err != nil {
+					return res, err
+				}
+			}
+			s.log.Info("edition done", "digest", d.Name, "edition", e.ID, "sent", p.Sent, "failed", p.Failed, "skipped", p.Skipped)
+			break
+		}
+		if next.After(deadline) {
+			s.log.Info("deliveries left for retry", "digest", d.Name, "edition", e.ID, "next_attempt", next)
+			break
+		}
+		if err := s.sleep(ctx, next.Sub(s.now())); err != nil {
+			return res, err
+		}
+	}
+	res.sent, res.failed = p.Sent, p.Failed
+	res.counts, err = s.opt.Outbox.EditionCounts(ctx, e.ID)
+	return res, err
+}

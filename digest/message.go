@@ -1,0 +1,79 @@
+package digest
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/sanitize"
+	"github.com/heraldnews/herald/internal/token"
+)
+
+// compose builds one delivery's message. Every value a person wrote
+// (names, titles, subjects) reaches headers only through sanitize.Line and
+// the mailer's encoding; the List-* headers hold only URLs herald built.
+func (s *Service) compose(d config.Digest, r *renderer, e model.Edition, del model.Delivery, arts []*ArticleView) (*model.Message, error) {
+	unsub := s.tokens.Make(token.Unsubscribe, del.SubscriptionID, UnsubscribeTTL)
+	mgmt := s.tokens.Make(token.Manage, del.SubscriberID, ManageTTL)
+	name := sanitize.Line(del.Name)
+	subject, text, html, err := r.render(arts, part{name: name, email: string(del.Email), unsubTok: unsub, mgmtTok: mgmt})
+	if err != nil {
+		return nil, err
+	}
+	msg := &model.Message{
+		MessageID: s.messageID(e.ID, del.SubscriberID),
+		Date:      s.now(),
+		From:      s.cfg.SMTP.From,
+		ReplyTo:   s.cfg.SMTP.ReplyTo,
+		ToAddr:    del.Email,
+		ToName:    name,
+		Subject:   subject,
+		Text:      text,
+		HTML:      html,
+		Headers:   s.listHeaders(d, unsub),
+	}
+	return msg, nil
+}
+
+// listHeaders are the RFC 2369/2919/8058 headers of a digest message.
+func (s *Service) listHeaders(d config.Digest, unsubToken string) []model.Header {
+	lu := "<" + s.cfg.HTTP.BaseURL + "/unsubscribe?token=" + unsubToken + ">"
+	if to := strings.TrimSpace(s.cfg.SMTP.UnsubscribeTo); to != "" && !strings.ContainsAny(to, "<>\r\n ,") {
+		lu += ", <mailto:" + to + "?subject=unsubscribe>"
+	}
+	return []model.Header{
+		{Name: "List-Id", Value: strings.Trim(strings.NewReplacer("<", "", ">", "", "\"", "").Replace(sanitize.Line(d.Title))+" <"+listAtom(d.Name)+"."+s.domain+">", " ")},
+		{Name: "List-Unsubscribe", Value: lu},
+		{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
+		{Name: "Precedence", Value: "bulk"},
+	}
+}
+
+// listAtom makes a digest name usable as the left part of a List-Id.
+func listAtom(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	if b.Len() == 0 {
+		return "digest"
+	}
+	return b.String()
+}
+
+// messageID derives a delivery's Message-ID from its edition and
+// subscriber, so a resumed or retried delivery reuses it.
+func (s *Service) messageID(editionID, subscriberID int64) string {
+	m := hmac.New(sha256.New, s.msgKey)
+	fmt.Fprintf(m, "%d/%d", editionID, subscriberID)
+	return fmt.Sprintf("<%d.%s@%s>", editionID, hex.EncodeToString(m.Sum(nil)[:12]), s.domain)
+}

@@ -1,0 +1,72 @@
+package model
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+)
+
+// Address is an email address in herald's one normal form: it passed
+// ParseAddress, so it is trimmed, has its domain lower-cased, holds no
+// space, control character or separator, and parses back with net/mail as
+// itself. Subscribers, deliveries and messages carry Addresses; a string
+// from outside (a form, a CSV row, a flag) becomes one only through
+// ParseAddress.
+type Address string
+
+// String returns the address.
+func (a Address) String() string { return string(a) }
+
+// Domain returns the part after the last @.
+func (a Address) Domain() string {
+	s := string(a)
+	return s[strings.LastIndexByte(s, '@')+1:]
+}
+
+// ErrInvalidAddress is the sentinel every refused address matches with
+// errors.Is; the error itself is an *Error with code EINVALID.
+var ErrInvalidAddress = &Error{Code: EINVALID, Message: "That does not look like an email address."}
+
+// ParseAddress validates an address typed by a person — net/mail's syntax,
+// no display name, a local part of at most 64 bytes, a domain of at least
+// two sane labels with a top-level label that is not all digits — and
+// returns it in normal form: trimmed, domain lower-cased.
+func ParseAddress(s string) (Address, error) {
+	s = strings.TrimSpace(s)
+	bad := func() (Address, error) {
+		return "", &Error{Code: EINVALID, Err: ErrInvalidAddress,
+			Message: fmt.Sprintf("%q is not a valid email address", s)}
+	}
+	if s == "" || len(s) > 254 || strings.ContainsAny(s, "\r\n\t\x00 <>,;\"") {
+		return bad()
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return bad()
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], strings.ToLower(s[at+1:])
+	if local == "" || len(local) > 64 || !saneDomain(domain) {
+		return bad()
+	}
+	return Address(local + "@" + domain), nil
+}
+
+func saneDomain(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 || len(d) > 253 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	tld := labels[len(labels)-1]
+	return len(tld) >= 2 && strings.Trim(tld, "0123456789") != ""
+}

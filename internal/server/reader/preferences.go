@@ -1,0 +1,49 @@
+package reader
+
+import (
+	"net/http"
+
+	"github.com/heraldnews/herald/subscription"
+)
+
+// preferencesPage shows which digests, sections and authors the reader
+// follows (GET /preferences?token=…).
+func (h *Handler) preferencesPage(w http.ResponseWriter, r *http.Request) {
+	p, err := h.opt.Subscriptions.Preferences(r.Context(), token(r))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	h.render(w, http.StatusOK, "preferences", page{Heading: "Your preferences", Action: action("/preferences", r),
+		Email: string(p.Subscriber.Email), Digests: p.Digests})
+}
+
+// savePreferences saves the page's form (POST /preferences?token=…): digest
+// holds the ticked digests' names; section.NAME and author.NAME the slugs
+// followed in digest NAME.
+func (h *Handler) savePreferences(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.opt.Subscriptions.Preferences(r.Context(), token(r)); err != nil {
+		h.fail(w, err)
+		return
+	}
+	if !h.readForm(w, r) {
+		return
+	}
+	wanted := map[string]subscription.Wanted{}
+	for _, name := range h.digests {
+		wanted[name] = subscription.Wanted{Sections: r.PostForm["section."+name], Authors: r.PostForm["author."+name]}
+	}
+	for _, name := range r.PostForm["digest"] {
+		if w, ok := wanted[name]; ok {
+			w.Subscribed = true
+			wanted[name] = w
+		}
+	}
+	p, err := h.opt.Subscriptions.SavePreferences(r.Context(), token(r), wanted)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	h.render(w, http.StatusOK, "preferences", page{Heading: "Your preferences are saved", Action: action("/preferences", r),
+		Email: string(p.Subscriber.Email), Digests: p.Digests})
+}

@@ -1,0 +1,147 @@
+// Package reader serves the pages a reader meets: the subscribe form and
+// POST /subscribe, and the pages behind the links in mail — /confirm,
+// /unsubscribe (with the RFC 8058 one-click POST) and /preferences. A GET
+// shows a page with a button; only a POST changes anything, since mail
+// scanners fetch links. One file per action.
+//
+// The rules live in package subscription, reached through the Subscriptions
+// interface declared here; pages, headers and error statuses come from
+// package web.
+package reader
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/server/web"
+	"github.com/heraldnews/herald/subscription"
+	"github.com/heraldnews/herald/templates"
+)
+
+// Subscriptions is what the reader pages ask of package subscription.
+type Subscriptions interface {
+	Subscribe(ctx context.Context, req subscription.Request) (model.Subscriber, bool, error)
+	ConfirmTarget(ctx context.Context, tok string) (model.Subscriber, error)
+	Confirm(ctx context.Context, tok string) (model.Subscriber, error)
+	UnsubscribeTarget(ctx context.Context, tok string) (subscription.Unsubscription, error)
+	Unsubscribe(ctx context.Context, tok string, oneClick bool) (subscription.Unsubscription, error)
+	Preferences(ctx context.Context, tok string) (subscription.Preferences, error)
+	SavePreferences(ctx context.Context, tok string, wanted map[string]subscription.Wanted) (subscription.Preferences, error)
+}
+
+// Options configure the reader pages.
+type Options struct {
+	Config        *config.Config
+	Subscriptions Subscriptions
+	Pages         *web.Pages
+	// TrustedProxies may set X-Forwarded-For (the subscribe limit is per client).
+	TrustedProxies []netip.Prefix
+	// OnSubscribe is told each POST /subscribe's result: accepted, invalid, limited.
+	OnSubscribe func(result string)
+	Log         *slog.Logger
+	Now         func() time.Time
+}
+
+// Handler serves the reader pages.
+type Handler struct {
+	opt     Options
+	limiter *web.HourlyLimiter
+	digests []string
+}
+
+// New returns the reader pages. It renders each page once with sample
+// data, so a template that fails when run fails at start.
+func New(opt Options) (*Handler, error) {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.OnSubscribe == nil {
+		opt.OnSubscribe = func(string) {}
+	}
+	h := &Handler{opt: opt, limiter: web.NewHourlyLimiter(opt.Config.HTTP.SubscribePerHour, opt.Now)}
+	for _, d := range opt.Config.Digests {
+		h.digests = append(h.digests, d.Name)
+	}
+	for _, name := range []string{"confirm", "unsubscribe", "preferences", "message"} {
+		if err := opt.Pages.Check(name, page{Site: opt.Pages.Site(), Heading: "x"}); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range []string{"subscribe.html", "subscribed.html"} {
+		if err := opt.Pages.Check(name, subscribePage{SiteName: opt.Pages.Site().Name, Digests: h.digests}); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// Register mounts the pages on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /subscribe", h.subscribeForm)
+	mux.HandleFunc("POST /subscribe", h.subscribe)
+	mux.HandleFunc("GET /confirm", h.confirmPage)
+	mux.HandleFunc("POST /confirm", h.confirm)
+	mux.HandleFunc("GET /unsubscribe", h.unsubscribePage)
+	mux.HandleFunc("POST /unsubscribe", h.unsubscribe)
+	mux.HandleFunc("GET /preferences", h.preferencesPage)
+	mux.HandleFunc("POST /preferences", h.savePreferences)
+}
+
+// page is what the link pages' templates receive.
+type page struct {
+	Site        templates.Site
+	Heading     string
+	Message     string
+	Error       bool
+	Action      string // the form's action: the page's own URL with its token
+	Email       string
+	DigestTitle string
+	Digests     []subscription.DigestChoice
+}
+
+// render writes a link page.
+func (h *Handler) render(w http.ResponseWriter, status int, name string, p page) {
+	p.Site = h.opt.Pages.Site()
+	h.opt.Pages.Render(w, status, name, p)
+}
+
+// message writes a page that only says something.
+func (h *Handler) message(w http.ResponseWriter, status int, heading, msg string) {
+	h.render(w, status, "message", page{Heading: heading, Message: msg, Error: status >= 400})
+}
+
+// fail answers err with the page its code maps to (web.ProblemOf).
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	p := web.ProblemOf(err)
+	if p.Status == http.StatusInternalServerError {
+		h.opt.Log.Error("reader page failed", "err", err)
+	}
+	h.message(w, p.Status, p.Heading, p.Message)
+}
+
+// token is the request's link token.
+func token(r *http.Request) string { return r.URL.Query().Get("token") }
+
+// action is a page's form action: its own path with its token.
+func action(path string, r *http.Request) string {
+	return path + "?token=" + token(r)
+}
+
+// readForm reads a POST's form within web.MaxFormBytes, answering the
+// request itself when it cannot.
+func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		h.message(w, http.StatusBadRequest, "Something went wrong", "The form could not be read. Please try again.")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,152 @@
+// Package web is what every herald HTTP package shares: the one page
+// template set (loaded through package templates, so templates_dir
+// overrides it) with its one set of security headers, the one mapping from
+// domain error codes (model.Error) to HTTP statuses and pages, JSON
+// answers, form limits, the client's address behind trusted proxies, and
+// the per-client rate limiter.
+//
+// Handlers in internal/server/reader and internal/server/api use it;
+// internal/server mounts them.
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+
+	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/templates"
+)
+
+// MaxFormBytes bounds a form or JSON request body.
+const MaxFormBytes = 16 << 10
+
+// CSP is the Content-Security-Policy of every page herald renders: nothing
+// loads from anywhere, forms post only to herald, no page can be framed.
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+
+// SetPageHeaders sets the headers every HTML page carries.
+func SetPageHeaders(h http.Header) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", CSP)
+}
+
+// Pages renders herald's HTML pages from one template set.
+type Pages struct {
+	t    *template.Template
+	site templates.Site
+	log  *slog.Logger
+}
+
+// pageFiles are the template files of the pages, parsed into one set.
+var pageFiles = []string{"pages.html.tmpl", "subscribe.html.tmpl"}
+
+// pageNames are the templates the handlers render; each must be defined.
+var pageNames = []string{"confirm", "unsubscribe", "preferences", "message", "subscribe.html", "subscribed.html"}
+
+// LoadPages parses the page templates (built in, or from templates_dir) and
+// checks every page is defined, so a broken override is an error at start
+// naming its file.
+func LoadPages(cfg *config.Config, log *slog.Logger) (*Pages, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	t, err := templates.ParseHTML(cfg.TemplatesDir, pageFiles...)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range pageNames {
+		if t.Lookup(name) == nil {
+			return nil, errors.New("templates: " + templates.Source(cfg.TemplatesDir, pageFiles[0]) + " or " +
+				templates.Source(cfg.TemplatesDir, pageFiles[1]) + ": no template " + `"` + name + `"` + " defined")
+		}
+	}
+	return &Pages{t: t, site: templates.SiteOf(cfg.Site), log: log}, nil
+}
+
+// Site is the site as the page templates see it.
+func (p *Pages) Site() templates.Site { return p.site }
+
+// Check executes the page name with data, writing nothing: handlers call it
+// at start with sample data, so a template that parses but fails when run
+// fails at start too.
+func (p *Pages) Check(name string, data any) error {
+	var b bytes.Buffer
+	if err := p.t.ExecuteTemplate(&b, name, data); err != nil {
+		return errors.New("templates: page " + name + ": " + err.Error())
+	}
+	return nil
+}
+
+// Render writes page name with data and status, with the page headers.
+// The page is rendered to memory first, so a template error is a clean 500.
+func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any) {
+	var b bytes.Buffer
+	if err := p.t.ExecuteTemplate(&b, name, data); err != nil {
+		p.log.Error("page render failed", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	SetPageHeaders(w.Header())
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// Problem is how an error is shown to a client.
+type Problem struct {
+	Status  int
+	Heading string // for pages
+	Message string // safe to show: the error's own words for domain errors
+}
+
+// problems maps each domain error code to its HTTP status and page heading.
+var problems = map[string]Problem{
+	model.EINVALID:  {http.StatusBadRequest, "Something is not right", ""},
+	model.ENOTFOUND: {http.StatusNotFound, "Not found", ""},
+	model.EEXPIRED:  {http.StatusForbidden, "This link has expired", ""},
+	model.ECONFLICT: {http.StatusConflict, "Busy", ""},
+	model.EFINISHED: {http.StatusConflict, "Already finished", ""},
+}
+
+// ProblemOf maps err to its status, heading and message: a domain error
+// (*model.Error) by its code with its own message; anything else is a 500
+// whose details stay in the log.
+func ProblemOf(err error) Problem {
+	if p, ok := problems[model.ErrorCode(err)]; ok {
+		p.Message = model.ErrorMessage(err)
+		return p
+	}
+	return Problem{http.StatusInternalServerError, "Something went wrong", "Please try again in a few minutes."}
+}
+
+// JSON writes v as indented JSON with status code.
+func JSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// JSONMessage writes {"error": msg} with status code.
+func JSONMessage(w http.ResponseWriter, code int, msg string) {
+	JSON(w, code, map[string]string{"error": msg})
+}
+
+// JSONError writes err as {"error": ...} with the status its code maps to;
+// an internal error is logged and shown only as "see the server log".
+func JSONError(w http.ResponseWriter, log *slog.Logger, err error) {
+	p := ProblemOf(err)
+	if p.Status == http.StatusInternalServerError {
+		log.Error("request failed", "err", err)
+		p.Message = "internal error; see the server log"
+	}
+	JSONMessage(w, p.Status, p.Message)
+}

@@ -1,0 +1,150 @@
+package subscription_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/mailer"
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/smtptest"
+	"github.com/heraldnews/herald/internal/store"
+	"github.com/heraldnews/herald/subscription"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// start is the fixed clock every test begins at.
+var start = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is a subscription service over a real SQLite store, mailing through
+// the real mailer to an in-process SMTP server.
+type env struct {
+	t     testing.TB
+	store *store.Store
+	svc   *subscription.Service
+	smtp  *smtptest.Server
+	clock *clock
+	cfg   *config.Config
+}
+
+func testConfig(tb testing.TB) *config.Config {
+	tb.Helper()
+	cfg, err := config.Parse([]byte(`
+site: { name: "The Herald", url: "https://news.example.com", postal_address: "1 Fleet Street, London EC4Y 1AA" }
+secret: "test-secret"
+smtp: { from: "The Herald <digest@news.example.com>", unsubscribe_mailto: "unsubscribe@news.example.com", max_attempts: 3 }
+digests:
+  - { name: daily, title: "Morning Briefing", schedule: "0 7 * * *", timezone: Europe/London, max_articles: 3,
+      subject: "{{.Site}}: {{.Title}} for {{.Date}} — {{.Top}}" }
+`))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+func newEnv(tb testing.TB) *env {
+	tb.Helper()
+	c := &clock{t: start}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(context.Background(), tb.TempDir()+"/herald.db", store.Options{Logger: quiet, Now: c.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	e := &env{t: tb, store: st, clock: c, cfg: testConfig(tb), smtp: smtptest.Start(tb, smtptest.Options{})}
+	e.cfg.SMTP.Host, e.cfg.SMTP.Port, e.cfg.SMTP.TLS = e.smtp.Host(), e.smtp.Port(), "none"
+	m, err := mailer.New(e.cfg.SMTP, mailer.WithLogger(quiet), mailer.WithClock(c.Now))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	e.svc, err = subscription.New(subscription.Options{Config: e.cfg, Store: st, Content: st, Mailer: m, Log: quiet, Now: c.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	err = st.WriteContent(context.Background(), func(w *store.ContentWriter) error {
+		for _, s := range []model.Section{{Slug: "world", Name: "World News"}, {Slug: "sport", Name: "Sport"}} {
+			if _, err := w.Section(s); err != nil {
+				return err
+			}
+		}
+		for _, a := range []model.Author{{Slug: "ann", Name: "Ann Lee"}, {Slug: "bob", Name: "Bob Roe"}} {
+			if _, err := w.Author(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// subscriber adds a subscriber with status and follows to daily.
+func (e *env) subscriber(email, name, status string, sections, authors []string) model.Subscriber {
+	e.t.Helper()
+	ctx := context.Background()
+	sub, _, err := e.store.UpsertSubscriber(ctx, model.Address(email), name, status)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.store.UpsertSubscription(ctx, sub.ID, "daily", sections, authors, ""); err != nil {
+		e.t.Fatal(err)
+	}
+	return sub
+}
+
+// mailTo returns the raw messages the SMTP server got for addr.
+func (e *env) mailTo(addr string) [][]byte {
+	var out [][]byte
+	for _, m := range e.smtp.Messages() {
+		for _, to := range m.To {
+			if strings.EqualFold(to, addr) {
+				out = append(out, m.Data)
+			}
+		}
+	}
+	return out
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s -update)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; run go test ./subscription -run %s -update and review the diff", path, t.Name())
+	}
+}
