@@ -13,7 +13,9 @@ import (
 
 	"github.com/heraldnews/herald/internal/testkit"
 
+	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/scheduler"
 	"github.com/heraldnews/herald/internal/smtptest"
 	"github.com/heraldnews/herald/internal/store"
 )
@@ -51,6 +53,44 @@ func addActive(t *testing.T, dbPath string, n int) []string {
 	return emails
 }
 
+// markSlotsRun records the most recent slot of every digest in the config
+// at cfgPath as run, the state a daemon that ran its editions on time leaves.
+// Without it a first start catches up a slot missed within catch_up (12h):
+// from 07:00 to 19:00 London the daily digest's 07:00 slot runs as an
+// edition at start-up and holds the digest's lease for a few milliseconds,
+// and a send-now in that window is rightly refused with 409.
+func markSlotsRun(t *testing.T, cfgPath, dbPath string) {
+	t.Helper()
+	cfg, err := config.Load(cfgPath, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	for _, d := range cfg.Digests {
+		sched, err := d.CronSchedule()
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc, err := time.LoadLocation(d.Timezone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot, ok := scheduler.PreviousSlot(sched, loc, now)
+		if !ok {
+			continue
+		}
+		if err := st.RecordSlot(ctx, d.Name, slot.Key, slot.At, slot.At); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestServeSIGTERMDuringEdition stops herald serve with SIGTERM in the
 // middle of an edition, then starts it again: every subscriber ends with
 // exactly one digest (a graceful stop leaves nothing in flight), and the
@@ -75,6 +115,9 @@ func TestServeSIGTERMDuringEdition(t *testing.T) {
 	cfg := writeServeConfig(t, dir, listen, srv, "")
 	db := filepath.Join(dir, "herald.db")
 	seedStore(t, db)
+	// No scheduled edition may hold the digest's lease when send-now comes,
+	// whatever the time of day.
+	markSlotsRun(t, cfg, db)
 	const n = 400
 	emails := addActive(t, db, n)
 

@@ -121,54 +121,60 @@ func (s *Store) ArticlesByID(ctx context.Context, ids []int64) ([]model.Article,
 }
 
 func (s *Store) queryArticles(ctx context.Context, query string, args ...any) ([]model.Article, error) {
-	rows, err := s.R.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var arts []model.Article
-	for rows.Next() {
-		var (
-			a                               model.Article
-			guid, url, title, summary, body sql.NullString
-			image, status, pub, upd         sql.NullString
-			secID                           sql.NullInt64
-			secSlug, secName, secDesc       sql.NullString
-		)
-		if err := rows.Scan(&a.ID, &guid, &url, &title, &summary, &body, &image,
-			&status, &pub, &upd, &secID, &secSlug, &secName, &secDesc); err != nil {
-			return nil, err
+	err := eachRow(ctx, s.R, query, func(sc scanner) error {
+		a, ok, err := s.scanArticle(sc)
+		if ok {
+			arts = append(arts, a)
 		}
-		a.GUID = text(guid)
-		if a.GUID == "" {
-			s.Log.Warn("article skipped: empty guid", "article_id", a.ID)
-			continue
-		}
-		t, err := ParseTime(pub.String)
-		if err != nil {
-			s.Log.Warn("article skipped: unreadable published_at", "guid", a.GUID, "published_at", text(pub))
-			continue
-		}
-		a.PublishedAt = t
-		if upd.Valid && strings.TrimSpace(upd.String) != "" {
-			if t, err := ParseTime(upd.String); err == nil {
-				a.UpdatedAt = t
-			} else {
-				s.Log.Warn("article updated_at ignored: unreadable", "guid", a.GUID, "updated_at", text(upd))
-			}
-		}
-		a.URL, a.Title, a.Summary, a.BodyHTML = text(url), text(title), text(summary), text(body)
-		a.ImageURL, a.Status = text(image), text(status)
-		a.Section = model.Section{ID: secID.Int64, Slug: text(secSlug), Name: text(secName), Description: text(secDesc)}
-		arts = append(arts, a)
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	}, args...)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.attachAuthors(ctx, arts); err != nil {
 		return nil, err
 	}
 	return arts, nil
+}
+
+// scanArticle reads one row of articleCols. It reports false, with a
+// warning naming the row, for a row herald skips (no guid, an unreadable
+// published_at).
+func (s *Store) scanArticle(sc scanner) (model.Article, bool, error) {
+	var (
+		a                               model.Article
+		guid, url, title, summary, body sql.NullString
+		image, status, pub, upd         sql.NullString
+		secID                           sql.NullInt64
+		secSlug, secName, secDesc       sql.NullString
+	)
+	if err := sc.Scan(&a.ID, &guid, &url, &title, &summary, &body, &image,
+		&status, &pub, &upd, &secID, &secSlug, &secName, &secDesc); err != nil {
+		return a, false, err
+	}
+	a.GUID = text(guid)
+	if a.GUID == "" {
+		s.Log.Warn("article skipped: empty guid", "article_id", a.ID)
+		return a, false, nil
+	}
+	t, err := ParseTime(pub.String)
+	if err != nil {
+		s.Log.Warn("article skipped: unreadable published_at", "guid", a.GUID, "published_at", text(pub))
+		return a, false, nil
+	}
+	a.PublishedAt = t
+	if upd.Valid && strings.TrimSpace(upd.String) != "" {
+		if t, err := ParseTime(upd.String); err == nil {
+			a.UpdatedAt = t
+		} else {
+			s.Log.Warn("article updated_at ignored: unreadable", "guid", a.GUID, "updated_at", text(upd))
+		}
+	}
+	a.URL, a.Title, a.Summary, a.BodyHTML = text(url), text(title), text(summary), text(body)
+	a.ImageURL, a.Status = text(image), text(status)
+	a.Section = model.Section{ID: secID.Int64, Slug: text(secSlug), Name: text(secName), Description: text(secDesc)}
+	return a, true, nil
 }
 
 // attachAuthors loads the bylines of arts in one query per 500 articles.
@@ -184,30 +190,24 @@ func (s *Store) attachAuthors(ctx context.Context, arts []model.Article) error {
 		for _, a := range arts[start:end] {
 			args = append(args, a.ID)
 		}
-		rows, err := s.R.QueryContext(ctx, `SELECT aa.article_id, au.id, au.slug, au.name, au.email, au.bio, au.url, au.avatar_url
+		err := eachRow(ctx, s.R, `SELECT aa.article_id, au.id, au.slug, au.name, au.email, au.bio, au.url, au.avatar_url
 			FROM article_authors aa JOIN authors au ON au.id = aa.author_id
 			WHERE aa.article_id IN (`+placeholders(len(args))+`)
-			ORDER BY aa.article_id, aa.position, au.id`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+			ORDER BY aa.article_id, aa.position, au.id`, func(sc scanner) error {
 			var (
 				artID                               int64
 				au                                  model.Author
 				slug, name, email, bio, url, avatar sql.NullString
 			)
-			if err := rows.Scan(&artID, &au.ID, &slug, &name, &email, &bio, &url, &avatar); err != nil {
-				rows.Close()
+			if err := sc.Scan(&artID, &au.ID, &slug, &name, &email, &bio, &url, &avatar); err != nil {
 				return err
 			}
 			au.Slug, au.Name, au.Email, au.Bio, au.URL, au.AvatarURL = text(slug), text(name), text(email), text(bio), text(url), text(avatar)
 			if i, ok := idx[artID]; ok {
 				arts[i].Authors = append(arts[i].Authors, au)
 			}
-		}
-		err = rows.Err()
-		rows.Close()
+			return nil
+		}, args...)
 		if err != nil {
 			return err
 		}
@@ -217,48 +217,40 @@ func (s *Store) attachAuthors(ctx context.Context, arts []model.Article) error {
 
 // Sections returns every section, ordered by slug.
 func (s *Store) Sections(ctx context.Context) ([]model.Section, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT id, slug, name, description FROM sections ORDER BY slug, id`)
+	out, err := queryRows(ctx, s.R, `SELECT id, slug, name, description FROM sections ORDER BY slug, id`, scanSection)
 	if err != nil {
-		return nil, fmt.Errorf("store: list sections: %w", err)
-	}
-	defer rows.Close()
-	var out []model.Section
-	for rows.Next() {
-		var sec model.Section
-		var slug, name, desc sql.NullString
-		if err := rows.Scan(&sec.ID, &slug, &name, &desc); err != nil {
-			return nil, fmt.Errorf("store: list sections: %w", err)
-		}
-		sec.Slug, sec.Name, sec.Description = text(slug), text(name), text(desc)
-		out = append(out, sec)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list sections: %w", err)
 	}
 	return out, nil
 }
 
+func scanSection(sc scanner) (model.Section, error) {
+	var sec model.Section
+	var slug, name, desc sql.NullString
+	if err := sc.Scan(&sec.ID, &slug, &name, &desc); err != nil {
+		return sec, err
+	}
+	sec.Slug, sec.Name, sec.Description = text(slug), text(name), text(desc)
+	return sec, nil
+}
+
 // Authors returns every author, ordered by slug.
 func (s *Store) Authors(ctx context.Context) ([]model.Author, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT id, slug, name, email, bio, url, avatar_url FROM authors ORDER BY slug, id`)
+	out, err := queryRows(ctx, s.R, `SELECT id, slug, name, email, bio, url, avatar_url FROM authors ORDER BY slug, id`, scanAuthor)
 	if err != nil {
 		return nil, fmt.Errorf("store: list authors: %w", err)
 	}
-	defer rows.Close()
-	var out []model.Author
-	for rows.Next() {
-		var au model.Author
-		var slug, name, email, bio, url, avatar sql.NullString
-		if err := rows.Scan(&au.ID, &slug, &name, &email, &bio, &url, &avatar); err != nil {
-			return nil, fmt.Errorf("store: list authors: %w", err)
-		}
-		au.Slug, au.Name, au.Email, au.Bio, au.URL, au.AvatarURL = text(slug), text(name), text(email), text(bio), text(url), text(avatar)
-		out = append(out, au)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list authors: %w", err)
-	}
 	return out, nil
+}
+
+func scanAuthor(sc scanner) (model.Author, error) {
+	var au model.Author
+	var slug, name, email, bio, url, avatar sql.NullString
+	if err := sc.Scan(&au.ID, &slug, &name, &email, &bio, &url, &avatar); err != nil {
+		return au, err
+	}
+	au.Slug, au.Name, au.Email, au.Bio, au.URL, au.AvatarURL = text(slug), text(name), text(email), text(bio), text(url), text(avatar)
+	return au, nil
 }
 
 // SectionBySlug returns the section with that slug, or ErrNotFound.
@@ -305,22 +297,13 @@ type Problem struct {
 // slug breaks the slug rule (they get no feed of their own). Each is logged
 // as a warning too.
 func (s *Store) Audit(ctx context.Context) ([]Problem, error) {
-	var out []Problem
-	rows, err := s.R.QueryContext(ctx, `SELECT guid, published_at FROM articles
-		WHERE status = 'published' AND unixepoch(published_at) IS NULL`)
-	if err != nil {
-		return nil, fmt.Errorf("store: audit: %w", err)
-	}
-	for rows.Next() {
+	out, err := queryRows(ctx, s.R, `SELECT guid, published_at FROM articles
+		WHERE status = 'published' AND unixepoch(published_at) IS NULL`, func(sc scanner) (Problem, error) {
 		var guid, pub sql.NullString
-		if err := rows.Scan(&guid, &pub); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: audit: %w", err)
-		}
-		out = append(out, Problem{"articles", text(guid), fmt.Sprintf("unreadable published_at %q: article skipped", text(pub))})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := sc.Scan(&guid, &pub)
+		return Problem{"articles", text(guid), fmt.Sprintf("unreadable published_at %q: article skipped", text(pub))}, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: audit: %w", err)
 	}
 	secs, err := s.Sections(ctx)

@@ -32,16 +32,11 @@ func (s *Store) LastChangeID(ctx context.Context) (int64, error) {
 // ChangesSince collects the feeds touched by changes with id > after.
 func (s *Store) ChangesSince(ctx context.Context, after int64) (ChangeSet, error) {
 	cs := ChangeSet{Sections: map[int64]bool{}, Authors: map[int64]bool{}, LastID: after}
-	rows, err := s.R.QueryContext(ctx, `SELECT max(id), feed FROM herald_changes WHERE id > ? GROUP BY feed`, after)
-	if err != nil {
-		return cs, fmt.Errorf("store: changes since %d: %w", after, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := eachRow(ctx, s.R, `SELECT max(id), feed FROM herald_changes WHERE id > ? GROUP BY feed`, func(sc scanner) error {
 		var id int64
 		var feed string
-		if err := rows.Scan(&id, &feed); err != nil {
-			return cs, fmt.Errorf("store: changes since %d: %w", after, err)
+		if err := sc.Scan(&id, &feed); err != nil {
+			return err
 		}
 		cs.LastID = max(cs.LastID, id)
 		kind, ref, _ := strings.Cut(feed, ":")
@@ -54,8 +49,9 @@ func (s *Store) ChangesSince(ctx context.Context, after int64) (ChangeSet, error
 		case "author":
 			cs.Authors[n] = true
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, after)
+	if err != nil {
 		return cs, fmt.Errorf("store: changes since %d: %w", after, err)
 	}
 	return cs, nil

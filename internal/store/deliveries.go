@@ -32,7 +32,7 @@ func idList(ids []int64) string {
 const deliveryCols = `d.id, d.edition_id, d.subscriber_id, d.subscription_id, sb.email, sb.name, d.status, d.attempts,
 	d.next_attempt_at, d.last_reply, d.message_id, d.sent_at, d.article_ids`
 
-func scanDelivery(sc interface{ Scan(...any) error }) (model.Delivery, error) {
+func scanDelivery(sc scanner) (model.Delivery, error) {
 	var (
 		d      model.Delivery
 		next   int64
@@ -57,23 +57,11 @@ func scanDelivery(sc interface{ Scan(...any) error }) (model.Delivery, error) {
 // next attempt is due at now, with ids above afterID, in id order, each
 // with the subscriber's address and name. The outbox pages through them.
 func (s *Store) DueDeliveries(ctx context.Context, editionID int64, now time.Time, afterID int64, limit int) ([]model.Delivery, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_edition_status_id
+	out, err := queryRows(ctx, s.R, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_edition_status_id
 		JOIN subscribers sb ON sb.id = d.subscriber_id
 		WHERE d.edition_id = ? AND d.status = 'pending' AND d.id > ? AND d.next_attempt_at <= ?
-		ORDER BY d.id LIMIT ?`, editionID, afterID, now.Unix(), limit)
+		ORDER BY d.id LIMIT ?`, scanDelivery, editionID, afterID, now.Unix(), limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: due deliveries of edition %d: %w", editionID, err)
-	}
-	defer rows.Close()
-	out := make([]model.Delivery, 0, limit)
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: due deliveries of edition %d: %w", editionID, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: due deliveries of edition %d: %w", editionID, err)
 	}
 	return out, nil
@@ -120,22 +108,10 @@ func (s *Store) NextAttempt(ctx context.Context, editionID int64) (time.Time, bo
 // Deliveries returns up to limit deliveries of an edition with ids above
 // afterID, in id order (any status), for listing.
 func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit int) ([]model.Delivery, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d
+	out, err := queryRows(ctx, s.R, `SELECT `+deliveryCols+` FROM deliveries d
 		JOIN subscribers sb ON sb.id = d.subscriber_id
-		WHERE d.edition_id = ? AND d.id > ? ORDER BY d.id LIMIT ?`, editionID, afterID, limit)
+		WHERE d.edition_id = ? AND d.id > ? ORDER BY d.id LIMIT ?`, scanDelivery, editionID, afterID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: deliveries of edition %d: %w", editionID, err)
-	}
-	defer rows.Close()
-	var out []model.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: deliveries of edition %d: %w", editionID, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: deliveries of edition %d: %w", editionID, err)
 	}
 	return out, nil
@@ -215,24 +191,20 @@ func (s *Store) PendingArticles(ctx context.Context, editionIDs, subscriberIDs [
 	for _, id := range subscriberIDs {
 		args = append(args, id)
 	}
-	rows, err := s.R.QueryContext(ctx, `SELECT d.subscriber_id, j.value FROM deliveries d INDEXED BY deliveries_edition_status_id, json_each(d.article_ids) j
+	err := eachRow(ctx, s.R, `SELECT d.subscriber_id, j.value FROM deliveries d INDEXED BY deliveries_edition_status_id, json_each(d.article_ids) j
 		WHERE d.edition_id IN (`+placeholders(len(editionIDs))+`) AND d.status = 'pending'
-		  AND d.subscriber_id IN (`+placeholders(len(subscriberIDs))+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: pending articles: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+		  AND d.subscriber_id IN (`+placeholders(len(subscriberIDs))+`)`, func(sc scanner) error {
 		var sub, art int64
-		if err := rows.Scan(&sub, &art); err != nil {
-			return nil, fmt.Errorf("store: pending articles: %w", err)
+		if err := sc.Scan(&sub, &art); err != nil {
+			return err
 		}
 		if out[sub] == nil {
 			out[sub] = map[int64]bool{}
 		}
 		out[sub][art] = true
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, args...)
+	if err != nil {
 		return nil, fmt.Errorf("store: pending articles: %w", err)
 	}
 	return out, nil

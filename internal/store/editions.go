@@ -13,7 +13,7 @@ import (
 
 const editionCols = `id, digest, kind, slot, cutoff, since, sections, authors, status, created_at, finished_at`
 
-func scanEdition(sc interface{ Scan(...any) error }) (model.Edition, error) {
+func scanEdition(sc scanner) (model.Edition, error) {
 	var (
 		e                         model.Edition
 		slot                      sql.NullString
@@ -106,22 +106,18 @@ func (s *Store) Edition(ctx context.Context, id int64) (model.Edition, error) {
 
 // EditionCounts returns an edition's deliveries counted by status.
 func (s *Store) EditionCounts(ctx context.Context, id int64) (map[string]int, error) {
-	rows, err := s.W.QueryContext(ctx, `SELECT status, count(*) FROM deliveries INDEXED BY deliveries_edition_status_id
-		WHERE edition_id = ? GROUP BY status`, id)
-	if err != nil {
-		return nil, fmt.Errorf("store: count deliveries of edition %d: %w", id, err)
-	}
-	defer rows.Close()
 	out := map[string]int{}
-	for rows.Next() {
+	err := eachRow(ctx, s.W, `SELECT status, count(*) FROM deliveries INDEXED BY deliveries_edition_status_id
+		WHERE edition_id = ? GROUP BY status`, func(sc scanner) error {
 		var st string
 		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("store: count deliveries of edition %d: %w", id, err)
+		if err := sc.Scan(&st, &n); err != nil {
+			return err
 		}
 		out[st] = n
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, id)
+	if err != nil {
 		return nil, fmt.Errorf("store: count deliveries of edition %d: %w", id, err)
 	}
 	return out, nil
@@ -133,22 +129,8 @@ func (s *Store) Editions(ctx context.Context, digest string, limit int) ([]model
 	if limit <= 0 {
 		limit = 20
 	}
-	rows, err := s.R.QueryContext(ctx, `SELECT `+editionCols+` FROM editions
-		WHERE ? = '' OR digest = ? ORDER BY id DESC LIMIT ?`, digest, digest, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: list editions: %w", err)
-	}
-	var out []model.Edition
-	for rows.Next() {
-		e, err := scanEdition(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: list editions: %w", err)
-		}
-		out = append(out, e)
-	}
-	err = rows.Err()
-	rows.Close()
+	out, err := queryRows(ctx, s.R, `SELECT `+editionCols+` FROM editions
+		WHERE ? = '' OR digest = ? ORDER BY id DESC LIMIT ?`, scanEdition, digest, digest, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list editions: %w", err)
 	}
@@ -270,18 +252,13 @@ func (s *Store) ReceivedArticles(ctx context.Context, digest string, subscriberI
 				want[id] = true
 			}
 		}
-		rows, err := s.R.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: received articles: %w", err)
-		}
-		for rows.Next() {
+		err := eachRow(ctx, s.R, q, func(sc scanner) error {
 			var sub, art int64
-			if err := rows.Scan(&sub, &art); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: received articles: %w", err)
+			if err := sc.Scan(&sub, &art); err != nil {
+				return err
 			}
 			if want != nil && !want[art] {
-				continue
+				return nil
 			}
 			m := out[sub]
 			if m == nil {
@@ -289,9 +266,8 @@ func (s *Store) ReceivedArticles(ctx context.Context, digest string, subscriberI
 				out[sub] = m
 			}
 			m[art] = true
-		}
-		err = rows.Err()
-		rows.Close()
+			return nil
+		}, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: received articles: %w", err)
 		}
@@ -364,18 +340,14 @@ func (s *Store) TakeOverLease(ctx context.Context, digest, from, holder string, 
 // UnfinishedEditionIDs returns the ids of every edition of digest still
 // planning or sending.
 func (s *Store) UnfinishedEditionIDs(ctx context.Context, digest string) ([]int64, error) {
-	rows, err := s.W.QueryContext(ctx, `SELECT id FROM editions WHERE digest = ? AND status IN ('planning', 'sending') ORDER BY id`, digest)
+	out, err := queryRows(ctx, s.W, `SELECT id FROM editions WHERE digest = ? AND status IN ('planning', 'sending') ORDER BY id`,
+		func(sc scanner) (int64, error) {
+			var id int64
+			err := sc.Scan(&id)
+			return id, err
+		}, digest)
 	if err != nil {
 		return nil, fmt.Errorf("store: unfinished editions of %s: %w", digest, err)
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: unfinished editions of %s: %w", digest, err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, nil
 }

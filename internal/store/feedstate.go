@@ -10,12 +10,15 @@ import (
 
 // FeedState returns the recorded SHA-256 (hex) of the feed at path and when
 // its bytes last changed. A feed never recorded gives "" and the zero time.
+// It reads through the reader pool, so serving a feed never waits for the
+// single writer connection (busy with a digest commit, or queued behind a
+// CMS write); in WAL mode a reader sees every committed SaveFeedState.
 func (s *Store) FeedState(ctx context.Context, path string) (string, time.Time, error) {
 	var (
 		sum string
 		mod int64
 	)
-	err := s.W.QueryRowContext(ctx, `SELECT sha256, modified_at FROM feed_state WHERE path = ?`, path).Scan(&sum, &mod)
+	err := s.R.QueryRowContext(ctx, `SELECT sha256, modified_at FROM feed_state WHERE path = ?`, path).Scan(&sum, &mod)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", time.Time{}, nil
 	}

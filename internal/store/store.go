@@ -205,6 +205,47 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 	return int(v.Int64), err
 }
 
+// scanner is what reads one row: *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// eachRow runs query on db (either pool) and calls fn once per row. It
+// closes the rows on every path and checks rows.Err, so a read cut short (a
+// cancelled context, an I/O error) is an error rather than a short result.
+// Errors come back as they are: the caller adds its context.
+func eachRow(ctx context.Context, db *sql.DB, query string, fn func(scanner) error, args ...any) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// queryRows runs query on db and returns one T per row, built by scan (nil
+// when there is none). It is eachRow for the queries that keep every row.
+func queryRows[T any](ctx context.Context, db *sql.DB, query string, scan func(scanner) (T, error), args ...any) ([]T, error) {
+	var out []T
+	err := eachRow(ctx, db, query, func(sc scanner) error {
+		v, err := scan(sc)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Tx runs fn in a writer transaction (IMMEDIATE: it holds the write lock
 // from the start), committing when fn returns nil.
 func (s *Store) Tx(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -12,7 +12,7 @@ import (
 
 const subscriberCols = `id, email, name, status, created_at, confirmed_at`
 
-func scanSubscriber(sc interface{ Scan(...any) error }) (model.Subscriber, error) {
+func scanSubscriber(sc scanner) (model.Subscriber, error) {
 	var (
 		sub       model.Subscriber
 		created   int64
@@ -248,9 +248,7 @@ func (s *Store) RemoveSubscriber(ctx context.Context, email model.Address) error
 
 // SubscriptionByID returns one subscription with its follows, or ErrNotFound.
 func (s *Store) SubscriptionByID(ctx context.Context, id int64) (model.Subscription, error) {
-	var sub model.Subscription
-	err := s.R.QueryRowContext(ctx, `SELECT id, subscriber_id, digest, status FROM subscriptions WHERE id = ?`, id).
-		Scan(&sub.ID, &sub.SubscriberID, &sub.Digest, &sub.Status)
+	sub, err := scanSubscription(s.R.QueryRowContext(ctx, `SELECT id, subscriber_id, digest, status FROM subscriptions WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sub, fmt.Errorf("store: subscription %d: %w", id, ErrNotFound)
 	}
@@ -267,27 +265,23 @@ func (s *Store) SubscriptionByID(ctx context.Context, id int64) (model.Subscript
 // SubscriptionsOf returns a subscriber's subscriptions (any status) with
 // their follows, ordered by digest.
 func (s *Store) SubscriptionsOf(ctx context.Context, subscriberID int64) ([]model.Subscription, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT id, subscriber_id, digest, status FROM subscriptions
-		WHERE subscriber_id = ? ORDER BY digest`, subscriberID)
+	out, err := queryRows(ctx, s.R, `SELECT id, subscriber_id, digest, status FROM subscriptions
+		WHERE subscriber_id = ? ORDER BY digest`, scanSubscription, subscriberID)
 	if err != nil {
-		return nil, fmt.Errorf("store: subscriptions of %d: %w", subscriberID, err)
-	}
-	defer rows.Close()
-	var out []model.Subscription
-	for rows.Next() {
-		var sub model.Subscription
-		if err := rows.Scan(&sub.ID, &sub.SubscriberID, &sub.Digest, &sub.Status); err != nil {
-			return nil, fmt.Errorf("store: subscriptions of %d: %w", subscriberID, err)
-		}
-		out = append(out, sub)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: subscriptions of %d: %w", subscriberID, err)
 	}
 	if err := s.attachFollows(ctx, out); err != nil {
 		return nil, fmt.Errorf("store: subscriptions of %d: %w", subscriberID, err)
 	}
 	return out, nil
+}
+
+// scanSubscription reads a subscription's id, subscriber_id, digest and
+// status (its follows come from attachFollows).
+func scanSubscription(sc scanner) (model.Subscription, error) {
+	var sub model.Subscription
+	err := sc.Scan(&sub.ID, &sub.SubscriberID, &sub.Digest, &sub.Status)
+	return sub, err
 }
 
 // SetSubscriptionStatus changes one subscription's status.
@@ -306,23 +300,15 @@ func (s *Store) SetSubscriptionStatus(ctx context.Context, id int64, status stri
 // whose subscriber is active, with ids above afterID, in id order, with
 // their follows. Planning pages through them.
 func (s *Store) ActiveSubscriptions(ctx context.Context, digest string, afterID int64, limit int) ([]model.Subscription, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT su.id, su.subscriber_id FROM subscriptions su INDEXED BY subscriptions_digest_status_id
+	out, err := queryRows(ctx, s.R, `SELECT su.id, su.subscriber_id FROM subscriptions su INDEXED BY subscriptions_digest_status_id
 		JOIN subscribers sb ON sb.id = su.subscriber_id
 		WHERE su.digest = ? AND su.status = 'active' AND su.id > ? AND sb.status = 'active'
-		ORDER BY su.id LIMIT ?`, digest, afterID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: active subscriptions of %s: %w", digest, err)
-	}
-	defer rows.Close()
-	out := make([]model.Subscription, 0, limit)
-	for rows.Next() {
+		ORDER BY su.id LIMIT ?`, func(sc scanner) (model.Subscription, error) {
 		sub := model.Subscription{Digest: digest, Status: model.SubscriptionActive}
-		if err := rows.Scan(&sub.ID, &sub.SubscriberID); err != nil {
-			return nil, fmt.Errorf("store: active subscriptions of %s: %w", digest, err)
-		}
-		out = append(out, sub)
-	}
-	if err := rows.Err(); err != nil {
+		err := sc.Scan(&sub.ID, &sub.SubscriberID)
+		return sub, err
+	}, digest, afterID, limit)
+	if err != nil {
 		return nil, fmt.Errorf("store: active subscriptions of %s: %w", digest, err)
 	}
 	if err := s.attachFollows(ctx, out); err != nil {
@@ -344,18 +330,13 @@ func (s *Store) attachFollows(ctx context.Context, subs []model.Subscription) er
 		for _, sub := range subs[start:end] {
 			args = append(args, sub.ID)
 		}
-		rows, err := s.R.QueryContext(ctx, `SELECT subscription_id, kind, slug FROM subscription_follows
-			WHERE subscription_id IN (`+placeholders(len(args))+`) ORDER BY subscription_id, kind, slug`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		err := eachRow(ctx, s.R, `SELECT subscription_id, kind, slug FROM subscription_follows
+			WHERE subscription_id IN (`+placeholders(len(args))+`) ORDER BY subscription_id, kind, slug`, func(sc scanner) error {
 			var (
 				id         int64
 				kind, slug string
 			)
-			if err := rows.Scan(&id, &kind, &slug); err != nil {
-				rows.Close()
+			if err := sc.Scan(&id, &kind, &slug); err != nil {
 				return err
 			}
 			i := idx[id]
@@ -364,9 +345,8 @@ func (s *Store) attachFollows(ctx context.Context, subs []model.Subscription) er
 			} else {
 				subs[i].Authors = append(subs[i].Authors, slug)
 			}
-		}
-		err = rows.Err()
-		rows.Close()
+			return nil
+		}, args...)
 		if err != nil {
 			return err
 		}
@@ -404,42 +384,16 @@ func (s *Store) EachSubscriber(ctx context.Context, fn func(model.Subscriber, []
 }
 
 func (s *Store) subscriberPage(ctx context.Context, after int64, limit int) ([]model.Subscriber, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT `+subscriberCols+` FROM subscribers WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	out, err := queryRows(ctx, s.R, `SELECT `+subscriberCols+` FROM subscribers WHERE id > ? ORDER BY id LIMIT ?`, scanSubscriber, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: list subscribers: %w", err)
-	}
-	defer rows.Close()
-	var out []model.Subscriber
-	for rows.Next() {
-		sub, err := scanSubscriber(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list subscribers: %w", err)
-		}
-		out = append(out, sub)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list subscribers: %w", err)
 	}
 	return out, nil
 }
 
 func (s *Store) subscriptionsFor(ctx context.Context, subscriberIDs []any) (map[int64][]model.Subscription, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT id, subscriber_id, digest, status FROM subscriptions
-		WHERE subscriber_id IN (`+placeholders(len(subscriberIDs))+`) ORDER BY subscriber_id, digest`, subscriberIDs...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list subscriptions: %w", err)
-	}
-	var all []model.Subscription
-	for rows.Next() {
-		var sub model.Subscription
-		if err := rows.Scan(&sub.ID, &sub.SubscriberID, &sub.Digest, &sub.Status); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: list subscriptions: %w", err)
-		}
-		all = append(all, sub)
-	}
-	err = rows.Err()
-	rows.Close()
+	all, err := queryRows(ctx, s.R, `SELECT id, subscriber_id, digest, status FROM subscriptions
+		WHERE subscriber_id IN (`+placeholders(len(subscriberIDs))+`) ORDER BY subscriber_id, digest`, scanSubscription, subscriberIDs...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list subscriptions: %w", err)
 	}
@@ -451,23 +405,4 @@ func (s *Store) subscriptionsFor(ctx context.Context, subscriberIDs []any) (map[
 		out[sub.SubscriberID] = append(out[sub.SubscriberID], sub)
 	}
 	return out, nil
-}
-
-// CountSubscribers returns the number of subscribers by status.
-func (s *Store) CountSubscribers(ctx context.Context) (map[string]int, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT status, count(*) FROM subscribers GROUP BY status`)
-	if err != nil {
-		return nil, fmt.Errorf("store: count subscribers: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("store: count subscribers: %w", err)
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
 }
