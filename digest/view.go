@@ -112,4 +112,3 @@ func groupSections(arts []*ArticleView) []SectionView {
 	}
 	return out
 }
-

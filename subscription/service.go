@@ -232,4 +232,3 @@ func (s *Service) sendAndWait(ctx context.Context, msg *model.Message) error {
 	}
 	return nil
 }
-

@@ -184,6 +184,7 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	d.log.Info("stopped")
 	return err
 }
+
 // refreshLoop applies recorded content changes to the feed cache and the
 // static files, and pings WebSub hubs for feeds whose bytes changed.
 func (d *daemon) refreshLoop(ctx context.Context) {
@@ -251,4 +252,3 @@ func (d *daemon) pingHubs(ctx context.Context, urls []string) {
 		}
 	}
 }
-

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	netmail "net/mail"
 	"sync"
-		"time"
+	"time"
 
 	"golang.org/x/time/rate"
 

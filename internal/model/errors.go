@@ -48,11 +48,6 @@ func (e *Error) With(format string, args ...any) *Error {
 	return &Error{Code: e.Code, Message: fmt.Sprintf(format, args...), Err: e}
 }
 
-// Errorf returns an *Error with code and a formatted message.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
 // when there is none and "" for a nil error.
 func ErrorCode(err error) string {

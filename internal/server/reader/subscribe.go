@@ -105,7 +105,7 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 			if errors.As(err, &mbe) {
 				return req, err
 			}
-			return req, errors.New("The request body is not valid JSON.")
+			return req, invalid("The request body is not valid JSON.")
 		}
 		req = subscription.Request{Email: body.Email, Name: body.Name, Digest: body.Digest,
 			Sections: append(body.Sections, body.Section...), Authors: append(body.Authors, body.Author...)}
@@ -115,27 +115,27 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 			if errors.As(err, &mbe) {
 				return req, err
 			}
-			return req, errors.New("The form could not be read.")
+			return req, invalid("The form could not be read.")
 		}
 		f := r.PostForm
 		req = subscription.Request{Email: f.Get("email"), Name: f.Get("name"), Digest: f.Get("digest"),
 			Sections: values(f, "section"), Authors: values(f, "author")}
 	default:
-		return req, errors.New("Send the form as application/x-www-form-urlencoded or JSON.")
+		return req, invalid("Send the form as application/x-www-form-urlencoded or JSON.")
 	}
 	req.Email = strings.TrimSpace(req.Email)
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Email == "" {
-		return req, errors.New("Please enter your email address.")
+		return req, invalid("Please enter your email address.")
 	}
 	if _, err := model.ParseAddress(req.Email); err != nil {
-		return req, errors.New("That does not look like an email address.")
+		return req, invalid("That does not look like an email address.")
 	}
 	if len(req.Name) > 200 || strings.ContainsAny(req.Name, "\r\n\x00") {
-		return req, errors.New("The name is too long or contains line breaks.")
+		return req, invalid("The name is too long or contains line breaks.")
 	}
 	if len(req.Sections)+len(req.Authors) > 200 {
-		return req, errors.New("Too many sections or authors.")
+		return req, invalid("Too many sections or authors.")
 	}
 	return req, nil
 }
@@ -153,3 +153,6 @@ func values(f url.Values, key string) []string {
 	}
 	return out
 }
+
+// invalid is a problem with the request, in words shown to the reader.
+func invalid(msg string) error { return &model.Error{Code: model.EINVALID, Message: msg} }
