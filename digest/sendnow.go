@@ -87,9 +87,10 @@ func (s *Service) SendNow(ctx context.Context, req SendNowRequest) (SendNowResul
 
 // StartSendNow is SendNow for the daemon's API: it takes the lease (or
 // returns ErrLeaseHeld) and chooses the edition before returning its id,
-// then works in the background until done; done receives the result. While
-// Run runs, the edition lives as long as the service (a graceful stop waits
-// for it to put its connection down), not as long as ctx.
+// then works in the background until done; done receives the result. The
+// edition outlives ctx (a request's): while Run runs it lives as long as the
+// service (a graceful stop waits for it to put its connection down),
+// otherwise until it is done.
 func (s *Service) StartSendNow(ctx context.Context, req SendNowRequest) (editionID int64, done <-chan SendNowResult, err error) {
 	d, err := s.digest(req.Digest)
 	if err != nil {
@@ -98,7 +99,7 @@ func (s *Service) StartSendNow(ctx context.Context, req SendNowRequest) (edition
 	if err := s.checkSlugs(ctx, req.Sections, req.Authors); err != nil {
 		return 0, nil, err
 	}
-	life := ctx
+	life := context.WithoutCancel(ctx)
 	s.bgMu.Lock()
 	if s.bg != nil {
 		life = s.bg

@@ -102,7 +102,7 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 			return nil, err
 		}
 	}
-	if d.sched, err = scheduler.New(m.Store, cfg.Digests, d.digests.RunScheduled, scheduler.WithLogger(m.Log)); err != nil {
+	if d.sched, err = scheduler.New(m.Store, cfg.Digests, d.digests.RunScheduled, scheduler.WithLogger(m.Log), scheduler.WithClock(scheduler.NowFunc(m.Now))); err != nil {
 		return nil, err
 	}
 	pages, err := web.LoadPages(cfg, m.Log)
