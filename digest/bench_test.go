@@ -36,7 +36,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 					o.MarkInterval = 0        // default
 					o.Sleep, o.Now = nil, nil // real time
 				})
-				e.clock.t = time.Now() // articles relative to the real clock
+				e.clock.Set(time.Now()) // articles relative to the real clock
 				for j := range 10 {
 					e.article(fmt.Sprintf("a%d", j), fmt.Sprintf("Headline %d", j), []string{"world", "sport"}[j%2], time.Duration(j+1)*time.Minute, "ann")
 				}
@@ -86,7 +86,7 @@ func BenchmarkOutboxNoopSender(b *testing.B) {
 		b.StopTimer()
 		e := newEnv(b, nil, func(o *digest.Options) { o.PageSize, o.MarkInterval, o.Sleep, o.Now = 0, 0, nil, nil })
 		e.fake.workers = 4
-		e.clock.t = time.Now()
+		e.clock.Set(time.Now())
 		for j := range 10 {
 			e.article(fmt.Sprintf("a%d", j), fmt.Sprintf("Headline %d", j), "world", time.Duration(j+1)*time.Minute, "ann")
 		}

@@ -14,31 +14,11 @@ import (
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/store"
+	"github.com/heraldnews/herald/internal/testkit"
 )
 
 // start is the fixed clock every test begins at.
 var start = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
-
-// clock is an injectable, advanceable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Sleep advances the clock instead of waiting.
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if d > 0 {
-		c.Add(d)
-	}
-	return ctx.Err()
-}
 
 // fakeSender records messages; script decides a result per attempt. It
 // is a digest.Mailer with workers connections: Send waits for a free one,
@@ -109,7 +89,7 @@ type env struct {
 	svc    *digest.Service
 	sender digest.Mailer
 	fake   *fakeSender
-	clock  *clock
+	clock  *testkit.Clock
 	cfg    *config.Config
 	ids    map[string]int64 // content ids by slug
 }
@@ -132,7 +112,7 @@ digests:
 
 func newEnv(tb testing.TB, sender digest.Mailer, tweak func(*digest.Options)) *env {
 	tb.Helper()
-	c := &clock{t: start}
+	c := testkit.NewClock(start)
 	st, err := store.Open(context.Background(), tb.TempDir()+"/herald.db", store.Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now,
 	})

@@ -3,7 +3,6 @@ package digest_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -15,9 +14,8 @@ import (
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/store"
+	"github.com/heraldnews/herald/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 func writeEML(t *testing.T, m *model.Message) []byte {
 	t.Helper()
@@ -26,27 +24,6 @@ func writeEML(t *testing.T, m *model.Message) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; run go test ./digest -run %s -update and review the diff", path, t.Name())
-	}
 }
 
 // The digest, byte for byte. (The confirmation email's golden file moved to
@@ -65,7 +42,7 @@ func TestGoldenDigest(t *testing.T) {
 	msg := e.fake.to("ada@example.com")[0]
 	raw := writeEML(t, msg)
 	checkDigestMessage(t, raw, "ada@example.com")
-	golden(t, "digest.eml", raw)
+	testkit.Golden(t, "testdata/digest.eml", raw)
 	_, text, html := parseDigest(t, raw)
 	for _, want := range []string{"Ann Lee and Bob Roe", "World News", "Sport", "Read more", "Good day, Ada Lovelace"} {
 		if !strings.Contains(html, want) || !strings.Contains(text, strings.TrimSuffix(want, " more")) {

@@ -120,7 +120,13 @@ var ErrNoSubscriber = &model.Error{Code: model.ENOTFOUND, Message: "This address
 // ConfirmTarget returns the subscriber a confirm link (tok) names, changing
 // nothing.
 func (s *Service) ConfirmTarget(ctx context.Context, tok string) (model.Subscriber, error) {
-	id, err := s.verify(tok, token.Confirm)
+	return s.subscriberFor(ctx, tok, token.Confirm)
+}
+
+// subscriberFor returns the subscriber a link's token (made for purpose)
+// names; an erased one counts as gone.
+func (s *Service) subscriberFor(ctx context.Context, tok, purpose string) (model.Subscriber, error) {
+	id, err := s.verify(tok, purpose)
 	if err != nil {
 		return model.Subscriber{}, err
 	}

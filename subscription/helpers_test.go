@@ -1,15 +1,10 @@
 package subscription_test
 
 import (
-	"bytes"
 	"context"
-	"flag"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,25 +13,12 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/smtptest"
 	"github.com/heraldnews/herald/internal/store"
+	"github.com/heraldnews/herald/internal/testkit"
 	"github.com/heraldnews/herald/subscription"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
-
 // start is the fixed clock every test begins at.
 var start = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is a subscription service over a real SQLite store, mailing through
 // the real mailer to an in-process SMTP server.
@@ -45,7 +27,7 @@ type env struct {
 	store *store.Store
 	svc   *subscription.Service
 	smtp  *smtptest.Server
-	clock *clock
+	clock *testkit.Clock
 	cfg   *config.Config
 }
 
@@ -67,7 +49,7 @@ digests:
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	c := &clock{t: start}
+	c := testkit.NewClock(start)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := store.Open(context.Background(), tb.TempDir()+"/herald.db", store.Options{Logger: quiet, Now: c.Now})
 	if err != nil {
@@ -129,22 +111,4 @@ func (e *env) mailTo(addr string) [][]byte {
 		}
 	}
 	return out
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; run go test ./subscription -run %s -update and review the diff", path, t.Name())
-	}
 }

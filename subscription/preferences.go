@@ -37,23 +37,10 @@ type Wanted struct {
 	Authors    []string
 }
 
-// manageTarget returns the subscriber a manage link (tok) names.
-func (s *Service) manageTarget(ctx context.Context, tok string) (model.Subscriber, error) {
-	id, err := s.verify(tok, token.Manage)
-	if err != nil {
-		return model.Subscriber{}, err
-	}
-	sub, err := s.store.SubscriberByID(ctx, id)
-	if model.ErrorCode(err) == model.ENOTFOUND || err == nil && sub.Status == model.SubscriberErased {
-		return model.Subscriber{}, ErrNoSubscriber
-	}
-	return sub, err
-}
-
 // Preferences returns the preferences of the subscriber a manage link
 // (tok) names.
 func (s *Service) Preferences(ctx context.Context, tok string) (Preferences, error) {
-	sub, err := s.manageTarget(ctx, tok)
+	sub, err := s.subscriberFor(ctx, tok, token.Manage)
 	if err != nil {
 		return Preferences{}, err
 	}
@@ -105,7 +92,7 @@ func (s *Service) preferencesOf(ctx context.Context, sub model.Subscriber) (Pref
 // digest missing from wanted counts as unticked. It returns the saved
 // preferences.
 func (s *Service) SavePreferences(ctx context.Context, tok string, wanted map[string]Wanted) (Preferences, error) {
-	sub, err := s.manageTarget(ctx, tok)
+	sub, err := s.subscriberFor(ctx, tok, token.Manage)
 	if err != nil {
 		return Preferences{}, err
 	}

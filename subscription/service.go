@@ -144,13 +144,8 @@ func (s *Service) Wait() { s.bg.Wait() }
 
 // digest returns the configured digest called name ("" for the first).
 func (s *Service) digest(name string) (config.Digest, error) {
-	if name == "" && len(s.cfg.Digests) > 0 {
-		return s.cfg.Digests[0], nil
-	}
-	for _, d := range s.cfg.Digests {
-		if d.Name == name {
-			return d, nil
-		}
+	if d, ok := s.cfg.Digest(name); ok {
+		return d, nil
 	}
 	return config.Digest{}, ErrUnknownDigest.With("no digest named %q", name)
 }

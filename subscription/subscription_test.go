@@ -10,6 +10,7 @@ import (
 
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/testkit"
 	"github.com/heraldnews/herald/internal/token"
 	"github.com/heraldnews/herald/subscription"
 )
@@ -32,7 +33,7 @@ func TestGoldenConfirmation(t *testing.T) {
 	if err := mailer.WriteMessage(&b, msg); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "confirm.eml", b.Bytes())
+	testkit.Golden(t, "testdata/confirm.eml", b.Bytes())
 	if got := e.mailTo("new@example.com"); len(got) != 1 || !bytes.Contains(got[0], []byte("/confirm?token=3D")) {
 		t.Fatalf("confirmation over SMTP: %d messages", len(got))
 	}

@@ -248,14 +248,17 @@ func titleCase(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// Digest returns the digest named name.
-func (c *Config) Digest(name string) (*Digest, bool) {
-	for i := range c.Digests {
-		if c.Digests[i].Name == name {
-			return &c.Digests[i], true
+// Digest returns the digest called name, or the first digest for "".
+func (c *Config) Digest(name string) (Digest, bool) {
+	if name == "" && len(c.Digests) > 0 {
+		return c.Digests[0], true
+	}
+	for _, d := range c.Digests {
+		if d.Name == name {
+			return d, true
 		}
 	}
-	return nil, false
+	return Digest{}, false
 }
 
 // LogValue keeps secrets out of logs.

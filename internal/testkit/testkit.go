@@ -1,6 +1,7 @@
-// Package testkit holds what herald's multi-process tests share: building
-// the herald binary once per test run and picking a free loopback address.
-// Only _test files import it.
+// Package testkit holds what herald's tests share: building the herald
+// binary once per test run, picking a free loopback address, golden files
+// (-update) and a clock that moves only when told. Only _test files import
+// it.
 package testkit
 
 import (

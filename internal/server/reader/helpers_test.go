@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,15 +17,9 @@ import (
 	"github.com/heraldnews/herald/internal/server/web"
 	"github.com/heraldnews/herald/internal/smtptest"
 	"github.com/heraldnews/herald/internal/store"
+	"github.com/heraldnews/herald/internal/testkit"
 	"github.com/heraldnews/herald/subscription"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 // env is the reader pages over a real store, the subscription service and
 // the real mailer sending to an in-process SMTP server, served by httptest.
@@ -40,7 +33,7 @@ type env struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	c := &clock{t: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg, err := config.Parse([]byte(`
 site: { name: "The Herald", url: "https://news.example.com" }
