@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +29,7 @@ import (
 
 var (
 	_ feeds.Source        = (*store.Store)(nil)
+	_ feeds.ChangePruner  = (*store.Store)(nil)
 	_ digest.Store        = (*store.Store)(nil)
 	_ scheduler.SlotStore = (*store.Store)(nil)
 	_ digest.Sender       = (*mailer.Mailer)(nil)
@@ -74,6 +74,7 @@ type daemon struct {
 	builder *feeds.Builder
 	feeds   *feeds.Handler
 	writer  *feeds.Writer
+	refresh *feeds.Refresher
 	sched   *scheduler.Scheduler
 	srv     *server.Server
 	metrics *server.Metrics
@@ -110,7 +111,7 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.builder = feeds.NewBuilder(m.Store, feeds.ConfigOptions(cfg))
+	d.builder = feeds.NewBuilder(m.Store, m.feedOptions()) // with m.Now and m.Log
 	d.feeds, err = feeds.NewHandler(ctx, d.builder, m.Store, feeds.HandlerOptions{
 		CacheControl: cfg.Feeds.CacheControl,
 		CacheBytes:   cfg.Feeds.CacheBytes,
@@ -128,6 +129,22 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		if d.writer, err = feeds.NewWriter(d.builder, cfg.Feeds.OutputDir); err != nil {
 			return nil, err
 		}
+	}
+	// One refresher keeps the cache and the static files current and pings
+	// the WebSub hubs; it tracks changes from now, before run's WriteAll.
+	d.refresh, err = feeds.NewRefresher(ctx, d.builder, feeds.RefresherOptions{
+		Handler:  d.feeds,
+		Writer:   d.writer,
+		Interval: cfg.Feeds.RefreshInterval.D(),
+		Pruner:   m.Store,
+		OnRefresh: func(res feeds.RefreshResult, _ time.Duration, err error) {
+			if err == nil && res.Rebuilt > 0 {
+				d.metrics.FeedsRebuilt.Inc()
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
 	d.sched, err = scheduler.New(m.Store, cfg.Digests, d.runSlot, scheduler.WithLogger(m.Log))
 	if err != nil {
@@ -210,7 +227,7 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 			d.log.Error("scheduler stopped", "err", err)
 		}
 	})
-	wg.Go(func() { d.refreshLoop(wctx) })
+	wg.Go(func() { d.refresh.Run(wctx) })
 	wg.Go(func() { d.retryLoop(wctx) })
 
 	announce := func(a net.Addr) {
@@ -298,74 +315,6 @@ func (d *daemon) retryLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-	}
-}
-
-// refreshLoop applies recorded content changes to the feed cache and the
-// static files, and pings WebSub hubs for feeds whose bytes changed.
-func (d *daemon) refreshLoop(ctx context.Context) {
-	cfg := d.m.Config
-	every := max(cfg.Feeds.RefreshInterval.D(), 100*time.Millisecond)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	prune := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		start := time.Now()
-		res, err := d.feeds.Refresh(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Warn("feed refresh failed", "err", err)
-			}
-			continue
-		}
-		if res.Rebuilt > 0 {
-			d.metrics.FeedsRebuilt.Inc()
-			d.log.Debug("feeds refreshed", "rebuilt", res.Rebuilt, "changed", len(res.Changed), "took", time.Since(start))
-		}
-		if d.writer != nil {
-			if sum, err := d.writer.Refresh(ctx); err != nil {
-				d.log.Warn("static feed refresh failed", "err", err)
-			} else if sum.Written+sum.Removed > 0 {
-				d.log.Info("static feeds updated", "written", sum.Written, "removed", sum.Removed)
-			}
-		}
-		if len(res.Changed) > 0 && len(cfg.Feeds.WebSubHubs) > 0 {
-			go d.pingHubs(context.WithoutCancel(ctx), res.Changed)
-		}
-		if time.Since(prune) > time.Hour {
-			prune = time.Now()
-			if _, err := d.m.Store.PruneChanges(ctx, time.Now().Add(-24*time.Hour)); err != nil {
-				d.log.Warn("pruning recorded changes", "err", err)
-			}
-		}
-	}
-}
-
-var hubClient = &http.Client{Timeout: 10 * time.Second}
-
-// pingHubs tells each WebSub hub which feed URLs changed (hub.mode=publish).
-func (d *daemon) pingHubs(ctx context.Context, urls []string) {
-	for _, hub := range d.m.Config.Feeds.WebSubHubs {
-		form := url.Values{"hub.mode": {"publish"}, "hub.url": urls}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub, strings.NewReader(form.Encode()))
-		if err != nil {
-			continue
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := hubClient.Do(req)
-		if err != nil {
-			d.log.Warn("websub ping failed", "hub", hub, "err", err)
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			d.log.Warn("websub ping refused", "hub", hub, "status", resp.StatusCode)
 		}
 	}
 }
