@@ -32,7 +32,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// ConfigOptions returns the Options config c describes.
+// ConfigOptions returns the Options config c describes. It sets neither
+// Logger nor Now: the caller adds its own.
 func ConfigOptions(c *config.Config) Options {
 	return Options{
 		SiteName: c.Site.Name, SiteURL: c.Site.URL, Language: c.Site.Language,
@@ -97,13 +98,7 @@ func NewBuilder(src Source, opt Options) *Builder {
 		base: strings.TrimRight(opt.BaseURL, "/"), log: opt.Logger}
 }
 
-// Options returns the builder's options with defaults filled in.
-func (b *Builder) Options() Options { return b.opt }
-
 func (b *Builder) now() time.Time { return b.opt.Now() }
-
-// Source is the builder's source.
-func (b *Builder) Source() Source { return b.src }
 
 // URL is the absolute URL of the feed's path in format f.
 func (b *Builder) URL(id FeedID, f Format) string { return b.base + id.Path(f) }

@@ -22,6 +22,16 @@ func newTestHandler(t *testing.T, e *testEnv, cacheBytes int64) *Handler {
 	return h
 }
 
+// newTestRefresher keeps h (and w, when set) current, as the daemon does.
+func newTestRefresher(t *testing.T, e *testEnv, h *Handler, w *Writer) *Refresher {
+	t.Helper()
+	r, err := NewRefresher(context.Background(), e.b, RefresherOptions{Handler: h, Writer: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func do(t *testing.T, h http.Handler, method, path string, hdr ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(method, path, nil)
@@ -156,17 +166,18 @@ func TestHandlerRefresh(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, seedSQL, "testdata/golden.sql")
 	h := newTestHandler(t, e, 1<<20)
+	r := newTestRefresher(t, e, h, nil)
 	before := do(t, h, "GET", "/feeds/sections/technology.rss")
 	beforeAll := do(t, h, "GET", "/feeds/all.json")
 	world := do(t, h, "GET", "/feeds/sections/world-news.rss")
 
-	// A row changes; later, the daemon's ticker calls Refresh.
+	// A row changes; later, the Refresher's ticker calls Refresh.
 	e.exec(t, `UPDATE articles SET title = 'Tie, lower id (updated)', updated_at = '2026-11-26T11:00:00Z' WHERE id = 102`)
 	e.clock.Set(testNow.Add(10 * time.Minute))
 	if w := do(t, h, "GET", "/feeds/sections/technology.rss"); w.Body.String() != before.Body.String() {
 		t.Fatal("the cache rebuilt on a request instead of on Refresh")
 	}
-	res, err := h.Refresh(ctx)
+	res, err := r.Refresh(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +209,7 @@ func TestHandlerRefresh(t *testing.T) {
 	// Retracting moves Last-Modified forward, never back, even if the clock does.
 	e.exec(t, `UPDATE articles SET status = 'retracted' WHERE id = 102`)
 	e.clock.Set(testNow.Add(5 * time.Minute)) // a clock stepped back
-	if _, err := h.Refresh(ctx); err != nil {
+	if _, err := r.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	w := do(t, h, "GET", "/feeds/sections/technology.rss")
@@ -213,7 +224,7 @@ func TestHandlerRefresh(t *testing.T) {
 	// A new section gets a route; a deleted one loses it.
 	e.exec(t, `INSERT INTO sections (id, slug, name) VALUES (12, 'sport', 'Sport')`)
 	e.exec(t, `DELETE FROM sections WHERE slug = 'quiet'`)
-	if _, err := h.Refresh(ctx); err != nil {
+	if _, err := r.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if w := do(t, h, "GET", "/feeds/sections/sport.atom"); w.Code != 200 {
@@ -225,7 +236,7 @@ func TestHandlerRefresh(t *testing.T) {
 
 	// The embargoed article appears once its time passes, with no row changing.
 	e.clock.Set(time.Date(2026, 12, 24, 8, 0, 1, 0, time.UTC))
-	res, err = h.Refresh(ctx)
+	res, err = r.Refresh(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,8 +291,9 @@ func TestHandlerChangeSeenByRequestFirst(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, seedSQL, "testdata/golden.sql")
 	h := newTestHandler(t, e, 0) // no cache: every request builds
+	r := newTestRefresher(t, e, h, nil)
 	do(t, h, "GET", "/feeds/all.rss")
-	if res, err := h.Refresh(ctx); err != nil || len(res.Changed) != 0 {
+	if res, err := r.Refresh(ctx); err != nil || len(res.Changed) != 0 {
 		t.Fatalf("first build reported as a change: %+v %v", res, err)
 	}
 	e.exec(t, `UPDATE articles SET title = 'New title' WHERE id = 104`)
@@ -289,7 +301,7 @@ func TestHandlerChangeSeenByRequestFirst(t *testing.T) {
 	if w := do(t, h, "GET", "/feeds/all.rss"); !strings.Contains(w.Body.String(), "New title") {
 		t.Fatal("uncached request did not build")
 	}
-	res, err := h.Refresh(ctx)
+	res, err := r.Refresh(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,10 @@ func TestFillRefreshRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r, err := NewRefresher(ctx, b, RefresherOptions{Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
 	gate := make(chan struct{})
 	src.gate, src.entered = gate, make(chan struct{})
 	done := make(chan string)
@@ -56,7 +60,7 @@ func TestFillRefreshRace(t *testing.T) {
 	e.exec(t, `UPDATE articles SET title = 'BRAND NEW TITLE' WHERE id = (SELECT max(id) FROM articles)`)
 	e.clock.Set(testNow.Add(time.Minute))
 	refreshed := make(chan error, 1)
-	go func() { _, err := h.Refresh(ctx); refreshed <- err }()
+	go func() { _, err := r.Refresh(ctx); refreshed <- err }()
 	time.Sleep(20 * time.Millisecond) // let Refresh reach the slot
 	close(gate)
 	<-done

@@ -74,25 +74,25 @@ func TestTrackerManyEmbargoesDue(t *testing.T) {
 	opt := testOptions(e.clock)
 	opt.Items = 1
 	b := NewBuilder(e.st, opt)
-	tr, err := NewTracker(ctx, b)
+	tr, err := newTracker(ctx, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.exec(t, `INSERT INTO articles (guid, url, title, section_id, published_at) VALUES
 		('e1', '/e1', 'E1', 1, '2026-12-01T00:00:00Z'), ('e2', '/e2', 'E2', 1, '2026-12-01T00:00:00Z')`)
-	touched, err := tr.Next(ctx) // the inserts themselves
+	touched, err := tr.next(ctx) // the inserts themselves
 	if err != nil || !touched.All || touched.Everything {
 		t.Fatalf("inserts: %+v %v", touched, err)
 	}
-	if touched, err = tr.Next(ctx); err != nil || !touched.Empty() {
+	if touched, err = tr.next(ctx); err != nil || !touched.Empty() {
 		t.Fatalf("nothing new: %+v %v", touched, err)
 	}
 	e.clock.Set(time.Date(2026, 12, 1, 0, 0, 1, 0, time.UTC))
-	if touched, err = tr.Next(ctx); err != nil || !touched.Everything {
+	if touched, err = tr.next(ctx); err != nil || !touched.Everything {
 		t.Fatalf("embargoes due: %+v %v", touched, err)
 	}
 	// The one still embargoed (golden.sql's) is the next instant.
-	if touched, err = tr.Next(ctx); err != nil || !touched.Empty() {
+	if touched, err = tr.next(ctx); err != nil || !touched.Empty() {
 		t.Fatalf("after: %+v %v", touched, err)
 	}
 }

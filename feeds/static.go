@@ -33,17 +33,19 @@ func (s *Summary) add(o Summary) {
 // (DIR/feeds/all.rss, DIR/feeds/sections/SLUG.atom, …). Every file operation
 // goes through an os.Root, so nothing is ever written outside the directory
 // whatever a slug or a symlink says. Files are replaced atomically (a
-// temporary file, then rename) and only when their bytes change.
+// temporary file, then rename) and only when their bytes change. WriteAll
+// writes everything; a Refresher keeps the files current afterwards.
 type Writer struct {
 	b   *Builder
 	dir string
-	// Workers is how many feeds are built at once (default GOMAXPROCS, at
-	// most 4: the SQLite reads do not scale much further).
+	// Workers is how many feeds WriteAll builds at once (default
+	// GOMAXPROCS, at most 4: the SQLite reads do not scale much further).
 	Workers int
 
-	mu    sync.Mutex
-	tr    *Tracker
-	known map[FeedID]bool // feeds written by the last WriteAll/Refresh, to remove renamed or deleted ones
+	mu    sync.Mutex      // one write at a time; guards the fields below
+	known map[FeedID]bool // feeds of the last full list written; nil before the first
+	stale bool            // a refresh failed before removing gone feeds: the next must list them
+	retry map[FeedID]bool // feeds a refresh failed to write: the next writes them
 }
 
 // NewWriter returns a Writer for directory dir (created if missing).
@@ -57,112 +59,170 @@ func NewWriter(b *Builder, dir string) (*Writer, error) {
 	return &Writer{b: b, dir: dir}, nil
 }
 
-// WriteAll writes every feed, removes the files of feeds that no longer
-// exist, and starts tracking changes for Refresh.
+// WriteAll writes every feed and removes the files of feeds that no
+// longer exist.
 func (w *Writer) WriteAll(ctx context.Context) (Summary, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	tr, err := NewTracker(ctx, w.b) // before reading, so no change is missed
-	if err != nil {
-		return Summary{}, err
-	}
 	feeds, err := w.b.Feeds(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
-	root, err := os.OpenRoot(w.dir)
+	wb, err := w.begin()
 	if err != nil {
-		return Summary{}, fmt.Errorf("feeds: output directory: %w", err)
+		return Summary{}, err
 	}
-	defer root.Close()
-	keep := make(map[string]bool, len(feeds)*int(numFormats))
-	known := make(map[FeedID]bool, len(feeds))
-	for _, f := range feeds {
-		known[f.ID] = true
-		for _, ft := range Formats {
-			keep[f.ID.Path(ft)] = true
-		}
+	defer wb.close()
+	wb.listed = true
+	if err := w.writeFeeds(ctx, wb, feeds); err != nil {
+		return wb.sum, err
 	}
-	sum, err := w.writeFeeds(ctx, root, feeds)
-	if err != nil {
-		return sum, err
-	}
-	for _, sub := range []string{"feeds/sections", "feeds/authors"} {
-		n, err := removeStale(root, sub, keep)
-		sum.Removed += n
-		if err != nil {
-			return sum, err
-		}
-	}
-	w.tr, w.known = tr, known
-	return sum, nil
+	err = wb.finish(feeds, true)
+	return wb.sum, err
 }
 
-// Refresh rewrites only the feeds touched by changes recorded since the
-// previous WriteAll or Refresh (and removes the files of deleted or renamed
-// sections and authors). The first call does a WriteAll.
-func (w *Writer) Refresh(ctx context.Context) (Summary, error) {
+// forget makes the next refresh write every feed (and list the directories
+// for stale files), as if WriteAll had never run: a Refresher calls it once
+// it tracks changes, so no change made before that is missed, and after
+// the output directory could not be opened.
+func (w *Writer) forget() {
 	w.mu.Lock()
-	tr := w.tr
+	w.known = nil
 	w.mu.Unlock()
-	if tr == nil {
-		return w.WriteAll(ctx)
-	}
-	t, err := tr.Next(ctx)
-	if err != nil {
-		return Summary{}, err
-	}
-	return w.Apply(ctx, t)
 }
 
-// Apply rewrites the feeds t touches; a section or author that is gone (or
-// whose slug changed) has its old files removed.
-func (w *Writer) Apply(ctx context.Context, t Touched) (Summary, error) {
-	if t.Empty() {
-		return Summary{}, nil
-	}
-	if t.Everything {
-		return w.WriteAll(ctx)
-	}
+// mustList reports whether the next write must see the full list of feeds:
+// before the first full write, or after a failed one.
+func (w *Writer) mustList() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	feeds, err := w.b.Feeds(ctx)
-	if err != nil {
-		return Summary{}, err
-	}
+	return w.mustListLocked()
+}
+
+func (w *Writer) mustListLocked() bool { return w.known == nil || w.stale || len(w.retry) > 0 }
+
+// writeBatch is one write under the output directory; the Writer is
+// locked from begin to close. WriteAll and the Refresher share it.
+type writeBatch struct {
+	w    *Writer
+	root *os.Root
+
+	mu  sync.Mutex // guards sum and the writer's retry set: WriteAll puts from several workers
+	sum Summary
+
+	listed bool // the batch sees the full list of feeds, so finish must run
+	done   bool // finish ran
+}
+
+func (w *Writer) begin() (*writeBatch, error) {
+	w.mu.Lock()
 	root, err := os.OpenRoot(w.dir)
 	if err != nil {
-		return Summary{}, fmt.Errorf("feeds: output directory: %w", err)
+		w.mu.Unlock()
+		return nil, fmt.Errorf("feeds: output directory: %w", err)
 	}
-	defer root.Close()
+	return &writeBatch{w: w, root: root}, nil
+}
+
+func (wb *writeBatch) close() {
+	if wb.listed && !wb.done {
+		wb.w.stale = true
+	}
+	if len(wb.w.retry) == 0 {
+		wb.w.retry = nil
+	}
+	wb.root.Close()
+	wb.w.mu.Unlock()
+}
+
+// mustList is Writer.mustList with the Writer locked.
+func (wb *writeBatch) mustList() bool { return wb.w.mustListLocked() }
+
+// wants reports whether f must be written: t touches it, an earlier write
+// of it failed, or it was not in the last list written.
+func (wb *writeBatch) wants(f Feed, t Touched) bool {
+	return t.Has(f.ID) || wb.w.retry[f.ID] || !wb.w.known[f.ID]
+}
+
+// skip records that f, wanted, was not written: the next refresh writes it.
+func (wb *writeBatch) skip(f Feed) {
+	if wb.w.retry == nil {
+		wb.w.retry = map[FeedID]bool{}
+	}
+	wb.w.retry[f.ID] = true
+}
+
+// put writes f's files, those whose bytes changed, and says which. A
+// feed it fails to write is retried by the next refresh.
+func (wb *writeBatch) put(f Feed, set Set) ([numFormats]bool, error) {
+	var wrote [numFormats]bool
 	var sum Summary
+	var err error
+	for _, ft := range Formats {
+		if wrote[ft], err = writeFile(wb.root, strings.TrimPrefix(f.ID.Path(ft), "/"), set[ft]); err != nil {
+			break
+		}
+		if wrote[ft] {
+			sum.Written++
+		} else {
+			sum.Unchanged++
+		}
+	}
+	wb.mu.Lock()
+	wb.sum.add(sum)
+	if err != nil {
+		wb.skip(f)
+	} else {
+		delete(wb.w.retry, f.ID)
+	}
+	wb.mu.Unlock()
+	return wrote, err
+}
+
+// finish removes the files of feeds not in feeds, the full list, and
+// remembers it. With scan (or before the first full write) it looks for
+// them in the directories, which also finds files earlier runs left;
+// otherwise it removes the files of the feeds the last list had.
+func (wb *writeBatch) finish(feeds []Feed, scan bool) error {
+	w := wb.w
 	now := make(map[FeedID]bool, len(feeds))
 	for _, f := range feeds {
 		now[f.ID] = true
-		if !t.Has(f.ID) && w.known[f.ID] {
-			continue
-		}
-		s, err := w.writeFeed(ctx, root, f)
-		sum.add(s)
-		if err != nil {
-			return sum, err
-		}
 	}
-	for id := range w.known {
-		if now[id] {
-			continue
+	if scan || w.known == nil {
+		keep := make(map[string]bool, len(feeds)*int(numFormats))
+		for _, f := range feeds {
+			for _, ft := range Formats {
+				keep[f.ID.Path(ft)] = true
+			}
 		}
-		for _, ft := range Formats {
-			err := root.Remove(strings.TrimPrefix(id.Path(ft), "/"))
-			if err == nil {
-				sum.Removed++
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return sum, fmt.Errorf("feeds: remove %s: %w", id.Path(ft), err)
+		for _, sub := range []string{"feeds/sections", "feeds/authors"} {
+			n, err := removeStale(wb.root, sub, keep)
+			wb.sum.Removed += n
+			if err != nil {
+				return err
+			}
+		}
+	} else {
+		for id := range w.known {
+			if now[id] {
+				continue
+			}
+			for _, ft := range Formats {
+				err := wb.root.Remove(strings.TrimPrefix(id.Path(ft), "/"))
+				if err == nil {
+					wb.sum.Removed++
+				} else if !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("feeds: remove %s: %w", id.Path(ft), err)
+				}
 			}
 		}
 	}
-	w.known = now
-	return sum, nil
+	for id := range w.retry {
+		if !now[id] {
+			delete(w.retry, id) // gone: nothing left to write
+		}
+	}
+	w.known, w.stale, wb.done = now, false, true
+	return nil
 }
 
 func (w *Writer) workers() int {
@@ -174,31 +234,32 @@ func (w *Writer) workers() int {
 
 // writeFeeds builds and writes feeds on w.Workers workers. Each file is
 // independent, so the output is the same as a sequential run.
-func (w *Writer) writeFeeds(ctx context.Context, root *os.Root, feeds []Feed) (Summary, error) {
+func (w *Writer) writeFeeds(ctx context.Context, wb *writeBatch, feeds []Feed) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu    sync.Mutex
-		sum   Summary
 		first error
 		wg    sync.WaitGroup
 	)
 	work := make(chan Feed)
 	for range max(1, min(w.workers(), len(feeds))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for f := range work {
-				s, err := w.writeFeed(ctx, root, f)
-				mu.Lock()
-				sum.add(s)
-				if err != nil && first == nil {
-					first = err
-					cancel()
+				set, err := w.b.Build(ctx, f)
+				if err == nil {
+					_, err = wb.put(f, set)
 				}
-				mu.Unlock()
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+						cancel()
+					}
+					mu.Unlock()
+				}
 			}
-		}()
+		})
 	}
 	for _, f := range feeds {
 		if ctx.Err() != nil {
@@ -211,27 +272,7 @@ func (w *Writer) writeFeeds(ctx context.Context, root *os.Root, feeds []Feed) (S
 	if first == nil {
 		first = ctx.Err()
 	}
-	return sum, first
-}
-
-func (w *Writer) writeFeed(ctx context.Context, root *os.Root, f Feed) (Summary, error) {
-	var sum Summary
-	set, err := w.b.Build(ctx, f)
-	if err != nil {
-		return sum, err
-	}
-	for _, ft := range Formats {
-		wrote, err := writeFile(root, strings.TrimPrefix(f.ID.Path(ft), "/"), set[ft])
-		if err != nil {
-			return sum, err
-		}
-		if wrote {
-			sum.Written++
-		} else {
-			sum.Unchanged++
-		}
-	}
-	return sum, nil
+	return first
 }
 
 // writeFile replaces name under root with data unless it already holds

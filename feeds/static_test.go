@@ -90,8 +90,13 @@ func TestWriterUnchangedRemovedIncremental(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "feeds", "sections", "README.txt"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// A second builder (a second `herald build`) writes nothing.
+	// A second builder (a second `herald build`) writes nothing. This one
+	// is the daemon's: its Refresher tracks changes from before WriteAll.
 	w2, _ := NewWriter(e.b, dir)
+	r, err := NewRefresher(ctx, e.b, RefresherOptions{Writer: w2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if sum, err := w2.WriteAll(ctx); err != nil || sum != (Summary{Unchanged: 21}) {
 		t.Fatalf("rebuild %+v %v", sum, err)
 	}
@@ -103,10 +108,11 @@ func TestWriterUnchangedRemovedIncremental(t *testing.T) {
 
 	// One article changes: Refresh rewrites only the feeds it touches.
 	e.exec(t, `UPDATE articles SET title = 'Renamed' WHERE id = 103`) // world-news, robert-overtone
-	sum, err := w2.Refresh(ctx)
+	res, err := r.Refresh(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum := res.Static
 	if sum.Written != 9 || sum.Removed != 0 {
 		t.Errorf("refresh %+v, want 9 written (all, world-news, robert-overtone)", sum)
 	}
@@ -122,10 +128,11 @@ func TestWriterUnchangedRemovedIncremental(t *testing.T) {
 	// A deleted author and a renamed section lose their files on Refresh.
 	e.exec(t, `DELETE FROM authors WHERE slug = 'ned-quiet'`)
 	e.exec(t, `UPDATE sections SET slug = 'calm' WHERE slug = 'quiet'`)
-	sum, err = w2.Refresh(ctx)
+	res, err = r.Refresh(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum = res.Static
 	if sum.Removed != 6 {
 		t.Errorf("refresh after deletes %+v, want 6 removed", sum)
 	}

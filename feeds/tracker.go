@@ -9,21 +9,21 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 )
 
-// Tracker turns the changes the store records (and embargoed articles
-// falling due, which change no row) into the set of feeds to rebuild. The
-// handler and the static writer each keep one.
-type Tracker struct {
+// tracker turns the changes the store records (and embargoed articles
+// falling due, which change no row) into the set of feeds to rebuild. A
+// Refresher keeps the one tracker, for both the cache and the static files.
+type tracker struct {
 	b *Builder
 
 	mu      sync.Mutex
 	last    int64     // highest change id applied
 	embargo time.Time // next embargo instant; zero when none
-	retry   Touched   // handed back by Requeue, returned again by Next
+	retry   Touched   // handed back by requeue, returned again by next
 }
 
-// Requeue hands back feeds that could not be rebuilt: the next call to
-// Next returns them again along with whatever is new.
-func (t *Tracker) Requeue(x Touched) {
+// requeue hands back feeds that could not be rebuilt: the next call to
+// next returns them again along with whatever is new.
+func (t *tracker) requeue(x Touched) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.retry = merge(t.retry, x)
@@ -48,9 +48,9 @@ func merge(a, b Touched) Touched {
 	return out
 }
 
-// NewTracker starts tracking changes made from now on.
-func NewTracker(ctx context.Context, b *Builder) (*Tracker, error) {
-	t := &Tracker{b: b}
+// newTracker starts tracking changes made from now on.
+func newTracker(ctx context.Context, b *Builder) (*tracker, error) {
+	t := &tracker{b: b}
 	last, err := b.src.LastChangeID(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("feeds: track changes: %w", err)
@@ -85,9 +85,27 @@ func (t Touched) Has(id FeedID) bool {
 	return t.Authors[id.ID]
 }
 
-// Next returns the feeds touched since the previous call. On error nothing
+// add marks feed id touched.
+func (t *Touched) add(id FeedID) {
+	switch id.Kind {
+	case KindAll:
+		t.All = true
+	case KindSection:
+		if t.Sections == nil {
+			t.Sections = map[int64]bool{}
+		}
+		t.Sections[id.ID] = true
+	case KindAuthor:
+		if t.Authors == nil {
+			t.Authors = map[int64]bool{}
+		}
+		t.Authors[id.ID] = true
+	}
+}
+
+// next returns the feeds touched since the previous call. On error nothing
 // is consumed: the next call sees the same changes again.
-func (t *Tracker) Next(ctx context.Context) (Touched, error) {
+func (t *tracker) next(ctx context.Context) (Touched, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cs, err := t.b.src.ChangesSince(ctx, t.last)

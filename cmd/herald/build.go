@@ -13,8 +13,9 @@ import (
 
 // The store is what feeds reads and where it keeps Last-Modified.
 var (
-	_ feeds.Source     = (*store.Store)(nil)
-	_ feeds.StateStore = (*store.Store)(nil)
+	_ feeds.Source       = (*store.Store)(nil)
+	_ feeds.StateStore   = (*store.Store)(nil)
+	_ feeds.ChangePruner = (*store.Store)(nil)
 )
 
 // feedOptions are the feed options the config describes, with herald's

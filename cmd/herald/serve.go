@@ -7,10 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,6 +62,7 @@ type daemon struct {
 	subs    *subscription.Service
 	feeds   *feeds.Handler
 	writer  *feeds.Writer
+	refresh *feeds.Refresher
 	sched   *scheduler.Scheduler
 	srv     *server.Server
 	metrics *server.Metrics
@@ -85,9 +83,7 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	if d.subs, err = m.newSubscriptions(d.mailer); err != nil {
 		return nil, err
 	}
-	opt := feeds.ConfigOptions(cfg)
-	opt.Now, opt.Logger = m.Now, m.Log
-	builder := feeds.NewBuilder(m.Store, opt)
+	builder := feeds.NewBuilder(m.Store, m.feedOptions()) // with m.Now and m.Log
 	d.feeds, err = feeds.NewHandler(ctx, builder, m.Store, feeds.HandlerOptions{
 		CacheControl: cfg.Feeds.CacheControl,
 		CacheBytes:   cfg.Feeds.CacheBytes,
@@ -101,6 +97,15 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		if d.writer, err = feeds.NewWriter(builder, cfg.Feeds.OutputDir); err != nil {
 			return nil, err
 		}
+	}
+	// One refresher keeps the cache and the static files current and pings
+	// the WebSub hubs; it tracks changes from now, before run's WriteAll.
+	d.refresh, err = feeds.NewRefresher(ctx, builder, feeds.RefresherOptions{
+		Handler: d.feeds, Writer: d.writer, Interval: cfg.Feeds.RefreshInterval.D(), Pruner: m.Store,
+		OnRefresh: d.metrics.FeedsRefreshed,
+	})
+	if err != nil {
+		return nil, err
 	}
 	if d.sched, err = scheduler.New(m.Store, cfg.Digests, d.digests.RunScheduled, scheduler.WithLogger(m.Log), scheduler.WithClock(scheduler.NowFunc(m.Now))); err != nil {
 		return nil, err
@@ -151,7 +156,7 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 			d.log.Error("scheduler stopped", "err", err)
 		}
 	})
-	wg.Go(func() { d.refreshLoop(sctx) })
+	wg.Go(func() { d.refresh.Run(sctx) })
 	wg.Go(func() {
 		if err := d.digests.Run(sctx); err != nil {
 			d.log.Error("digest service stopped", "err", err)
@@ -183,72 +188,4 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	}
 	d.log.Info("stopped")
 	return err
-}
-
-// refreshLoop applies recorded content changes to the feed cache and the
-// static files, and pings WebSub hubs for feeds whose bytes changed.
-func (d *daemon) refreshLoop(ctx context.Context) {
-	cfg := d.m.Config
-	every := max(cfg.Feeds.RefreshInterval.D(), 100*time.Millisecond)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	prune := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		start := time.Now()
-		res, err := d.feeds.Refresh(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Warn("feed refresh failed", "err", err)
-			}
-			continue
-		}
-		if res.Rebuilt > 0 {
-			d.metrics.FeedsRebuilt.Inc()
-			d.log.Debug("feeds refreshed", "rebuilt", res.Rebuilt, "changed", len(res.Changed), "took", time.Since(start))
-		}
-		if d.writer != nil {
-			if sum, err := d.writer.Refresh(ctx); err != nil {
-				d.log.Warn("static feed refresh failed", "err", err)
-			} else if sum.Written+sum.Removed > 0 {
-				d.log.Info("static feeds updated", "written", sum.Written, "removed", sum.Removed)
-			}
-		}
-		if len(res.Changed) > 0 && len(cfg.Feeds.WebSubHubs) > 0 {
-			go d.pingHubs(context.WithoutCancel(ctx), res.Changed)
-		}
-		if time.Since(prune) > time.Hour {
-			prune = time.Now()
-			if _, err := d.m.Store.PruneChanges(ctx, time.Now().Add(-24*time.Hour)); err != nil {
-				d.log.Warn("pruning recorded changes", "err", err)
-			}
-		}
-	}
-}
-
-var hubClient = &http.Client{Timeout: 10 * time.Second}
-
-// pingHubs tells each WebSub hub which feed URLs changed (hub.mode=publish).
-func (d *daemon) pingHubs(ctx context.Context, urls []string) {
-	for _, hub := range d.m.Config.Feeds.WebSubHubs {
-		form := url.Values{"hub.mode": {"publish"}, "hub.url": urls}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub, strings.NewReader(form.Encode()))
-		if err != nil {
-			continue
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := hubClient.Do(req)
-		if err != nil {
-			d.log.Warn("websub ping failed", "hub", hub, "err", err)
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			d.log.Warn("websub ping refused", "hub", hub, "status", resp.StatusCode)
-		}
-	}
 }

@@ -124,3 +124,11 @@ func (m *Metrics) FeedBuilt(_ feeds.FeedID, took time.Duration, err error) {
 func (m *Metrics) Subscribe(result string) {
 	m.Subscribes.WithLabelValues(result).Inc()
 }
+
+// FeedsRefreshed counts a feed refresh that rebuilt something (the feeds
+// refresher's OnRefresh hook).
+func (m *Metrics) FeedsRefreshed(res feeds.RefreshResult, _ time.Duration, err error) {
+	if err == nil && res.Rebuilt > 0 {
+		m.FeedsRebuilt.Inc()
+	}
+}
