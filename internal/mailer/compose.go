@@ -102,65 +102,83 @@ func render(buf *bytes.Buffer, msg *model.Message, o composeOptions) error {
 	return nil
 }
 
-// compose builds the go-mail message. Every value that reaches go-mail is
-// either validated (addresses, Message-ID, header names, URL lists) or
-// cleaned and RFC 2047-encoded by this package first, so go-mail's own
-// encoding never sees a raw CR or LF. It never uses go-mail's
-// SetGenHeaderPreformatted or SetListUnsubscribe*, which write values raw
-// (and, with more than one, in random map order).
-func compose(msg *model.Message, o composeOptions) (*mail.Msg, error) {
+// checked is a message validated and cleaned for writing: every value
+// that reaches a header is validated (addresses, Message-ID, header names,
+// URL lists) or cleaned and RFC 2047-encoded here, so neither writer (go-mail
+// in compose, the hand assembler in assemble.go) ever sees a raw CR or LF.
+type checked struct {
+	id                string // the Message-ID without angle brackets
+	from, to, replyTo *netmail.Address
+	subject           string // encoded
+	date              time.Time
+	extra             []model.Header // validated names, encoded values
+}
+
+// check validates and cleans msg's header values. msg.Date defaults to now.
+func check(msg *model.Message, now func() time.Time) (*checked, error) {
 	if msg == nil {
 		return nil, errors.New("mailer: nil message")
 	}
-	id, err := messageID(msg.MessageID)
+	var c checked
+	var err error
+	if c.id, err = messageID(msg.MessageID); err != nil {
+		return nil, err
+	}
+	if c.from, err = parseAddress("From", msg.From); err != nil {
+		return nil, err
+	}
+	if c.to, err = parseBareAddress(string(msg.ToAddr)); err != nil {
+		return nil, err
+	}
+	c.to.Name = cleanName(msg.ToName)
+	if msg.ReplyTo != "" {
+		if c.replyTo, err = parseAddress("Reply-To", msg.ReplyTo); err != nil {
+			return nil, err
+		}
+	}
+	c.subject = encodeText(cleanText(msg.Subject))
+	c.date = msg.Date
+	if c.date.IsZero() {
+		c.date = now()
+	}
+	if c.extra, err = extraHeaders(msg.Headers); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// compose builds the go-mail message: the reference composition, used for
+// WriteMessage (previews, golden files) and, in tests, to prove the hand
+// assembler (assemble.go) writes the same bytes. It never uses go-mail's
+// SetGenHeaderPreformatted or SetListUnsubscribe*, which write values raw
+// (and, with more than one, in random map order).
+func compose(msg *model.Message, o composeOptions) (*mail.Msg, error) {
+	c, err := check(msg, o.now)
 	if err != nil {
 		return nil, err
 	}
 	m := mail.NewMsg(mail.WithNoDefaultUserAgent(), mail.WithCharset(mail.CharsetUTF8),
 		mail.WithEncoding(mail.EncodingQP))
-
-	from, err := parseAddress("From", msg.From)
-	if err != nil {
-		return nil, err
+	m.FromMailAddress(c.from)
+	m.AddToMailAddress(c.to)
+	if c.replyTo != nil {
+		m.ReplyToMailAddress(c.replyTo)
 	}
-	m.FromMailAddress(from)
-
-	to, err := parseBareAddress(string(msg.ToAddr))
-	if err != nil {
-		return nil, err
-	}
-	to.Name = cleanName(msg.ToName)
-	m.AddToMailAddress(to)
-
-	if msg.ReplyTo != "" {
-		rt, err := parseAddress("Reply-To", msg.ReplyTo)
-		if err != nil {
-			return nil, err
-		}
-		m.ReplyToMailAddress(rt)
+	m.SetGenHeader(mail.HeaderSubject, c.subject)
+	m.SetDateWithValue(c.date)
+	m.SetMessageIDWithValue(c.id)
+	for _, h := range c.extra {
+		m.SetGenHeader(mail.Header(h.Name), h.Value)
 	}
 
-	m.SetGenHeader(mail.HeaderSubject, encodeText(cleanText(msg.Subject)))
-	date := msg.Date
-	if date.IsZero() {
-		date = o.now()
-	}
-	m.SetDateWithValue(date)
-	m.SetMessageIDWithValue(id)
-
-	if err := setExtraHeaders(m, msg.Headers); err != nil {
-		return nil, err
-	}
-
-	text := strings.ToValidUTF8(msg.Text, "\uFFFD")
-	html := strings.ToValidUTF8(msg.HTML, "\uFFFD")
+	text, html := flatParts(msg)
 	switch {
 	case html == "":
 		m.SetBodyString(mail.TypeTextPlain, text)
 	case text == "":
 		m.SetBodyString(mail.TypeTextHTML, html)
 	default:
-		m.SetBoundary(boundary(id, text, html))
+		m.SetBoundary(boundary(c.id, text, html))
 		m.SetBodyString(mail.TypeTextPlain, text)
 		m.AddAlternativeString(mail.TypeTextHTML, html)
 	}
@@ -168,6 +186,16 @@ func compose(msg *model.Message, o composeOptions) (*mail.Msg, error) {
 		m.SetDKIM(o.signer.signer(msg.Headers, o.now))
 	}
 	return m, nil
+}
+
+// flatParts returns msg's text and HTML parts as strings, filled from
+// msg.Body when it is set, with invalid UTF-8 replaced.
+func flatParts(msg *model.Message) (text, html string) {
+	text, html = msg.Text, msg.HTML
+	if b := msg.Body; b != nil {
+		text, html = b.Text.Fill(b.TextValues), b.HTML.Fill(b.HTMLValues)
+	}
+	return strings.ToValidUTF8(text, "\uFFFD"), strings.ToValidUTF8(html, "\uFFFD")
 }
 
 // messageID checks a "<local@domain>" Message-ID and returns it without the
@@ -299,47 +327,48 @@ func isPrintableASCII(s string) bool {
 	return true
 }
 
-// setExtraHeaders validates msg.Headers and sets them.
-func setExtraHeaders(m *mail.Msg, hs []model.Header) error {
+// extraHeaders validates msg.Headers and encodes their values.
+func extraHeaders(hs []model.Header) ([]model.Header, error) {
+	out := make([]model.Header, 0, len(hs))
 	seen := make(map[string]bool, len(hs))
 	for _, h := range hs {
 		key := strings.ToLower(h.Name)
 		switch {
 		case !headerNameRE.MatchString(h.Name):
-			return fmt.Errorf("mailer: %w: name %q", ErrBadHeader, h.Name)
+			return nil, fmt.Errorf("mailer: %w: name %q", ErrBadHeader, h.Name)
 		case reserved[key]:
-			return fmt.Errorf("mailer: %w: %s is set by the mailer", ErrBadHeader, h.Name)
+			return nil, fmt.Errorf("mailer: %w: %s is set by the mailer", ErrBadHeader, h.Name)
 		case seen[key]:
-			return fmt.Errorf("mailer: %w: %s given twice", ErrBadHeader, h.Name)
+			return nil, fmt.Errorf("mailer: %w: %s given twice", ErrBadHeader, h.Name)
 		case strings.ContainsAny(h.Value, "\r\n"):
-			return fmt.Errorf("mailer: %s: %w", h.Name, ErrHeaderInjection)
+			return nil, fmt.Errorf("mailer: %s: %w", h.Name, ErrHeaderInjection)
 		case !utf8.ValidString(h.Value) || hasControl(h.Value):
-			return fmt.Errorf("mailer: %w: %s value has control characters or invalid UTF-8", ErrBadHeader, h.Name)
+			return nil, fmt.Errorf("mailer: %w: %s value has control characters or invalid UTF-8", ErrBadHeader, h.Name)
 		}
 		seen[key] = true
 		for _, w := range strings.Fields(h.Value) {
 			if len(w) > maxWord {
-				return fmt.Errorf("mailer: %w: %s has a %d-byte word", ErrBadHeader, h.Name, len(w))
+				return nil, fmt.Errorf("mailer: %w: %s has a %d-byte word", ErrBadHeader, h.Name, len(w))
 			}
 		}
 		var v string
 		switch {
 		case urlListHeaders[key]:
 			if !isPrintableASCII(h.Value) {
-				return fmt.Errorf("mailer: %w: %s must be ASCII", ErrBadHeader, h.Name)
+				return nil, fmt.Errorf("mailer: %w: %s must be ASCII", ErrBadHeader, h.Name)
 			}
 			v = strings.TrimSpace(h.Value)
 		case key == "list-id":
 			var err error
 			if v, err = listID(h.Value); err != nil {
-				return err
+				return nil, err
 			}
 		default:
 			v = encodeText(strings.TrimSpace(h.Value))
 		}
-		m.SetGenHeader(mail.Header(h.Name), v)
+		out = append(out, model.Header{Name: h.Name, Value: v})
 	}
-	return nil
+	return out, nil
 }
 
 // hasControl reports a control character other than tab (NUL, DEL, C1...)

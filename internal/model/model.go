@@ -205,6 +205,11 @@ type Message struct {
 	Text      string // text/plain part
 	HTML      string // text/html part (CSS inlined)
 	Headers   []Header
+	// Body, when set, is what Text and HTML were filled from: templates
+	// many messages share, with this message's values. A mailer may encode
+	// the shared text once per template instead of Text and HTML for every
+	// message; the message on the wire is the same byte for byte.
+	Body *Body
 }
 
 // SendOutcome classifies one delivery attempt.
