@@ -86,6 +86,10 @@ type SMTP struct {
 	MaxAttempts    int      `yaml:"max_attempts"`
 	Timeout        Duration `yaml:"timeout"`
 	DKIM           DKIM     `yaml:"dkim"`
+	// Relays, when given, replace host, port, tls, username, password,
+	// max_connections and rate_per_second (which must then be absent):
+	// see relays.go.
+	Relays []Relay `yaml:"relays"`
 }
 
 // DKIM configures optional message signing.

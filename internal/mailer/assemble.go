@@ -36,11 +36,12 @@ import (
 //   - DKIM: the signature of the headers and body (split at the first
 //     blank line) prepended, then folded by foldSignature.
 
-// assemble writes msg into buf as compose + WriteTo + foldSignature would.
-func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *lineCache) error {
+// assemble writes msg into buf as compose + WriteTo + foldSignature would,
+// and returns its checked header values.
+func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *lineCache) (*checked, error) {
 	c, err := check(msg, o.now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	text, html := assembleParts(msg, lines)
 	start := buf.Len()
@@ -77,9 +78,11 @@ func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *li
 		buf.WriteString("\r\n--" + b + "--\r\n")
 	}
 	if o.signer != nil {
-		return sign(buf, start, o.signer.signer(msg.Headers, o.now))
+		if err := sign(buf, start, o.signer.signer(msg.Headers, o.now)); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return c, nil
 }
 
 // writeHeader is go-mail's msgWriter.writeHeader for one value: the value

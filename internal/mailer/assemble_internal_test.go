@@ -203,7 +203,7 @@ func TestAssembleMatchesGoMail(t *testing.T) {
 		}
 		var want, got bytes.Buffer
 		werr := render(&want, msg, o)
-		gerr := assemble(&got, msg, o, lines)
+		_, gerr := assemble(&got, msg, o, lines)
 		if werr != nil || gerr != nil {
 			if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
 				t.Fatalf("message %d: go-mail: %v; assembled: %v", i, werr, gerr)
@@ -288,7 +288,7 @@ func TestPythonStrictAssembled(t *testing.T) {
 			continue
 		}
 		var b bytes.Buffer
-		if err := assemble(&b, msg, composeOptions{now: time.Now}, lines); err != nil {
+		if _, err := assemble(&b, msg, composeOptions{now: time.Now}, lines); err != nil {
 			continue
 		}
 		name := filepath.Join(dir, fmt.Sprintf("m%03d.eml", i))

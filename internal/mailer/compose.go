@@ -38,6 +38,8 @@ var (
 	ErrBadAddress = errors.New("bad address")
 )
 
+var errNilMessage = errors.New("mailer: nil message")
+
 // reserved are headers the mailer writes itself; msg.Headers may not set them.
 var reserved = map[string]bool{
 	"from": true, "to": true, "cc": true, "bcc": true, "sender": true, "reply-to": true,
@@ -117,7 +119,7 @@ type checked struct {
 // check validates and cleans msg's header values. msg.Date defaults to now.
 func check(msg *model.Message, now func() time.Time) (*checked, error) {
 	if msg == nil {
-		return nil, errors.New("mailer: nil message")
+		return nil, errNilMessage
 	}
 	var c checked
 	var err error

@@ -33,7 +33,7 @@ func TestIdleConnectionChecked(t *testing.T) {
 		}
 	}
 	sendOK()
-	s := m.transport.(*smtpTransport).slots[0]
+	s := m.relays[0].conns[0].tr.(*smtpConn)
 
 	s.lastUsed = time.Now().Add(-idleCheck) // idle, still alive: NOOP, reused
 	sendOK()

@@ -242,4 +242,5 @@ type SendResult struct {
 	Reply     string // the server's reply or the error, one line
 	Bounce    bool   // a permanent 5.1.x: the address does not exist
 	Ambiguous bool   // the connection was lost after the message data was sent: it may have been delivered
+	Relay     string // the relay that gave this result (host:port; "file" for the file transport), "" when none was tried
 }
