@@ -92,4 +92,3 @@ func writeAtomic(name string, data []byte, prev <-chan struct{}) (err error) {
 	}
 	return nil
 }
-
