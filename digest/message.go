@@ -16,11 +16,14 @@ import (
 // compose builds one delivery's message. Every value a person wrote
 // (names, titles, subjects) reaches headers only through sanitize.Line and
 // the mailer's encoding; the List-* headers hold only URLs herald built.
+// The message carries its parts both filled (Text, HTML) and as the
+// article set's shared templates with this reader's values (Body), which
+// the mailer encodes once per template.
 func (s *Service) compose(d config.Digest, r *renderer, e model.Edition, del model.Delivery, arts []*ArticleView) (*model.Message, error) {
 	unsub := s.tokens.Make(token.Unsubscribe, del.SubscriptionID, UnsubscribeTTL)
 	mgmt := s.tokens.Make(token.Manage, del.SubscriberID, ManageTTL)
 	name := sanitize.Line(del.Name)
-	subject, text, html, err := r.render(arts, part{name: name, email: string(del.Email), unsubTok: unsub, mgmtTok: mgmt})
+	subject, body, err := r.renderBody(arts, part{name: name, email: string(del.Email), unsubTok: unsub, mgmtTok: mgmt})
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +35,10 @@ func (s *Service) compose(d config.Digest, r *renderer, e model.Edition, del mod
 		ToAddr:    del.Email,
 		ToName:    name,
 		Subject:   subject,
-		Text:      text,
-		HTML:      html,
+		Text:      body.Text.Fill(body.TextValues),
+		HTML:      body.HTML.Fill(body.HTMLValues),
 		Headers:   s.listHeaders(d, unsub),
+		Body:      body,
 	}
 	return msg, nil
 }

@@ -166,6 +166,7 @@ type Delivery struct {
 	MessageID      string
 	SentAt         time.Time
 	ArticleIDs     []int64
+	Relay          string // the relay of the last attempt (host:port), "" before any
 }
 
 // ArticleQuery selects published articles for a feed or a listing.

@@ -30,7 +30,7 @@ func idList(ids []int64) string {
 }
 
 const deliveryCols = `d.id, d.edition_id, d.subscriber_id, d.subscription_id, sb.email, sb.name, d.status, d.attempts,
-	d.next_attempt_at, d.last_reply, d.message_id, d.sent_at, d.article_ids`
+	d.next_attempt_at, d.last_reply, d.message_id, d.sent_at, d.article_ids, d.relay`
 
 func scanDelivery(sc scanner) (model.Delivery, error) {
 	var (
@@ -40,7 +40,7 @@ func scanDelivery(sc scanner) (model.Delivery, error) {
 		idJSON string
 	)
 	if err := sc.Scan(&d.ID, &d.EditionID, &d.SubscriberID, &d.SubscriptionID, &d.Email, &d.Name, &d.Status,
-		&d.Attempts, &next, &d.LastReply, &d.MessageID, &sent, &idJSON); err != nil {
+		&d.Attempts, &next, &d.LastReply, &d.MessageID, &sent, &idJSON, &d.Relay); err != nil {
 		return d, err
 	}
 	d.NextAttemptAt = time.Unix(next, 0).UTC()
@@ -119,7 +119,7 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 
 // RecordDeliveries writes the outcome of a batch of attempts in one
 // transaction. Each d carries its new state: Status (sent, failed or
-// pending for a retry), Attempts, NextAttemptAt, LastReply, and for sent
+// pending for a retry), Attempts, NextAttemptAt, LastReply, Relay, and for sent
 // ones MessageID, SentAt and ArticleIDs; a sent delivery also records its
 // articles in received_articles for digest, so selection never repeats
 // them. bounced lists subscribers to mark bounced (a permanent 5.1.x). Only
@@ -130,7 +130,7 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?,
-			message_id = ?, sent_at = ? WHERE id = ? AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`)
+			message_id = ?, sent_at = ?, relay = ? WHERE id = ? AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`)
 		if err != nil {
 			return err
 		}
@@ -148,7 +148,7 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 			if !d.SentAt.IsZero() {
 				sent = d.SentAt.Unix()
 			}
-			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.ID, d.Status); err != nil {
+			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.Relay, d.ID, d.Status); err != nil {
 				return err
 			}
 			if d.Status != model.DeliverySent {
