@@ -228,6 +228,8 @@ func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d co
 		shown   time.Time
 	)
 	wctx := context.WithoutCancel(ctx)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	commit := func() error {
 		if failed != nil {
 			return failed
@@ -261,6 +263,7 @@ func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d co
 		}
 		batch = append(batch[:0], o)
 		open := true
+		first := time.Now()
 	gather:
 		for open && len(batch) < s.opt.MarkBatch {
 			select {
@@ -268,7 +271,24 @@ func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d co
 				if open {
 					batch = append(batch, o)
 				}
+				continue
 			default:
+			}
+			// Nothing waiting: linger for a short quiet gap, so the
+			// connections that finish together share one commit (each
+			// costs far more than its rows). A connection waiting for
+			// this commit meanwhile is sending its next message.
+			if time.Since(first) >= markLinger {
+				break
+			}
+			linger.Reset(markGap)
+			select {
+			case o, open = <-results:
+				linger.Stop()
+				if open {
+					batch = append(batch, o)
+				}
+			case <-linger.C:
 				break gather
 			}
 		}
@@ -293,6 +313,13 @@ func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d co
 		}
 	}
 }
+
+// A group commit waits for more results while they keep coming markGap
+// apart, for at most markLinger after the first (outbox.go, marker).
+const (
+	markGap    = 100 * time.Microsecond
+	markLinger = 500 * time.Microsecond
+)
 
 // count adds a committed result to the progress.
 func count(p *Progress, o outcome) {

@@ -39,7 +39,7 @@ import (
 // assemble writes msg into buf as compose + WriteTo + foldSignature would,
 // and returns its checked header values.
 func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *lineCache) (*checked, error) {
-	c, err := check(msg, o.now)
+	c, err := check(msg, o.now, o.addrs)
 	if err != nil {
 		return nil, err
 	}
@@ -209,5 +209,5 @@ func (p bodyPart) mayContainBoundary() bool {
 	if p.tmpl == nil {
 		return strings.Contains(p.flat, "herald-")
 	}
-	return canContainBoundary(p.enc, p.tmpl, p.values)
+	return canContainBoundary(p.enc, p.values)
 }

@@ -190,6 +190,7 @@ func TestAssembleMatchesGoMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := newLineCache(1 << 20)
+	addrs := &addrCache{}
 	now := func() time.Time { return time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC) }
 	var compared, signed, refused int
 	for i := range 6000 {
@@ -203,7 +204,9 @@ func TestAssembleMatchesGoMail(t *testing.T) {
 		}
 		var want, got bytes.Buffer
 		werr := render(&want, msg, o)
-		_, gerr := assemble(&got, msg, o, lines)
+		oa := o
+		oa.addrs = addrs
+		_, gerr := assemble(&got, msg, oa, lines)
 		if werr != nil || gerr != nil {
 			if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
 				t.Fatalf("message %d: go-mail: %v; assembled: %v", i, werr, gerr)

@@ -10,8 +10,8 @@ import (
 	"io"
 	"mime"
 	netmail "net/mail"
-	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -55,10 +55,43 @@ var urlListHeaders = map[string]bool{
 	"list-subscribe": true, "list-post": true, "list-owner": true, "list-archive": true,
 }
 
-var (
-	headerNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,75}$`)
-	messageIDRE  = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}@[A-Za-z0-9.-]{1,253}$")
-)
+// Header names are `^[A-Za-z0-9][A-Za-z0-9-]{0,75}$`, Message-IDs
+// "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}@[A-Za-z0-9.-]{1,253}$" (checked
+// by validHeaderName and validMessageID, which TestValidatorsMatchRegexps
+// compares with these expressions).
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+func validHeaderName(s string) bool {
+	if len(s) < 1 || len(s) > 76 || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isAlnum(s[i]) && s[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func validMessageID(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at < 1 || at > 200 || len(s)-at-1 < 1 || len(s)-at-1 > 253 {
+		return false
+	}
+	for i := 0; i < at; i++ {
+		if c := s[i]; !isAlnum(c) && !strings.ContainsRune("!#$%&'*+/=?^_`{|}~.-", rune(c)) {
+			return false
+		}
+	}
+	for i := at + 1; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 
 // maxWord bounds a header "word" (a run without spaces) so no header line can
 // exceed RFC 5322's 998 characters after go-mail folds at spaces.
@@ -68,6 +101,7 @@ const maxWord = 900
 type composeOptions struct {
 	now    func() time.Time
 	signer *dkimSettings // nil: no DKIM
+	addrs  *addrCache    // nil: parse From and Reply-To every time
 }
 
 // WriteMessage writes msg as an RFC 5322 message: multipart/alternative
@@ -117,7 +151,9 @@ type checked struct {
 }
 
 // check validates and cleans msg's header values. msg.Date defaults to now.
-func check(msg *model.Message, now func() time.Time) (*checked, error) {
+// addrs, when set, remembers parsed From and Reply-To values (the same few
+// for every message).
+func check(msg *model.Message, now func() time.Time, addrs *addrCache) (*checked, error) {
 	if msg == nil {
 		return nil, errNilMessage
 	}
@@ -126,7 +162,7 @@ func check(msg *model.Message, now func() time.Time) (*checked, error) {
 	if c.id, err = messageID(msg.MessageID); err != nil {
 		return nil, err
 	}
-	if c.from, err = parseAddress("From", msg.From); err != nil {
+	if c.from, err = addrs.parse("From", msg.From); err != nil {
 		return nil, err
 	}
 	if c.to, err = parseBareAddress(string(msg.ToAddr)); err != nil {
@@ -134,7 +170,7 @@ func check(msg *model.Message, now func() time.Time) (*checked, error) {
 	}
 	c.to.Name = cleanName(msg.ToName)
 	if msg.ReplyTo != "" {
-		if c.replyTo, err = parseAddress("Reply-To", msg.ReplyTo); err != nil {
+		if c.replyTo, err = addrs.parse("Reply-To", msg.ReplyTo); err != nil {
 			return nil, err
 		}
 	}
@@ -155,7 +191,7 @@ func check(msg *model.Message, now func() time.Time) (*checked, error) {
 // SetGenHeaderPreformatted or SetListUnsubscribe*, which write values raw
 // (and, with more than one, in random map order).
 func compose(msg *model.Message, o composeOptions) (*mail.Msg, error) {
-	c, err := check(msg, o.now)
+	c, err := check(msg, o.now, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +240,7 @@ func flatParts(msg *model.Message) (text, html string) {
 // angle brackets (go-mail adds them).
 func messageID(s string) (string, error) {
 	id := strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
-	if !messageIDRE.MatchString(id) {
+	if !validMessageID(id) {
 		return "", fmt.Errorf("mailer: %w %q: want <local@domain> on the site's domain", ErrBadMessageID, s)
 	}
 	return id, nil
@@ -235,6 +271,38 @@ func parseAddress(field, s string) (*netmail.Address, error) {
 	return a, nil
 }
 
+// addrCache remembers parsed configured addresses (smtp.from,
+// smtp.reply_to), at most a few dozen.
+type addrCache struct {
+	mu sync.Mutex
+	m  map[string]netmail.Address
+}
+
+// parse is parseAddress, remembered; a nil cache parses every time.
+func (c *addrCache) parse(field, s string) (*netmail.Address, error) {
+	if c == nil {
+		return parseAddress(field, s)
+	}
+	key := field + "\x00" + s
+	c.mu.Lock()
+	a, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return &a, nil
+	}
+	p, err := parseAddress(field, s)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= 64 {
+		c.m = map[string]netmail.Address{}
+	}
+	c.m[key] = *p
+	c.mu.Unlock()
+	return p, nil
+}
+
 // parseBareAddress reads a recipient address with no display name.
 func parseBareAddress(s string) (*netmail.Address, error) {
 	if strings.ContainsAny(s, "\r\n") {
@@ -259,7 +327,7 @@ const maxName = 100
 // RFC 2047-encoded whole and reads as typed.
 func cleanName(s string) string {
 	s = cleanText(s)
-	if utf8.RuneCountInString(s) > maxName {
+	if len(s) > maxName && utf8.RuneCountInString(s) > maxName {
 		s = strings.TrimSpace(string([]rune(s)[:maxName]))
 	}
 	return strings.ReplaceAll(s, "=?", "=\u200b?")
@@ -270,6 +338,9 @@ func cleanName(s string) string {
 // (CR, LF, NUL, C1...) and Unicode line or paragraph separator becomes a
 // space, and runs of spaces collapse.
 func cleanText(s string) string {
+	if isPrintableASCII(s) && (s == "" || s[0] != ' ' && s[len(s)-1] != ' ' && !strings.Contains(s, "  ")) {
+		return s // nothing to clean: the common case, without a copy
+	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	b.Grow(len(s))
@@ -311,10 +382,18 @@ func encodeText(s string) string {
 	return strings.Join(words, " ")
 }
 
+// hasLongWord reports a run of more than n bytes without ASCII white space
+// (the words strings.Fields would find in ASCII text).
 func hasLongWord(s string, n int) bool {
-	for _, w := range strings.Fields(s) {
-		if len(w) > n {
-			return true
+	run := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			run = 0
+		default:
+			if run++; run > n {
+				return true
+			}
 		}
 	}
 	return false
@@ -336,7 +415,7 @@ func extraHeaders(hs []model.Header) ([]model.Header, error) {
 	for _, h := range hs {
 		key := strings.ToLower(h.Name)
 		switch {
-		case !headerNameRE.MatchString(h.Name):
+		case !validHeaderName(h.Name):
 			return nil, fmt.Errorf("mailer: %w: name %q", ErrBadHeader, h.Name)
 		case reserved[key]:
 			return nil, fmt.Errorf("mailer: %w: %s is set by the mailer", ErrBadHeader, h.Name)
@@ -376,6 +455,13 @@ func extraHeaders(hs []model.Header) ([]model.Header, error) {
 // hasControl reports a control character other than tab (NUL, DEL, C1...)
 // or a Unicode line or paragraph separator.
 func hasControl(s string) bool {
+	ascii := true
+	for i := 0; i < len(s) && ascii; i++ {
+		ascii = s[i] >= 0x20 && s[i] < 0x7f || s[i] == '\t'
+	}
+	if ascii {
+		return false
+	}
 	for _, r := range s {
 		if r != '\t' && unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) {
 			return true
@@ -404,7 +490,6 @@ func listID(s string) (string, error) {
 		return mime.QEncoding.Encode("utf-8", phrase) + " " + id, nil
 	default:
 		// A quoted string: an encoded word inside it is never decoded.
-		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-		return `"` + r.Replace(phrase) + `" ` + id, nil
+		return `"` + quoteEscaper.Replace(phrase) + `" ` + id, nil
 	}
 }

@@ -171,7 +171,7 @@ func (m *Mailer) assembleJob(j *job) error {
 		cp.ReplyTo = m.cfg.ReplyTo
 	}
 	buf := m.getBuf()
-	c, err := assemble(buf, &cp, composeOptions{now: m.now, signer: m.dkim}, m.lines)
+	c, err := assemble(buf, &cp, composeOptions{now: m.now, signer: m.dkim, addrs: &m.addrs}, m.lines)
 	if err != nil {
 		m.putBuf(buf)
 		return err

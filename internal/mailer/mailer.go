@@ -105,6 +105,7 @@ type Mailer struct {
 	dkim      *dkimSettings
 	from      *netmail.Address // smtp.from, parsed
 	lines     *lineCache
+	addrs     addrCache
 	bufs      sync.Pool
 
 	relays []*relay

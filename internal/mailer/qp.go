@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -108,9 +109,12 @@ func qpString(s string) []byte {
 type encodedPart struct {
 	chunks []chunk
 	valid  bool // every literal piece is valid UTF-8
-	// herald reports a literal piece containing "herald-", the start of
-	// every multipart boundary (see canContainBoundary).
+	// herald reports literal text containing "herald-", the start of
+	// every multipart boundary; slots and edges are what
+	// canContainBoundary needs besides (see there).
 	herald bool
+	slots  []int
+	edges  []string
 }
 
 // chunk is pre-encoded lines (enc, the encoding of text from the state
@@ -166,19 +170,31 @@ func (c *lineCache) encode(s string) encodedLines {
 // prepare splits t's pieces into chunks.
 func prepare(t *model.Template, lines *lineCache) *encodedPart {
 	p := &encodedPart{valid: true}
+	var run strings.Builder // literal text since the last slot
+	endRun := func() {
+		r := run.String()
+		if strings.Contains(r, "herald-") {
+			p.herald = true
+		}
+		if len(r) > 12 {
+			r = r[:6] + "\x00" + r[len(r)-6:]
+		}
+		p.edges = append(p.edges, r)
+		run.Reset()
+	}
 	atLineStart := true // the encoder's state is the one after an LF
 	for _, pc := range t.Pieces {
 		if pc.Slot > 0 {
+			endRun()
+			p.slots = append(p.slots, pc.Slot)
 			p.chunks = append(p.chunks, chunk{slot: pc.Slot})
 			atLineStart = false
 			continue
 		}
 		s := pc.Text
+		run.WriteString(s)
 		if !utf8.ValidString(s) {
 			p.valid = false
-		}
-		if strings.Contains(s, "herald-") {
-			p.herald = true
 		}
 		if !atLineStart {
 			nl := strings.IndexByte(s, '\n')
@@ -199,6 +215,7 @@ func prepare(t *model.Template, lines *lineCache) *encodedPart {
 			atLineStart = false
 		}
 	}
+	endRun()
 	return p
 }
 
@@ -246,32 +263,25 @@ func filledLen(t *model.Template, values []string) int {
 	return n
 }
 
-// canContainBoundary reports whether t filled with values might contain a
-// string starting with "herald-". When it cannot, no derived boundary can
-// occur in the part and the boundary is the first candidate, as
-// boundary() would find. The check builds a short string holding every
-// value whole and, around it, the literal text a 7-byte match could
-// reach into: a literal piece of up to 12 bytes whole, a longer one as
-// its first and last 6 bytes with a NUL between (which "herald-" cannot
-// span).
-func canContainBoundary(p *encodedPart, t *model.Template, values []string) bool {
+// canContainBoundary reports whether the part filled with values might
+// contain a string starting with "herald-". When it cannot, no derived
+// boundary can occur in the part and the boundary is the first candidate,
+// as boundary() would find. Literal text is checked once per template
+// (p.herald); per message the check builds a short string of every value
+// whole and, between values, the literal text a 7-byte match could reach
+// into: a run of up to 12 bytes whole, a longer one as its first and last
+// 6 bytes with a NUL between (which "herald-" cannot span).
+func canContainBoundary(p *encodedPart, values []string) bool {
 	if p.herald {
 		return true
 	}
-	var b strings.Builder
-	for _, pc := range t.Pieces {
-		switch {
-		case pc.Slot > 0:
-			if pc.Slot <= len(values) {
-				b.WriteString(values[pc.Slot-1])
-			}
-		case len(pc.Text) <= 12:
-			b.WriteString(pc.Text)
-		default:
-			b.WriteString(pc.Text[:6])
-			b.WriteByte(0)
-			b.WriteString(pc.Text[len(pc.Text)-6:])
+	var buf [512]byte
+	b := append(buf[:0], p.edges[0]...)
+	for i, slot := range p.slots {
+		if slot <= len(values) {
+			b = append(b, values[slot-1]...)
 		}
+		b = append(b, p.edges[i+1]...)
 	}
-	return strings.Contains(b.String(), "herald-")
+	return bytes.Contains(b, []byte("herald-"))
 }

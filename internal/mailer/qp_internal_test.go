@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"mime/quotedprintable"
+	"regexp"
 	"testing"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -130,8 +131,34 @@ func TestCanContainBoundary(t *testing.T) {
 		}
 		p := prepare(tmpl, newLineCache(1<<10))
 		has := bytes.Contains(text, []byte(word))
-		if got := canContainBoundary(p, tmpl, values); has && !got {
+		if got := canContainBoundary(p, values); has && !got {
 			t.Fatalf("case %d: %q holds %q but the check says it cannot (pieces %+v)", i, text, word, tmpl.Pieces)
+		}
+	}
+}
+
+// TestValidatorsMatchRegexps: the hand-written checks accept exactly what
+// the expressions they replaced accept.
+func TestValidatorsMatchRegexps(t *testing.T) {
+	nameRE := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,75}$`)
+	idRE := regexp.MustCompile("^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}@[A-Za-z0-9.-]{1,253}$")
+	rng := rand.New(rand.NewPCG(7, 7))
+	const alphabet = "aZ09-.@!#$%&'*+/=?^_`{|}~ <>\"\r\n\x00\xc3\xa9:"
+	for i := range 200000 {
+		n := rng.IntN(12)
+		if i%50 == 0 {
+			n = 70 + rng.IntN(400)
+		}
+		b := make([]byte, n)
+		for k := range b {
+			b[k] = alphabet[rng.IntN(len(alphabet))]
+		}
+		s := string(b)
+		if validHeaderName(s) != nameRE.MatchString(s) {
+			t.Fatalf("header name %q: hand %v, regexp %v", s, validHeaderName(s), nameRE.MatchString(s))
+		}
+		if validMessageID(s) != idRE.MatchString(s) {
+			t.Fatalf("message id %q: hand %v, regexp %v", s, validMessageID(s), idRE.MatchString(s))
 		}
 	}
 }
