@@ -91,7 +91,9 @@ func validMessageID(s string) bool {
 	return true
 }
 
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 // maxWord bounds a header "word" (a run without spaces) so no header line can
 // exceed RFC 5322's 998 characters after go-mail folds at spaces.
