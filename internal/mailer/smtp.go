@@ -75,6 +75,7 @@ type smtpConn struct {
 	c        *gmsmtp.Client
 	tc       *trackConn // the TCP connection under c (under TLS, if any)
 	lastUsed time.Time
+	stuffed  []byte // the message being sent, dot-stuffed
 }
 
 // trackConn remembers whether a write failed, so a lost connection after
@@ -240,28 +241,30 @@ func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}) (
 	if err != nil {
 		return s.fail(stageData, err)
 	}
-	// All but the last line go to the connection's buffer dot-stuffed a
-	// line at a time (writeDotStuffed); the DotWriter sees only the last
-	// line, from its start, so the bytes are the same and its Close ends
-	// the data as usual.
+	// All but the last line go to the connection dot-stuffed
+	// (appendDotStuffed); the DotWriter sees only the last line, from its
+	// start, so the bytes are the same and its Close ends the data as
+	// usual.
 	cut := 0
 	if i := bytes.LastIndexByte(raw[:max(len(raw)-1, 0)], '\n'); i >= 0 {
 		cut = i + 1
 	}
-	if err := writeDotStuffed(s.c.Text.W, raw[:cut]); err != nil {
+	// After DATA's reply the buffer is empty, so bufio writes the stuffed
+	// message straight to the connection: one system call.
+	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[:cut])
+	if _, err := s.c.Text.W.Write(s.stuffed); err != nil {
 		return s.fail(stageBody, err)
 	}
+	if cap(s.stuffed) > 1<<20 {
+		s.stuffed = nil
+	}
 	if prev != nil {
-		select {
-		case <-prev:
-		default:
-			// The barrier: the server has all but the last line while
-			// the previous message's result is being made durable.
-			if err := s.c.Text.W.Flush(); err != nil {
-				return s.fail(stageBody, err)
-			}
-			<-prev
+		// The barrier: the server has all but the last line while the
+		// previous message's result is being made durable.
+		if err := s.c.Text.W.Flush(); err != nil {
+			return s.fail(stageBody, err)
 		}
+		<-prev
 	}
 	if _, err := w.Write(raw[cut:]); err != nil {
 		return s.fail(stageBody, err)
