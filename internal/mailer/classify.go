@@ -34,6 +34,8 @@ import (
 //	anything else              Temporary (the reply makes no sense here)
 //	no reply (network error,   Temporary; Ambiguous when it came after the
 //	timeout, cancelled)        final dot had been sent
+//	the connection closed      retry: the server dropped an idle connection;
+//	(EOF, reset) at MAIL FROM  the message is tried again on a new one
 //	no connection (refused,    unreachable: benched, the message goes to
 //	TLS, greeting, EHLO, AUTH) another relay
 //
@@ -49,6 +51,7 @@ const (
 	verdictThrottled                  // too many connections: fewer for a while, try again
 	verdictRelay                      // the relay refuses the sender or itself: bench, try another
 	verdictNoUTF8                     // the message needs SMTPUTF8, which the relay lacks
+	verdictRetry                      // the connection was found closed before the message: try again
 )
 
 var enhancedRE = regexp.MustCompile(`^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)`)

@@ -78,6 +78,8 @@ func (m *Mailer) handle(c *conn, j *job) {
 		case verdictDone:
 		case verdictThrottled:
 			outcome = "throttled"
+		case verdictRetry:
+			outcome = "retried"
 		default:
 			outcome = "rerouted"
 		}
@@ -88,7 +90,7 @@ func (m *Mailer) handle(c *conn, j *job) {
 		return
 	}
 	j.last, j.tries = res, j.tries+1
-	if v != verdictThrottled {
+	if v != verdictThrottled && v != verdictRetry {
 		j.excluded[r.index] = true
 	}
 	m.release(c)

@@ -36,8 +36,8 @@ type Metrics struct {
 	RelayUp func(relay string, up bool)
 	// RelayAttempt is called after every try of a message on a relay with
 	// the relay's name and what came of it: accepted, temporary,
-	// permanent (results for the caller), or rerouted, throttled
-	// (the message went on to another try).
+	// permanent (results for the caller), or rerouted, throttled,
+	// retried (the message went on to another try).
 	RelayAttempt func(relay, outcome string)
 }
 

@@ -244,7 +244,7 @@ func (m *Mailer) judge(r *relay, res model.SendResult, v verdict) {
 			}
 		}
 		return
-	case verdictNoUTF8:
+	case verdictNoUTF8, verdictRetry:
 		return
 	case verdictThrottled:
 		r.throttles++

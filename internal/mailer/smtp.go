@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/textproto"
+	"syscall"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -303,6 +305,12 @@ func (s *smtpConn) fail(st stage, err error) (model.SendResult, verdict) {
 	}
 	// No reply: network error, timeout, TLS failure or cancelled context.
 	res := model.SendResult{Outcome: model.Temporary, Reply: oneLine(st.String() + ": " + err.Error())}
+	if st == stageMail && closedConn(err) {
+		// The server closed the connection while it was idle (or the
+		// relay went away): nothing of the message was offered.
+		s.drop()
+		return res, verdictRetry
+	}
 	if st == stageDot && s.tc != nil && s.tc.werr == nil {
 		// The whole message and the final dot were handed to the network
 		// and no reply came: the server may have accepted it. Retrying
@@ -314,6 +322,13 @@ func (s *smtpConn) fail(st stage, err error) (model.SendResult, verdict) {
 	}
 	s.drop()
 	return res, verdictDone
+}
+
+// closedConn reports an error that says the peer closed the connection
+// (not a timeout: a server that stops answering is not retried at once).
+func closedConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 func (s *smtpConn) close() {

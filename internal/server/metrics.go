@@ -23,7 +23,7 @@ type Metrics struct {
 	Deliveries       *prometheus.CounterVec // by status: sent, failed, skipped, retry
 	SMTPErrors       *prometheus.CounterVec // by class: temporary, permanent, ambiguous
 	RelayUp          *prometheus.GaugeVec   // by relay: 1 up, 0 benched
-	RelayAttempts    *prometheus.CounterVec // by relay and outcome: accepted, temporary, permanent, rerouted, throttled
+	RelayAttempts    *prometheus.CounterVec // by relay and outcome: accepted, temporary, permanent, rerouted, throttled, retried
 	EditionSeconds   prometheus.Histogram
 	Subscribes       *prometheus.CounterVec // by result: accepted, invalid, limited
 	HTTPRequests     *prometheus.CounterVec // non-feed routes by route and code
@@ -78,7 +78,7 @@ func NewMetrics() *Metrics {
 			Name: "herald_smtp_relay_up", Help: "1 while an SMTP relay takes messages, 0 while it is benched after failing.",
 		}, []string{"relay"}),
 		RelayAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "herald_smtp_relay_attempts_total", Help: "Tries of a message on an SMTP relay by outcome (rerouted and throttled: tried again elsewhere).",
+			Name: "herald_smtp_relay_attempts_total", Help: "Tries of a message on an SMTP relay by outcome (rerouted, throttled, retried: the message was tried again).",
 		}, []string{"relay", "outcome"}),
 		EditionSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "herald_edition_duration_seconds", Help: "Wall time to plan and send one edition.",

@@ -43,6 +43,9 @@ type Options struct {
 	// Latency delays every write of the server by this much, standing in
 	// for a network round trip (benchmarks of round-trip counts).
 	Latency time.Duration
+	// SMTPUTF8 advertises RFC 6531 SMTPUTF8; Message.UTF8 says which
+	// messages asked for it.
+	SMTPUTF8 bool
 }
 
 // Stage is the step of an SMTP transaction a hook is asked about.
@@ -137,6 +140,7 @@ type Message struct {
 	Data []byte
 	At   time.Time
 	Conn int
+	UTF8 bool // MAIL FROM carried SMTPUTF8
 }
 
 // Server is a running test SMTP server. Its methods are safe for concurrent
@@ -176,6 +180,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		s.srv.Domain = "mx.test"
 	}
 	s.srv.AllowInsecureAuth = true
+	s.srv.EnableSMTPUTF8 = opts.SMTPUTF8
 	s.srv.MaxRecipients = 100
 	s.srv.MaxMessageBytes = 32 << 20
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
