@@ -273,6 +273,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("http.listen", c.HTTP.Listen),
 		slog.String("smtp.transport", c.SMTP.Transport),
 		slog.String("smtp.host", c.SMTP.Host),
+		slog.Int("smtp.relays", len(c.SMTP.Relays)),
 		slog.Int("digests", len(c.Digests)),
 		slog.Bool("secret_set", c.Secret != ""),
 		slog.Bool("admin_token_set", c.HTTP.AdminToken != ""),
