@@ -10,8 +10,18 @@
 #
 # Environment: RUNS (3), SUBSCRIBERS (100000), CONNS (smtp.max_connections
 # and smtp-source -s, 4), ARTICLES/SECTIONS/AUTHORS (2000/10/50), SINCE
-# (send-now --since, 14d: about 15 candidate articles), NO_SOURCE (1: skip
-# smtp-source, for bench/memory.sh).
+# (send-now --since, 14d: about 15 candidate articles), FOLLOWS (mixed:
+# half follow everything, half a few sections and authors; distinct:
+# nearly every subscriber a different set, see bench/gen), DKIM (empty:
+# off; rsa: a 2048-bit RSA key; ed25519), NO_SOURCE (1: skip smtp-source,
+# for bench/memory.sh).
+#
+# The figures docs/benchmarks.md quotes, one command each:
+#   bench/send.sh W                 4 connections (the goal: herald/smtp-source >= 0.8 overall)
+#   CONNS=1 bench/send.sh W         one connection
+#   CONNS=16 bench/send.sh W        sixteen
+#   DKIM=rsa bench/send.sh W        DKIM-signed (rsa-sha256, 2048 bits)
+#   DKIM=ed25519 bench/send.sh W    DKIM-signed (ed25519-sha256)
 #
 # Each herald run works on a fresh copy of the generated database (a second
 # edition would find every article already received). Peak RSS comes from
@@ -23,16 +33,17 @@ need_peers
 work=${1:-$(mktemp -d -t herald-send-XXXXXX)}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-runs=${RUNS:-3} subs=${SUBSCRIBERS:-100000} conns=${CONNS:-4} since=${SINCE:-14d}
+runs=${RUNS:-3} subs=${SUBSCRIBERS:-100000} conns=${CONNS:-4} since=${SINCE:-14d} follows=${FOLLOWS:-mixed}
+arts=${ARTICLES:-2000} secs=${SECTIONS:-10} auths=${AUTHORS:-50} dkim=${DKIM:-}
 build_herald "$work"
-base="$work/send-$subs.db"
+base="$work/send-$subs-$follows-a$arts-s$secs-u$auths.db"
 if [ ! -s "$base" ]; then
-  say "generating ${ARTICLES:-2000} articles and $subs subscribers"
+  say "generating $arts articles and $subs subscribers ($follows follows)"
   rm -f "$base.tmp"*
   # Articles up to an hour ago; every article counts as seen on its own
   # date (as if herald had watched the site for five years), so --since
   # picks a realistic window rather than everything the generator wrote.
-  "$work/gen" -db "$base.tmp" -articles "${ARTICLES:-2000}" -sections "${SECTIONS:-10}" -authors "${AUTHORS:-50}" \
+  "$work/gen" -db "$base.tmp" -articles "$arts" -sections "$secs" -authors "$auths" -follows "$follows" \
     -subscribers "$subs" -end "$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)" >&2
   sqlite3 "$base.tmp" "UPDATE herald_article_visible SET seen_at = coalesce((SELECT unixepoch(published_at) FROM articles WHERE id = article_id), 0);
     DELETE FROM herald_changes; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
@@ -40,11 +51,19 @@ if [ ! -s "$base" ]; then
 fi
 
 port=$(free_port)
+dkimyaml=""
+case "$dkim" in
+  "") ;;
+  rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/dkim.pem" 2>/dev/null ;;
+  ed25519) openssl genpkey -algorithm ed25519 -out "$work/dkim.pem" ;;
+  *) die "DKIM must be empty, rsa or ed25519" ;;
+esac
+[ -z "$dkim" ] || dkimyaml=", dkim: { domain: news.example.com, selector: bench, private_key_file: \"$work/dkim.pem\" }"
 cat > "$work/herald.yaml" <<YAML
 site: { url: "https://news.example.com", postal_address: "1 Main Street, Springfield" }
 secret: "bench-secret-bench-secret-bench-secret"
 log: { level: info, format: json }
-smtp: { host: 127.0.0.1, port: $port, tls: none, max_connections: $conns, from: "News <digest@news.example.com>" }
+smtp: { host: 127.0.0.1, port: $port, tls: none, max_connections: $conns, from: "News <digest@news.example.com>"$dkimyaml }
 digests:
   - { name: daily, title: "Daily briefing", schedule: "0 7 1 1 *", timezone: UTC, catch_up: 1m }
 YAML
@@ -74,6 +93,7 @@ say "mean message size $size bytes over $neml sample messages"
 
 results="$work/send-results.txt"
 : > "$results"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for run in $(seq "$runs"); do
   db="$work/run.db"
   rm -f "$db" "$db-wal" "$db-shm"
@@ -107,7 +127,7 @@ done
 col() { median $(awk -v c="$1" '{print $c}' "$results"); }
 echo
 echo "machine: $(machine)"
-echo "subscribers: $subs; sent per edition: $(col 2); mean message $size bytes (smtp-source -l $payload); connections: $conns; $runs runs interleaved"
+echo "subscribers: $subs ($follows follows); sent per edition: $(col 2); mean message $size bytes (smtp-source -l $payload); connections: $conns; DKIM: ${dkim:-off}; $runs runs interleaved; load average before: $load0"
 printf '%-34s %s\n' "herald sending rate (msgs/s)" "$(col 6)" "herald overall incl. planning" "$(col 7)" \
   "smtp-source -d (msgs/s)" "$(col 9)" "herald/smtp-source (sending)" "$(ratio "$(col 6)" "$(col 9)")" \
   "herald/smtp-source (overall)" "$(ratio "$(col 7)" "$(col 9)")" "planning (s)" "$(col 4)" \
