@@ -50,12 +50,15 @@ func (s *Service) listHeaders(d config.Digest, unsubToken string) []model.Header
 		lu += ", <mailto:" + to + "?subject=unsubscribe>"
 	}
 	return []model.Header{
-		{Name: "List-Id", Value: strings.Trim(strings.NewReplacer("<", "", ">", "", "\"", "").Replace(sanitize.Line(d.Title))+" <"+listAtom(d.Name)+"."+s.domain+">", " ")},
+		{Name: "List-Id", Value: strings.Trim(listIDStrip.Replace(sanitize.Line(d.Title))+" <"+listAtom(d.Name)+"."+s.domain+">", " ")},
 		{Name: "List-Unsubscribe", Value: lu},
 		{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 		{Name: "Precedence", Value: "bulk"},
 	}
 }
+
+// listIDStrip removes what would end a List-Id phrase early.
+var listIDStrip = strings.NewReplacer("<", "", ">", "", "\"", "")
 
 // listAtom makes a digest name usable as the left part of a List-Id.
 func listAtom(name string) string {

@@ -71,9 +71,14 @@ var placeholders = [...]string{phName, phEmail, phUnsub, phMgmt}
 // phPrefix starts every placeholder.
 const phPrefix = "HERALDxPHx"
 
-// cut makes s a template: literal lines (interned) and a slot per
-// placeholder (slot i+1 for placeholders[i]).
-func (r *renderer) cut(s string) *model.Template {
+// cut makes s a template: literal text and a slot per placeholder (slot
+// i+1 for placeholders[i]). Literal text is cut into runs of whole lines,
+// a new run starting at each line that holds one of anchors (the article
+// set's URLs), and each run is interned: an article's block is the same
+// run in every article set that carries it, so a cached set costs a few
+// dozen pieces and the text is stored (and encoded, by the mailer) once.
+// Where the text is cut changes nothing but what is shared.
+func (r *renderer) cut(s string, anchors []string) *model.Template {
 	t := &model.Template{}
 	for len(s) > 0 {
 		at, which := -1, -1
@@ -96,13 +101,20 @@ func (r *renderer) cut(s string) *model.Template {
 		if at >= 0 {
 			lit = s[:at]
 		}
-		for lit != "" {
-			n := len(lit)
-			if i := strings.IndexByte(lit, '\n'); i >= 0 {
-				n = i + 1
+		start := 0
+		for pos := 0; pos < len(lit); {
+			end := len(lit)
+			if i := strings.IndexByte(lit[pos:], '\n'); i >= 0 {
+				end = pos + i + 1
 			}
-			t.Pieces = append(t.Pieces, model.Piece{Text: r.intern(lit[:n])})
-			lit = lit[n:]
+			if pos > start && (pos == 0 || lit[pos-1] == '\n') && holdsAny(lit[pos:end], anchors) {
+				t.Pieces = append(t.Pieces, model.Piece{Text: r.intern(lit[start:pos])})
+				start = pos
+			}
+			pos = end
+		}
+		if start < len(lit) {
+			t.Pieces = append(t.Pieces, model.Piece{Text: r.intern(lit[start:])})
 		}
 		if at < 0 {
 			break
@@ -113,7 +125,32 @@ func (r *renderer) cut(s string) *model.Template {
 	return t
 }
 
-// intern returns the one copy of line. Called with r.mu held.
+func holdsAny(line string, anchors []string) bool {
+	for _, a := range anchors {
+		if strings.Contains(line, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// anchorsOf are the strings that mark an article's block: its URL as it
+// appears in text and in HTML.
+func anchorsOf(arts []*ArticleView) []string {
+	out := make([]string, 0, 2*len(arts))
+	for _, a := range arts {
+		if len(a.URL) < 8 {
+			continue
+		}
+		out = append(out, a.URL)
+		if e := html.EscapeString(a.URL); e != a.URL {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// intern returns the one copy of a run of lines. Called with r.mu held.
 func (r *renderer) intern(line string) string {
 	if v, ok := r.lines[line]; ok {
 		return v
@@ -130,10 +167,10 @@ func (r *renderer) intern(line string) string {
 
 // Cache bounds: the rendered article sets (pieces and the mailer's
 // per-template encoding, charged at pieceBytes a piece) and the interned
-// lines.
+// runs of lines.
 const (
-	renderCacheBytes = 8 << 20
-	lineInternBytes  = 4 << 20
+	renderCacheBytes = 3 << 20
+	lineInternBytes  = 2 << 20
 	pieceBytes       = 64
 )
 
@@ -246,7 +283,8 @@ func (r *renderer) fill(c *rendered, arts []*ArticleView, p part) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c.html, c.text = r.cut(h), r.cut(tb.String())
+	anchors := anchorsOf(arts)
+	c.html, c.text = r.cut(h, anchors), r.cut(tb.String(), anchors)
 	c.size = 256 + len(c.key) + len(c.subject) + pieceBytes*(len(c.html.Pieces)+len(c.text.Pieces))
 	if e := r.cache[c.key]; e == nil || e.Value != c {
 		return // evicted while rendering

@@ -148,7 +148,7 @@ type job struct {
 var ErrClosed = errors.New("mailer: closed")
 
 // lineCacheBytes bounds the shared encodings of identical template lines.
-const lineCacheBytes = 4 << 20
+const lineCacheBytes = 2 << 20
 
 // New builds a Mailer from the smtp config and starts its connection
 // goroutines. For transport smtp it does not connect: each connection is

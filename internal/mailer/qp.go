@@ -117,15 +117,13 @@ type encodedPart struct {
 	edges  []string
 }
 
-// chunk is pre-encoded lines (enc, the encoding of text from the state
-// after an LF, ending at column col), literal text that shares a line
-// with a value (live), or a value (slot > 0).
+// chunk is pre-encoded whole lines (lines, shared through the lineCache,
+// with text their source), literal text that shares a line with a value
+// (text, encoded per message), or a value (slot > 0).
 type chunk struct {
-	enc  []byte
-	col  int
-	text string
-	live string
-	slot int
+	lines *encodedLines
+	text  string
+	slot  int32
 }
 
 // encodedLines is the encoding of whole lines and the column it ends at.
@@ -140,16 +138,16 @@ type encodedLines struct {
 // and one encoding. It is bounded; when full it starts again.
 type lineCache struct {
 	mu    sync.Mutex
-	m     map[string]encodedLines
+	m     map[string]*encodedLines
 	bytes int
 	max   int
 }
 
-func newLineCache(max int) *lineCache { return &lineCache{m: map[string]encodedLines{}, max: max} }
+func newLineCache(max int) *lineCache { return &lineCache{m: map[string]*encodedLines{}, max: max} }
 
 // encode returns the encoding of s, which ends with an LF, from the state
 // after an LF.
-func (c *lineCache) encode(s string) encodedLines {
+func (c *lineCache) encode(s string) *encodedLines {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l, ok := c.m[s]; ok {
@@ -157,7 +155,7 @@ func (c *lineCache) encode(s string) encodedLines {
 	}
 	e := qpEncoder{out: make([]byte, 0, len(s)+len(s)/8)}
 	e.write(s)
-	l := encodedLines{enc: e.out, col: e.col}
+	l := &encodedLines{enc: e.out, col: e.col}
 	if c.bytes+len(l.enc) > c.max {
 		clear(c.m)
 		c.bytes = 0
@@ -187,7 +185,7 @@ func prepare(t *model.Template, lines *lineCache) *encodedPart {
 		if pc.Slot > 0 {
 			endRun()
 			p.slots = append(p.slots, pc.Slot)
-			p.chunks = append(p.chunks, chunk{slot: pc.Slot})
+			p.chunks = append(p.chunks, chunk{slot: int32(pc.Slot)})
 			atLineStart = false
 			continue
 		}
@@ -207,8 +205,7 @@ func prepare(t *model.Template, lines *lineCache) *encodedPart {
 		}
 		last := strings.LastIndexByte(s, '\n')
 		if last >= 0 {
-			l := lines.encode(s[:last+1])
-			p.chunks = append(p.chunks, chunk{enc: l.enc, col: l.col, text: s[:last+1]})
+			p.chunks = append(p.chunks, chunk{lines: lines.encode(s[:last+1]), text: s[:last+1]})
 		}
 		if rest := s[last+1:]; rest != "" {
 			p.appendLive(rest)
@@ -220,11 +217,11 @@ func prepare(t *model.Template, lines *lineCache) *encodedPart {
 }
 
 func (p *encodedPart) appendLive(s string) {
-	if n := len(p.chunks); n > 0 && p.chunks[n-1].enc == nil && p.chunks[n-1].slot == 0 {
-		p.chunks[n-1].live += s
+	if n := len(p.chunks); n > 0 && p.chunks[n-1].lines == nil && p.chunks[n-1].slot == 0 {
+		p.chunks[n-1].text += s
 		return
 	}
-	p.chunks = append(p.chunks, chunk{live: s})
+	p.chunks = append(p.chunks, chunk{text: s})
 }
 
 // encode appends the part's encoding with values to out.
@@ -232,17 +229,15 @@ func (p *encodedPart) encode(out []byte, values []string) []byte {
 	e := qpEncoder{out: out}
 	for _, c := range p.chunks {
 		switch {
-		case c.enc != nil && e.col == 0 && !e.cr:
-			e.out = append(e.out, c.enc...)
-			e.col = c.col
-		case c.enc != nil:
-			e.write(c.text)
+		case c.lines != nil && e.col == 0 && !e.cr:
+			e.out = append(e.out, c.lines.enc...)
+			e.col = c.lines.col
 		case c.slot > 0:
-			if c.slot <= len(values) {
+			if int(c.slot) <= len(values) {
 				e.write(values[c.slot-1])
 			}
-		default:
-			e.write(c.live)
+		default: // live text, or lines after the CR oddity
+			e.write(c.text)
 		}
 	}
 	e.close()
