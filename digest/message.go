@@ -16,10 +16,25 @@ import (
 // compose builds one delivery's message. Every value a person wrote
 // (names, titles, subjects) reaches headers only through sanitize.Line and
 // the mailer's encoding; the List-* headers hold only URLs herald built.
-// The message carries its parts both filled (Text, HTML) and as the
-// article set's shared templates with this reader's values (Body), which
-// the mailer encodes once per template.
+// The message carries its parts as the article set's shared templates with
+// this reader's values (Body), which the mailer encodes once per template,
+// and filled (Text, HTML) for previews and any other Mailer.
 func (s *Service) compose(d config.Digest, r *renderer, e model.Edition, del model.Delivery, arts []*ArticleView) (*model.Message, error) {
+	return s.composeBody(d, r, e, del, arts, false)
+}
+
+// BodyMailer is a Mailer that composes a message from its Body (the
+// shared templates and this reader's values) whenever Body is set, as
+// internal/mailer does. For one the outbox leaves Text and HTML empty
+// rather than filling a copy of both parts for every message, which was
+// most of what sending allocated.
+type BodyMailer interface {
+	Mailer
+	ComposesBody() bool
+}
+
+// composeBody is compose; bodyOnly leaves Text and HTML empty.
+func (s *Service) composeBody(d config.Digest, r *renderer, e model.Edition, del model.Delivery, arts []*ArticleView, bodyOnly bool) (*model.Message, error) {
 	unsub := s.tokens.Make(token.Unsubscribe, del.SubscriptionID, UnsubscribeTTL)
 	mgmt := s.tokens.Make(token.Manage, del.SubscriberID, ManageTTL)
 	name := sanitize.Line(del.Name)
@@ -35,10 +50,11 @@ func (s *Service) compose(d config.Digest, r *renderer, e model.Edition, del mod
 		ToAddr:    del.Email,
 		ToName:    name,
 		Subject:   subject,
-		Text:      body.Text.Fill(body.TextValues),
-		HTML:      body.HTML.Fill(body.HTMLValues),
 		Headers:   s.listHeaders(d, unsub),
 		Body:      body,
+	}
+	if !bodyOnly {
+		msg.Text, msg.HTML = body.Text.Fill(body.TextValues), body.HTML.Fill(body.HTMLValues)
 	}
 	return msg, nil
 }

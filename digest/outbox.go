@@ -159,7 +159,8 @@ func (s *Service) attempt(ctx context.Context, d config.Digest, e model.Edition,
 		results <- outcome{d: del}
 		return
 	}
-	msg, err := s.compose(d, r, e, del, arts)
+	bm, bodyOnly := s.opt.Mailer.(BodyMailer)
+	msg, err := s.composeBody(d, r, e, del, arts, bodyOnly && bm.ComposesBody())
 	if err != nil {
 		// A template that fails for this data fails every attempt: record it.
 		del.Status, del.LastReply = model.DeliveryFailed, sanitize.Line("render: "+err.Error())

@@ -277,6 +277,11 @@ func (m *Mailer) Send(ctx context.Context, msg *model.Message, record func(model
 	return m.dispatch(ctx, j, true)
 }
 
+// ComposesBody reports that the mailer composes a message from its Body
+// (shared templates and values) whenever it is set, so a caller may leave
+// Text and HTML empty (digest.BodyMailer).
+func (m *Mailer) ComposesBody() bool { return true }
+
 // Close stops taking messages, waits for every connection to finish the
 // message it is on and for every record call, then closes the connections
 // (QUIT). Send after Close returns ErrClosed.

@@ -209,7 +209,9 @@ type Message struct {
 	// Body, when set, is what Text and HTML were filled from: templates
 	// many messages share, with this message's values. A mailer may encode
 	// the shared text once per template instead of Text and HTML for every
-	// message; the message on the wire is the same byte for byte.
+	// message; the message on the wire is the same byte for byte. For a
+	// mailer that says it composes from Body (digest.BodyMailer), Text and
+	// HTML may be left empty.
 	Body *Body
 }
 
