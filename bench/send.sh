@@ -70,6 +70,8 @@ YAML
 export HERALD_CONFIG="$work/herald.yaml"
 
 sinkpid=
+# sinkcpu prints smtp-sink's user + system CPU seconds so far.
+sinkcpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$sinkpid/stat"; }
 cleanup() { [ -z "$sinkpid" ] || kill "$sinkpid" 2>/dev/null || true; }
 trap cleanup EXIT
 smtp-sink -u nobody "127.0.0.1:$port" 1024 2> "$work/sink.log" &
@@ -98,12 +100,14 @@ for run in $(seq "$runs"); do
   db="$work/run.db"
   rm -f "$db" "$db-wal" "$db-shm"
   cp "$base" "$db"
-  t0=$(date +%s.%N)
-  HERALD_DATABASE="$db" /usr/bin/time -f '%e %M' -o "$work/time.txt" \
+  k0=$(sinkcpu)
+  HERALD_DATABASE="$db" /usr/bin/time -f '%e %M %U %S' -o "$work/time.txt" \
     "$work/herald" send-now --since "$since" > "$work/out.txt" 2> "$work/log.json"
-  t1=$(date +%s.%N)
+  k1=$(sinkcpu)
   sent=$(awk '{print $2}' "$work/out.txt" | tr -d ,)
-  read -r wall rss < "$work/time.txt"
+  read -r wall rss hu hs < "$work/time.txt"
+  hcpu=$(awk -v u="$hu" -v s="$hs" -v n="$sent" 'BEGIN {printf "%.0f", (u+s)/n*1e6}')
+  hsink=$(awk -v a="$k0" -v b="$k1" -v n="$sent" 'BEGIN {printf "%.0f", (b-a)/n*1e6}')
   plan_s=$(jq -r 'select(.msg=="edition planned") | .time' "$work/log.json" | head -1)
   done_s=$(jq -r 'select(.msg=="edition done") | .time' "$work/log.json" | tail -1)
   start_s=$(head -1 "$work/log.json" | jq -r .time)
@@ -113,15 +117,19 @@ for run in $(seq "$runs"); do
   herald_total=$(awk -v n="$sent" -v s="$wall" 'BEGIN {printf "%.0f", n/s}')
   [ "$sent" -gt 0 ] || die "herald sent nothing: $(cat "$work/out.txt")"
 
-  src=0
+  src=0 scpu=0 ssink=0
   if [ "${NO_SOURCE:-}" != 1 ]; then
-  s0=$(date +%s.%N)
-  smtp-source -d -s "$conns" -l "$payload" -m "$sent" -f digest@news.example.com -t reader@example.org "127.0.0.1:$port"
-  s1=$(date +%s.%N)
+  s0=$(date +%s.%N) k0=$(sinkcpu)
+  /usr/bin/time -f '%U %S' -o "$work/stime.txt" \
+    smtp-source -d -s "$conns" -l "$payload" -m "$sent" -f digest@news.example.com -t reader@example.org "127.0.0.1:$port"
+  s1=$(date +%s.%N) k1=$(sinkcpu)
+  read -r su ss < "$work/stime.txt"
   src=$(awk -v a="$s0" -v b="$s1" -v n="$sent" 'BEGIN {printf "%.0f", n/(b-a)}')
+  scpu=$(awk -v u="$su" -v s="$ss" -v n="$sent" 'BEGIN {printf "%.0f", (u+s)/n*1e6}')
+  ssink=$(awk -v a="$k0" -v b="$k1" -v n="$sent" 'BEGIN {printf "%.0f", (b-a)/n*1e6}')
   fi
-  echo "$run $sent $wall $planning $sending $herald_rate $herald_total $rss $src" >> "$results"
-  say "run $run: herald sent $sent in ${wall}s (planning ${planning}s, sending ${sending}s): $herald_rate msgs/s sending, $herald_total overall, peak RSS $((rss / 1024)) MB; smtp-source $src msgs/s"
+  echo "$run $sent $wall $planning $sending $herald_rate $herald_total $rss $src $hcpu $hsink $scpu $ssink" >> "$results"
+  say "run $run: herald sent $sent in ${wall}s (planning ${planning}s, sending ${sending}s): $herald_rate msgs/s sending, $herald_total overall, peak RSS $((rss / 1024)) MB, CPU ${hcpu}us/msg (sink ${hsink}); smtp-source $src msgs/s, CPU ${scpu}us/msg (sink ${ssink}); load $(cut -d' ' -f1 /proc/loadavg)"
 done
 
 col() { median $(awk -v c="$1" '{print $c}' "$results"); }
@@ -131,5 +139,7 @@ echo "subscribers: $subs ($follows follows); sent per edition: $(col 2); mean me
 printf '%-34s %s\n' "herald sending rate (msgs/s)" "$(col 6)" "herald overall incl. planning" "$(col 7)" \
   "smtp-source -d (msgs/s)" "$(col 9)" "herald/smtp-source (sending)" "$(ratio "$(col 6)" "$(col 9)")" \
   "herald/smtp-source (overall)" "$(ratio "$(col 7)" "$(col 9)")" "planning (s)" "$(col 4)" \
-  "peak RSS (MB)" "$(awk -v m="$(col 8)" 'BEGIN {printf "%.0f", m/1024}')"
+  "peak RSS (MB)" "$(awk -v m="$(col 8)" 'BEGIN {printf "%.0f", m/1024}')" \
+  "CPU per message, herald (us)" "$(col 10)" "  smtp-sink while herald sends" "$(col 11)" \
+  "CPU per message, smtp-source (us)" "$(col 12)" "  smtp-sink while it sends" "$(col 13)"
 echo "raw results: $results"
