@@ -78,6 +78,8 @@ type smtpConn struct {
 	tc       *trackConn // the TCP connection under c (under TLS, if any)
 	lastUsed time.Time
 	stuffed  []byte // the message being sent, dot-stuffed
+
+	pipelining, eightBit bool // the relay offers PIPELINING, 8BITMIME
 }
 
 // trackConn remembers whether a write failed, so a lost connection after
@@ -173,6 +175,8 @@ func (s *smtpConn) dial() error {
 		return err
 	}
 	s.c, s.tc, s.lastUsed = c, s.dialled, time.Now()
+	s.pipelining, _ = c.Extension("PIPELINING")
+	s.eightBit, _ = c.Extension("8BITMIME")
 	return nil
 }
 
@@ -233,6 +237,9 @@ func (s *smtpConn) utf8() (known, ok bool) {
 // add; strict servers (mailpit, Postfix) refuse bare addresses
 // (smtptest's Violations catches a regression).
 func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}) (model.SendResult, verdict) {
+	if s.pipelining {
+		return s.pipelined(env, raw, prev)
+	}
 	if err := s.c.Mail("<" + env.from + ">"); err != nil {
 		return s.fail(stageMail, err)
 	}
@@ -322,6 +329,12 @@ func (s *smtpConn) fail(st stage, err error) (model.SendResult, verdict) {
 	}
 	s.drop()
 	return res, verdictDone
+}
+
+// isReply reports an error that is an SMTP reply (not a network error).
+func isReply(err error) bool {
+	var te *textproto.Error
+	return errors.As(err, &te)
 }
 
 // closedConn reports an error that says the peer closed the connection

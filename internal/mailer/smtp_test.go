@@ -18,7 +18,12 @@ import (
 )
 
 func TestSendReusesConnectionsAndParsesBack(t *testing.T) {
-	srv := smtptest.Start(t, smtptest.Options{})
+	t.Run("pipelining", func(t *testing.T) { testSendReusesConnections(t, false) })
+	t.Run("one command at a time", func(t *testing.T) { testSendReusesConnections(t, true) })
+}
+
+func testSendReusesConnections(t *testing.T, noPipelining bool) {
+	srv := smtptest.Start(t, smtptest.Options{NoPipelining: noPipelining})
 	const workers, perWorker = 3, 5
 	m := newMailer(t, smtpConfig(srv, workers))
 	var wg sync.WaitGroup
@@ -86,8 +91,14 @@ func TestSendReusesConnectionsAndParsesBack(t *testing.T) {
 
 // TestClassification scripts the server's reply and checks the result and
 // that the worker's next message goes through cleanly (connection reset or
-// redialled).
+// redialled), with the envelope pipelined (the server offers PIPELINING)
+// and one command at a time.
 func TestClassification(t *testing.T) {
+	t.Run("pipelining", func(t *testing.T) { testClassification(t, false) })
+	t.Run("one command at a time", func(t *testing.T) { testClassification(t, true) })
+}
+
+func testClassification(t *testing.T, noPipelining bool) {
 	type want struct {
 		outcome   model.SendOutcome
 		code      int
@@ -141,7 +152,7 @@ func TestClassification(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := smtptest.Start(t, smtptest.Options{})
+			srv := smtptest.Start(t, smtptest.Options{NoPipelining: noPipelining})
 			var armed atomic.Bool // fire the scripted action once, after the warm-up
 			srv.SetHook(func(a *smtptest.Attempt) smtptest.Action {
 				if a.Stage == tc.stage && armed.CompareAndSwap(true, false) {
