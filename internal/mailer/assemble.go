@@ -87,26 +87,32 @@ func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *li
 
 // writeHeader is go-mail's msgWriter.writeHeader for one value: the value
 // split at spaces, a line broken before a word that would take it to 76
-// characters.
+// characters, and the space before each break dropped (go-mail builds the
+// line and then replaces " \r\n" with "\r\n"; header values never hold a
+// line break of their own, so dropping the one space before each break
+// it adds is the same).
 func writeHeader(buf *bytes.Buffer, key, value string) {
-	var b strings.Builder
 	charLength := 76 - 2 - len(key) - 2
-	b.WriteString(key)
-	b.WriteString(": ")
-	words := strings.Split(value, " ")
-	for i, w := range words {
+	buf.WriteString(key)
+	buf.WriteString(": ")
+	for {
+		w, rest, more := strings.Cut(value, " ")
 		if charLength-len(w) <= 1 {
-			b.WriteString("\r\n ")
+			if b := buf.Bytes(); b[len(b)-1] == ' ' {
+				buf.Truncate(buf.Len() - 1)
+			}
+			buf.WriteString("\r\n ")
 			charLength = 76 - 3
 		}
-		b.WriteString(w)
-		if i < len(words)-1 {
-			b.WriteByte(' ')
-			charLength--
-		}
+		buf.WriteString(w)
 		charLength -= len(w)
+		if !more {
+			break
+		}
+		buf.WriteByte(' ')
+		charLength--
+		value = rest
 	}
-	buf.WriteString(strings.ReplaceAll(b.String(), " \r\n", "\r\n"))
 	buf.WriteString("\r\n")
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/wneessen/go-mail"
 
 	"github.com/heraldnews/herald/internal/model"
 )
@@ -318,5 +319,35 @@ if bad:
 `
 	if out, err := exec.Command(py, append([]string{"-c", script}, files...)...).CombinedOutput(); err != nil {
 		t.Fatalf("python3 strict parser: %v\n%s", err, out)
+	}
+}
+
+// TestWriteHeaderMatchesGoMail compares writeHeader with go-mail's header
+// writer on values with runs of spaces, long words and edge lengths.
+func TestWriteHeaderMatchesGoMail(t *testing.T) {
+	rng := mathrand.New(mathrand.NewPCG(21, 21))
+	words := []string{"", "a", "word", strings.Repeat("x", 30), strings.Repeat("y", 80), "=?utf-8?q?abc?="}
+	for i := range 20000 {
+		var parts []string
+		for range rng.IntN(12) {
+			parts = append(parts, words[rng.IntN(len(words))])
+		}
+		value := strings.Join(parts, " ")
+		key := []string{"Subject", "To", "List-Unsubscribe", "X-A-Rather-Long-Header-Name"}[rng.IntN(4)]
+		m := mail.NewMsg(mail.WithNoDefaultUserAgent())
+		m.SetGenHeader(mail.Header(key), value)
+		m.SetMessageIDWithValue("a@b")
+		m.SetDateWithValue(time.Unix(0, 0))
+		m.SetBodyString(mail.TypeTextPlain, "")
+		var ref bytes.Buffer
+		if _, err := m.WriteTo(&ref); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		writeHeader(&got, key, value)
+		// go-mail's output holds the header among others; find it.
+		if !bytes.Contains(ref.Bytes(), got.Bytes()) {
+			t.Fatalf("case %d: %s %q:\n got %q\nwant within %q", i, key, value, got.String(), ref.String())
+		}
 	}
 }
