@@ -62,8 +62,8 @@ type relay struct {
 	// Guarded by Mailer.mu.
 	idle      []*conn // free connections, the most recently used last
 	busy      int
-	limit     int     // connections it may use now
-	credit    float64 // toward the next connection back after a throttle
+	limit     int       // connections it may use now
+	credit    float64   // toward the next connection back after a throttle
 	benched   time.Time // no messages before this
 	backoff   time.Duration
 	throttles int  // 421s in a row
