@@ -116,6 +116,7 @@ func (m *Mailer) finish(c *conn, j *job, res model.SendResult) {
 	done := make(chan struct{})
 	c.prev = done
 	m.pending.Add(1)
+	m.release(c) // free before the result is reported: the caller's next Send finds it
 	go func() {
 		defer m.pending.Done()
 		if prev != nil {
@@ -125,7 +126,6 @@ func (m *Mailer) finish(c *conn, j *job, res model.SendResult) {
 		close(done)
 		m.putBuf(j.raw)
 	}()
-	m.release(c)
 }
 
 // finishNoConn reports the result of a message no connection will carry.
