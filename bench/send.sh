@@ -14,7 +14,8 @@
 # half follow everything, half a few sections and authors; distinct:
 # nearly every subscriber a different set, see bench/gen), DKIM (empty:
 # off; rsa: a 2048-bit RSA key; ed25519), NO_SOURCE (1: skip smtp-source,
-# for bench/memory.sh).
+# for bench/memory.sh), HERALD_BIN (a herald binary to measure instead of
+# this tree's: an older build, side by side).
 #
 # The figures docs/benchmarks.md quotes, one command each:
 #   bench/send.sh W                 4 connections (the goal: herald/smtp-source >= 0.8 overall)
@@ -36,6 +37,7 @@ work=$(cd "$work" && pwd)
 runs=${RUNS:-3} subs=${SUBSCRIBERS:-100000} conns=${CONNS:-4} since=${SINCE:-14d} follows=${FOLLOWS:-mixed}
 arts=${ARTICLES:-2000} secs=${SECTIONS:-10} auths=${AUTHORS:-50} dkim=${DKIM:-}
 build_herald "$work"
+if [ -n "${HERALD_BIN:-}" ]; then cp "$HERALD_BIN" "$work/herald"; fi
 base="$work/send-$subs-$follows-a$arts-s$secs-u$auths.db"
 if [ ! -s "$base" ]; then
   say "generating $arts articles and $subs subscribers ($follows follows)"
