@@ -124,7 +124,7 @@ func New(opt Options) (*Service, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	signer, err := token.NewSigner([]byte(opt.Config.Secret), opt.Now)
+	signer, err := token.NewSigner([]byte(opt.Config.Secret), opt.Now, []byte(opt.Config.SecretPrevious))
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +30,10 @@ site:
   language: en
   postal_address: "1 Demo Street, Exampleton EX1 2MP"
 database: %q
+# Both generated for this demo (openssl rand -base64 32 makes such values).
+secret: %q
+http:
+  admin_token: %q   # POST /api/send-now with "Authorization: Bearer <this>"
 log: {level: info, format: text}
 feeds: {items: 50}
 smtp:
@@ -91,7 +97,7 @@ func (m *Main) runDemo(ctx context.Context, out io.Writer, dir, listen string, r
 	}
 	cfgPath := filepath.Join(abs, "herald.yaml")
 	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
-		body := fmt.Sprintf(demoConfig, filepath.Join(abs, "herald.db"), filepath.Join(abs, "mail"))
+		body := fmt.Sprintf(demoConfig, filepath.Join(abs, "herald.db"), strongValue(), strongValue(), filepath.Join(abs, "mail"))
 		if err := os.WriteFile(cfgPath, []byte(body), 0o644); err != nil {
 			return err
 		}
@@ -167,6 +173,14 @@ Press Ctrl-C to stop.
 `, base, filepath.Join(abs, "mail"), res.Sent, res.Skipped, cfgPath)
 	d.ln = ln
 	return d.run(ctx, m.OnListen)
+}
+
+// strongValue returns 32 random bytes in base64, as
+// `openssl rand -base64 32` does: a secret or token config accepts.
+func strongValue() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // demoSubscribers lists the demo's addresses (for tests).

@@ -28,6 +28,11 @@ type Config struct {
 	Feeds        Feeds    `yaml:"feeds"`
 	SMTP         SMTP     `yaml:"smtp"`
 	Digests      []Digest `yaml:"digests"`
+
+	// The subscriber lifecycle (lifecycle.go).
+	SecretPrevious string      `yaml:"secret_previous" secret:"true"` // verify-only, while rotating secret
+	Bounces        Bounces     `yaml:"bounces"`
+	Subscribers    Subscribers `yaml:"subscribers"`
 }
 
 // Site describes the publication.
@@ -56,6 +61,9 @@ type HTTP struct {
 	ReadTimeout      Duration `yaml:"read_timeout"`
 	WriteTimeout     Duration `yaml:"write_timeout"`
 	ShutdownTimeout  Duration `yaml:"shutdown_timeout"`
+	// Sign-up that bots cannot fill (lifecycle.go validates them).
+	SubscribeMinSeconds int  `yaml:"subscribe_min_seconds"` // a post sooner after the form was rendered is a bot's
+	SubscribePoW        bool `yaml:"subscribe_pow"`         // every post must solve a proof-of-work challenge
 }
 
 // Feeds configures feed building and serving.
@@ -190,7 +198,7 @@ func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
 // Default returns the built-in configuration.
 func Default() *Config {
-	return &Config{
+	c := &Config{
 		Site:     Site{Name: "News", URL: "https://news.example.com", Language: "en"},
 		Database: "./herald.db",
 		Log:      Log{Level: "info", Format: "text"},
@@ -209,6 +217,8 @@ func Default() *Config {
 			Timeout: Duration(30 * time.Second),
 		},
 	}
+	c.defaultLifecycle()
+	return c
 }
 
 // DefaultDigest is the digest herald has when the config names none.
@@ -271,6 +281,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("smtp.host", c.SMTP.Host),
 		slog.Int("digests", len(c.Digests)),
 		slog.Bool("secret_set", c.Secret != ""),
+		slog.Bool("secret_previous_set", c.SecretPrevious != ""),
 		slog.Bool("admin_token_set", c.HTTP.AdminToken != ""),
 	)
 }

@@ -140,6 +140,7 @@ func (c *Config) Validate() error {
 			bad("smtp.dkim.private_key_file", "%v", err)
 		}
 	}
+	c.validateLifecycle(bad)
 	seen := map[string]bool{}
 	for i := range c.Digests {
 		d := &c.Digests[i]

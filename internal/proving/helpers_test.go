@@ -26,8 +26,8 @@ import (
 )
 
 const (
-	testSecret = "proving-secret"
-	testAdmin  = "proving-admin-token-0123456789"
+	testSecret = "proving-secret-0123456789abcdef01234567"
+	testAdmin  = "proving-admin-token-0123456789abcdef"
 )
 
 // TestMain removes the built binary after the run.

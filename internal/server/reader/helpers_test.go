@@ -37,7 +37,7 @@ func newEnv(tb testing.TB) *env {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg, err := config.Parse([]byte(`
 site: { name: "The Herald", url: "https://news.example.com" }
-secret: "test-secret"
+secret: "test-secret-0123456789abcdef0123456789"
 smtp: { from: "The Herald <digest@news.example.com>", tls: none }
 digests:
   - { name: daily, title: "Morning Briefing", schedule: "0 7 * * *", timezone: Europe/London }
