@@ -91,7 +91,7 @@ func (s *Service) importRow(ctx context.Context, rec []string, digests, sections
 	}
 	col := func(i int) string {
 		if i < len(rec) {
-			return strings.TrimSpace(rec[i])
+			return csvValue(strings.TrimSpace(rec[i]))
 		}
 		return ""
 	}
@@ -99,7 +99,7 @@ func (s *Service) importRow(ctx context.Context, rec []string, digests, sections
 	if err != nil {
 		return fmt.Sprintf("invalid email address %q", col(0))
 	}
-	name := col(1)
+	name := cleanName(col(1))
 	dname := col(2)
 	if dname == "" {
 		dname = s.cfg.Digests[0].Name
@@ -158,14 +158,14 @@ func (s *Service) Export(ctx context.Context, out io.Writer) error {
 	}
 	err := s.store.EachSubscriber(ctx, func(sub model.Subscriber, subs []model.Subscription) error {
 		if len(subs) == 0 {
-			return w.Write([]string{string(sub.Email), sub.Name, "", "", "", sub.Status})
+			return w.Write(csvCells(string(sub.Email), sub.Name, "", "", "", sub.Status))
 		}
 		for _, su := range subs {
 			status := sub.Status
 			if su.Status == model.SubscriptionUnsubscribed && sub.Status == model.SubscriberActive {
 				status = model.SubscriptionUnsubscribed
 			}
-			if err := w.Write([]string{string(sub.Email), sub.Name, su.Digest, strings.Join(su.Sections, " "), strings.Join(su.Authors, " "), status}); err != nil {
+			if err := w.Write(csvCells(string(sub.Email), sub.Name, su.Digest, strings.Join(su.Sections, " "), strings.Join(su.Authors, " "), status)); err != nil {
 				return err
 			}
 		}
@@ -177,3 +177,22 @@ func (s *Service) Export(ctx context.Context, out io.Writer) error {
 	w.Flush()
 	return w.Error()
 }
+
+// csvCells neutralises every cell a spreadsheet would run as a formula
+// (OWASP's CSV injection advice): a cell starting with =, +, -, @, a tab
+// or a carriage return gets a leading apostrophe, which spreadsheets take
+// as "text" and do not show; a cell that already starts with an apostrophe
+// gets one more, so csvValue can undo exactly what was added and an
+// import reads the export back unchanged.
+func csvCells(cells ...string) []string {
+	for i, c := range cells {
+		if c != "" && strings.IndexByte("=+-@\t\r'", c[0]) >= 0 {
+			cells[i] = "'" + c
+		}
+	}
+	return cells
+}
+
+// csvValue undoes csvCells for one cell: a leading apostrophe is dropped.
+// (A file from elsewhere with a name such as 'Tis loses that apostrophe.)
+func csvValue(c string) string { return strings.TrimPrefix(c, "'") }

@@ -213,6 +213,21 @@ func (s *Service) checkSlugs(ctx context.Context, sections, authors []string) er
 	return nil
 }
 
+// MaxNameLen is the most characters of a subscriber's name herald keeps.
+const MaxNameLen = 200
+
+// cleanName makes a name typed by a reader (or a CSV cell) safe to store
+// and show: one line, no invisible format characters (a right-to-left
+// override would reverse what follows it wherever the name is shown), at
+// most MaxNameLen characters.
+func cleanName(s string) string {
+	name := sanitize.Line(model.StripFormat(s))
+	if r := []rune(name); len(r) > MaxNameLen {
+		name = string(r[:MaxNameLen])
+	}
+	return name
+}
+
 // sendAndWait hands msg to the mailer and waits for its result.
 func (s *Service) sendAndWait(ctx context.Context, msg *model.Message) error {
 	if s.mailer == nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/heraldnews/herald/internal/model"
-	"github.com/heraldnews/herald/internal/sanitize"
 )
 
 // Request is one subscriber to add: the CLI's `subscribers add` and the
@@ -44,10 +43,7 @@ func (s *Service) Subscribe(ctx context.Context, req Request) (model.Subscriber,
 	if err := s.checkSlugs(ctx, req.Sections, req.Authors); err != nil {
 		return model.Subscriber{}, false, err
 	}
-	name := sanitize.Line(req.Name)
-	if len([]rune(name)) > 200 {
-		name = string([]rune(name)[:200])
-	}
+	name := cleanName(req.Name)
 	status := ""
 	if req.Confirmed {
 		status = model.SubscriberActive
