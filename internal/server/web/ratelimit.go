@@ -61,9 +61,11 @@ func ParsePrefixes(ss []string) []netip.Prefix {
 	return out
 }
 
-// HourlyLimiter allows n events per client per sliding hour, tracking at
-// most maxClients addresses (the oldest are forgotten first) so a flood from
-// many addresses cannot exhaust memory.
+// HourlyLimiter allows n events per client per sliding hour. It tracks at
+// most maxClients clients, so a flood from many addresses cannot exhaust
+// memory — and no flood lifts a limit: entries expire only by time, and
+// while the table is full of clients seen within the hour a new client is
+// refused (answered 429) rather than an old client's count forgotten.
 type HourlyLimiter struct {
 	mu         sync.Mutex
 	n          int
@@ -71,11 +73,23 @@ type HourlyLimiter struct {
 	now        func() time.Time
 	hits       map[netip.Addr][]time.Time
 	maxClients int
+	v4, v6     int       // prefix lengths that make one client
+	swept      time.Time // the last sweep of expired clients
 }
 
 // NewHourlyLimiter allows n events per client per hour (n <= 0: no limit).
+// A client is an IPv4 address or an IPv6 /64 (one host usually holds a
+// whole /64).
 func NewHourlyLimiter(n int, now func() time.Time) *HourlyLimiter {
-	return &HourlyLimiter{n: n, window: time.Hour, now: now, hits: map[netip.Addr][]time.Time{}, maxClients: 100_000}
+	return &HourlyLimiter{n: n, window: time.Hour, now: now, hits: map[netip.Addr][]time.Time{}, maxClients: 100_000, v4: 32, v6: 64}
+}
+
+// NewNetworkLimiter is NewHourlyLimiter per network: an IPv4 /24 or an
+// IPv6 /64 counts as one client.
+func NewNetworkLimiter(n int, now func() time.Time) *HourlyLimiter {
+	l := NewHourlyLimiter(n, now)
+	l.v4 = 24
+	return l
 }
 
 // Allow records an event for ip and reports whether it is within the limit.
@@ -83,15 +97,16 @@ func (l *HourlyLimiter) Allow(ip netip.Addr) bool {
 	if l == nil || l.n <= 0 {
 		return true
 	}
+	bits := l.v4
 	if ip.Is6() {
-		// One IPv6 client usually holds a whole /64.
-		ip = netip.PrefixFrom(ip, 64).Masked().Addr()
+		bits = l.v6
 	}
+	ip = netip.PrefixFrom(ip, bits).Masked().Addr()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	cut := now.Add(-l.window)
-	h := l.hits[ip]
+	h, known := l.hits[ip]
 	i := 0
 	for i < len(h) && !h[i].After(cut) {
 		i++
@@ -101,20 +116,24 @@ func (l *HourlyLimiter) Allow(ip netip.Addr) bool {
 		l.hits[ip] = h
 		return false
 	}
-	if len(l.hits) >= l.maxClients {
-		l.evict(cut)
+	if !known && len(l.hits) >= l.maxClients && !l.sweep(now, cut) {
+		return false // full of live clients: limit the newcomer, forget no one
 	}
 	l.hits[ip] = append(h, now)
 	return true
 }
 
-func (l *HourlyLimiter) evict(cut time.Time) {
-	for k, h := range l.hits {
-		if len(h) == 0 || !h[len(h)-1].After(cut) {
-			delete(l.hits, k)
+// sweep forgets clients with no event within the window, at most once a
+// minute (a sweep costs the whole table), and reports whether there is
+// room now.
+func (l *HourlyLimiter) sweep(now, cut time.Time) bool {
+	if now.Sub(l.swept) >= time.Minute {
+		l.swept = now
+		for k, h := range l.hits {
+			if len(h) == 0 || !h[len(h)-1].After(cut) {
+				delete(l.hits, k)
+			}
 		}
 	}
-	if len(l.hits) >= l.maxClients {
-		clear(l.hits) // under a flood from very many addresses, start over
-	}
+	return len(l.hits) < l.maxClients
 }

@@ -68,3 +68,46 @@ func TestHourlyLimiter(t *testing.T) {
 		t.Errorf("limiter tracks %d clients", len(lf.hits))
 	}
 }
+
+// No flood lifts a limit (issue 11, item 5): a client at its limit stays
+// limited however many other clients arrive after it; while the table is
+// full of live clients, newcomers are refused; once the hour has passed
+// their entries expire and newcomers are served again.
+func TestHourlyLimiterFloodKeepsLimits(t *testing.T) {
+	now := time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
+	l := NewHourlyLimiter(2, func() time.Time { return now })
+	l.maxClients = 1000
+	victim := netip.MustParseAddr("198.51.100.1")
+	l.Allow(victim)
+	l.Allow(victim)
+	if l.Allow(victim) {
+		t.Fatal("third request allowed")
+	}
+	refused := 0
+	for i := range 5000 { // five times the bound
+		now = now.Add(time.Millisecond)
+		if !l.Allow(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})) {
+			refused++
+		}
+	}
+	if len(l.hits) > l.maxClients {
+		t.Errorf("the table grew to %d clients (bound %d)", len(l.hits), l.maxClients)
+	}
+	if refused < 5000-l.maxClients {
+		t.Errorf("%d newcomers refused while the table was full, want at least %d", refused, 5000-l.maxClients)
+	}
+	if l.Allow(victim) {
+		t.Error("the flood lifted the limit of a client at its limit")
+	}
+	now = now.Add(61 * time.Minute)
+	if !l.Allow(netip.MustParseAddr("192.0.2.77")) || !l.Allow(victim) {
+		t.Error("clients still refused after their hour passed")
+	}
+	// Networks: an IPv4 /24 counts as one.
+	n := NewNetworkLimiter(2, func() time.Time { return now })
+	n.Allow(netip.MustParseAddr("203.0.113.1"))
+	n.Allow(netip.MustParseAddr("203.0.113.2"))
+	if n.Allow(netip.MustParseAddr("203.0.113.3")) || !n.Allow(netip.MustParseAddr("203.0.114.3")) {
+		t.Error("the network limiter does not count a /24 as one")
+	}
+}
