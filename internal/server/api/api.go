@@ -56,7 +56,7 @@ func New(opt Options) *Handler {
 }
 
 // Register mounts the API on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux web.Mux) {
 	mux.HandleFunc("POST /api/send-now", h.requireAdmin(h.sendNow))
 	mux.HandleFunc("GET /api/editions", h.requireAdmin(h.editions))
 }

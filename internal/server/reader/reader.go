@@ -84,7 +84,7 @@ func New(opt Options) (*Handler, error) {
 }
 
 // Register mounts the pages on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux web.Mux) {
 	mux.HandleFunc("GET /subscribe", h.subscribeForm)
 	mux.HandleFunc("POST /subscribe", h.subscribe)
 	mux.HandleFunc("GET /confirm", h.confirmPage)

@@ -22,6 +22,14 @@ import (
 	"github.com/heraldnews/herald/templates"
 )
 
+// Mux is where a route group mounts its routes: an *http.ServeMux, or
+// internal/server's mux that also records every pattern mounted (so a
+// test can send every method to every route the server has).
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // MaxFormBytes bounds a form or JSON request body.
 const MaxFormBytes = 16 << 10
 
