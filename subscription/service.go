@@ -14,7 +14,6 @@ package subscription
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -45,6 +44,37 @@ type Store interface {
 	EachSubscriber(ctx context.Context, fn func(model.Subscriber, []model.Subscription) error) error
 }
 
+// IntakeStore holds the subscribe requests the request path records for
+// the worker.
+type IntakeStore interface {
+	AddIntake(ctx context.Context, in model.Intake) (int64, error)
+	// Intakes returns the oldest recorded requests.
+	Intakes(ctx context.Context, limit int) ([]model.Intake, error)
+	DeleteIntake(ctx context.Context, id int64) error
+}
+
+// MailStore is the transactional mail queue.
+type MailStore interface {
+	EnqueueMail(ctx context.Context, m model.Mail) (int64, error)
+	// MailedSince reports whether a mail to the address was queued after since.
+	MailedSince(ctx context.Context, to model.Address, since time.Time) (bool, error)
+	DueMail(ctx context.Context, now time.Time, limit int) ([]model.Mail, error)
+	// ClaimMail takes a due mail for this process until until (a crash
+	// leaves it to be sent again then); false when another took it.
+	ClaimMail(ctx context.Context, id int64, until time.Time) (bool, error)
+	NextMailAttempt(ctx context.Context) (time.Time, bool, error)
+	MailByID(ctx context.Context, id int64) (model.Mail, error)
+	// RecordMail stores an attempt's result; bounced marks the subscriber so.
+	RecordMail(ctx context.Context, m model.Mail, bounced bool) error
+}
+
+// SuppressionStore reads the suppression list (internal/store).
+type SuppressionStore interface {
+	SuppressionKey(ctx context.Context) ([]byte, error)
+	SuppressionsOf(ctx context.Context, key []byte, address model.Address) ([]model.Suppression, error)
+	LiftErased(ctx context.Context, key []byte, address model.Address) error
+}
+
 // ContentStore lists the sections and authors a reader may follow.
 type ContentStore interface {
 	Sections(ctx context.Context) ([]model.Section, error)
@@ -52,7 +82,8 @@ type ContentStore interface {
 }
 
 // Mailer delivers messages (internal/mailer): Send hands msg to a free
-// connection and returns; record is called with the result.
+// connection and returns; record is called with the result, and the
+// connection takes its next message only after record returns.
 type Mailer interface {
 	Send(ctx context.Context, msg *model.Message, record func(model.SendResult)) error
 }
@@ -60,9 +91,9 @@ type Mailer interface {
 // Token lifetimes.
 const (
 	ConfirmTTL = 7 * 24 * time.Hour
-	// ConfirmEvery is the least time between two confirmation emails to one
-	// address: repeated subscribe requests for a pending address (from any
-	// number of clients) cannot turn into a mail storm.
+	// ConfirmEvery is the least time between two transactional mails to
+	// one address: repeated subscribe requests (from any number of
+	// clients) cannot turn into a mail storm.
 	ConfirmEvery = 10 * time.Minute
 )
 
@@ -79,6 +110,10 @@ var (
 	// ErrExpiredLink: a token past its expiry.
 	ErrExpiredLink = &model.Error{Code: model.EEXPIRED,
 		Message: "For your safety, links in our emails stop working after a while. Use the link in a more recent email."}
+	// ErrSuppressed: the address is on the suppression list for a reason a
+	// double opt-in does not lift (a complaint, an operator's entry).
+	ErrSuppressed = &model.Error{Code: model.EINVALID,
+		Message: "This address is on our do-not-mail list. Write to us if you want to receive our newsletters again."}
 )
 
 // Options configure a Service.
@@ -86,34 +121,63 @@ type Options struct {
 	Config  *config.Config // required, validated, with its secret set
 	Store   Store          // required
 	Content ContentStore   // required
-	Mailer  Mailer         // required to send confirmations
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Intake, Mails and Suppressions default to Store when it implements
+	// them (internal/store's Store does).
+	Intake       IntakeStore
+	Mails        MailStore
+	Suppressions SuppressionStore
+	Mailer       Mailer // required to send mail
+	// ReturnPath, when set, is the envelope sender of transactional mail
+	// number id (a VERP address, so its bounces name it).
+	ReturnPath func(mailID int64) model.Address
+	// Backoff is the delay before retry number attempt (default: 30s
+	// doubling to at most 30m).
+	Backoff func(attempt int) time.Duration
+	// OnSubscribe is told what each subscribe request led to: confirm,
+	// resubscribe, manage (the mail queued), throttled, suppressed, none.
+	OnSubscribe func(outcome string)
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Service applies the subscription rules.
 type Service struct {
 	cfg    *config.Config
+	opt    Options
 	store  Store
+	intake IntakeStore
+	queue  MailStore
+	supp   SuppressionStore
 	cont   ContentStore
 	mailer Mailer
 	log    *slog.Logger
 	now    func() time.Time
 	tokens *token.Signer
-	mail   *confirmMail
+	mail   *mails
 
-	// confirmAt throttles confirmation emails per address; bg tracks the
-	// ones sent in the background.
-	confirmAtMu sync.Mutex
-	confirmAt   map[model.Address]time.Time
-	bg          sync.WaitGroup
+	nudge  chan struct{} // a subscribe request was recorded
+	passMu sync.Mutex    // one worker pass at a time (Run, Wait)
+	keyMu  sync.Mutex
+	key    []byte // the suppression list's hash key, read once
 }
 
-// New returns a Service. It parses the confirmation email's templates and
+// New returns a Service. It parses the transactional mails' templates and
 // renders them once with sample data, so a broken one fails at start.
 func New(opt Options) (*Service, error) {
 	if opt.Config == nil || opt.Store == nil || opt.Content == nil {
 		return nil, errors.New("subscription: New needs a config and stores")
+	}
+	if opt.Intake == nil {
+		opt.Intake, _ = opt.Store.(IntakeStore)
+	}
+	if opt.Mails == nil {
+		opt.Mails, _ = opt.Store.(MailStore)
+	}
+	if opt.Suppressions == nil {
+		opt.Suppressions, _ = opt.Store.(SuppressionStore)
+	}
+	if opt.Intake == nil || opt.Mails == nil || opt.Suppressions == nil {
+		return nil, errors.New("subscription: New needs an intake, a mail queue and a suppression store")
 	}
 	if opt.Config.Secret == "" {
 		return nil, errors.New("subscription: config secret is empty (open the store to generate one)")
@@ -124,23 +188,69 @@ func New(opt Options) (*Service, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.Backoff == nil {
+		opt.Backoff = backoff
+	}
+	if opt.OnSubscribe == nil {
+		opt.OnSubscribe = func(string) {}
+	}
 	signer, err := token.NewSigner([]byte(opt.Config.Secret), opt.Now, []byte(opt.Config.SecretPrevious))
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: opt.Config, store: opt.Store, cont: opt.Content, mailer: opt.Mailer, log: opt.Log,
-		now: opt.Now, tokens: signer, confirmAt: map[model.Address]time.Time{}}
-	if s.mail, err = newConfirmMail(opt.Config); err != nil {
+	s := &Service{cfg: opt.Config, opt: opt, store: opt.Store, intake: opt.Intake, queue: opt.Mails, supp: opt.Suppressions, cont: opt.Content,
+		mailer: opt.Mailer, log: opt.Log, now: opt.Now, tokens: signer, nudge: make(chan struct{}, 1)}
+	if s.mail, err = newMails(opt.Config); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// backoff is 30s doubling per attempt up to 30m.
+func backoff(attempt int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < attempt && d < 30*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 30*time.Minute)
+}
+
+// suppressionKey reads the suppression list's hash key once.
+func (s *Service) suppressionKey(ctx context.Context) ([]byte, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if s.key == nil {
+		k, err := s.supp.SuppressionKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.key = k
+	}
+	return s.key, nil
+}
+
+// suppressions returns the suppression list's entries that match address,
+// and whether one of them blocks it for good (a complaint, an operator's
+// entry: a double opt-in does not lift them).
+func (s *Service) suppressions(ctx context.Context, address model.Address) ([]model.Suppression, bool, error) {
+	key, err := s.suppressionKey(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	sps, err := s.supp.SuppressionsOf(ctx, key, address)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, sp := range sps {
+		if !sp.Lifted() {
+			return sps, true, nil
+		}
+	}
+	return sps, false, nil
+}
+
 // Tokens is the signer for links in mail.
 func (s *Service) Tokens() *token.Signer { return s.tokens }
-
-// Wait waits for confirmation emails sent in the background.
-func (s *Service) Wait() { s.bg.Wait() }
 
 // digest returns the configured digest called name ("" for the first).
 func (s *Service) digest(name string) (config.Digest, error) {
@@ -226,19 +336,4 @@ func cleanName(s string) string {
 		name = string(r[:MaxNameLen])
 	}
 	return name
-}
-
-// sendAndWait hands msg to the mailer and waits for its result.
-func (s *Service) sendAndWait(ctx context.Context, msg *model.Message) error {
-	if s.mailer == nil {
-		return fmt.Errorf("subscription: no mailer configured to mail %s", msg.ToAddr)
-	}
-	done := make(chan model.SendResult, 1)
-	if err := s.mailer.Send(ctx, msg, func(r model.SendResult) { done <- r }); err != nil {
-		return err
-	}
-	if res := <-done; res.Outcome != model.Accepted {
-		return fmt.Errorf("subscription: mail to %s: %s (%s)", msg.ToAddr, res.Outcome, sanitize.Line(res.Reply))
-	}
-	return nil
 }

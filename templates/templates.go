@@ -9,7 +9,10 @@
 //     CSS inlined after rendering) and its plain-text part (text/template).
 //     A digest whose template key is "weekly" uses weekly.html.tmpl and
 //     weekly.txt.tmpl.
-//   - confirm.html.tmpl, confirm.txt.tmpl: the double opt-in email.
+//   - confirm.html.tmpl, confirm.txt.tmpl: the double opt-in email (also
+//     for an active reader taking an unsubscribed digest again).
+//   - manage.html.tmpl, manage.txt.tmpl: the link to the preferences page
+//     a reader gets who asks to subscribe while already subscribed.
 //   - pages.html.tmpl: the pages behind /confirm, /unsubscribe and
 //     /preferences (templates "confirm", "unsubscribe", "preferences",
 //     "message").

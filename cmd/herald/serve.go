@@ -162,6 +162,11 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 			d.log.Error("digest service stopped", "err", err)
 		}
 	})
+	wg.Go(func() {
+		if err := d.subs.Run(sctx); err != nil {
+			d.log.Error("subscription worker stopped", "err", err)
+		}
+	})
 
 	announce := func(a net.Addr) {
 		d.log.Info("herald serving", "url", "http://"+a.String()+"/", "feeds", "http://"+a.String()+"/feeds/all.rss",
@@ -179,7 +184,6 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	d.log.Info("shutting down: waiting for the sender to finish the message it is on")
 	stop()
 	wg.Wait()
-	d.subs.Wait() // confirmation emails on their way
 	if cerr := d.mailer.Close(); cerr != nil {
 		d.log.Warn("closing the mailer", "err", cerr)
 	}

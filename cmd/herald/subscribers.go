@@ -58,17 +58,26 @@ func (m *Main) subscribersAdd() *cobra.Command {
 }
 
 func (m *Main) subscribersImport() *cobra.Command {
-	return &cobra.Command{
-		Use:   "import FILE.csv",
-		Short: "Upsert subscribers from CSV (email,name,digest,sections,authors,status)",
+	var opt subscription.ImportOptions
+	cmd := &cobra.Command{
+		Use:   "import FILE.csv [--resubscribe]",
+		Short: "Upsert subscribers from CSV (email,name,digest,sections,authors,status), keeping every opt-out",
 		Long: `import reads CSV with the columns email, name, digest, sections, authors,
 status (a header row is optional). sections and authors hold slugs separated
-by spaces, ';' or '|'; none means everything. status is active (the default
-for a new row), pending, bounced, erased, or unsubscribed (ends that row's
-subscription only). Rows are upserted: importing a file twice changes
-nothing. Each bad row is reported with its line number and reason and the
-import carries on; the exit status is 1 when any row was bad. No email is
-sent.`,
+by spaces, ';' or '|'; none means everything. status is active, pending,
+bounced, complained, erased, or unsubscribed (ends that row's subscription
+only); empty keeps what is stored (a new row is active). Rows are upserted:
+importing a file twice changes nothing. No email is sent.
+
+An import keeps every opt-out: it never reactivates an unsubscribed
+subscription, nor a bounced, complained, erased or suppressed address (an
+empty status included). Such rows are skipped and listed with their line and
+reason. --resubscribe lets active rows reactivate unsubscribed subscriptions,
+and nothing else.
+
+The report counts rows added, updated and skipped by reason. Each bad row is
+reported with its line number and reason and the import carries on; the exit
+status is 1 when any row was bad.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
@@ -81,20 +90,57 @@ sent.`,
 				return err
 			}
 			defer closeFn()
-			rep, err := svc.Import(cmd.Context(), f)
+			rep, err := svc.ImportWith(cmd.Context(), f, opt)
 			for _, b := range rep.Bad {
 				fmt.Fprintf(cmd.ErrOrStderr(), "line %d: %s\n", b.Line, b.Reason)
+			}
+			for _, sk := range rep.Skipped {
+				fmt.Fprintf(cmd.ErrOrStderr(), "line %d: skipped: %s%s\n", sk.Line, sk.Reason, skipHint(sk.Reason, opt.Resubscribe))
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d row(s), %d bad\n", rep.Imported, len(rep.Bad))
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d row(s), %d bad: %d added, %d updated, %d skipped%s\n",
+				rep.Imported, len(rep.Bad), rep.Added, rep.Updated, len(rep.Skipped), skippedBy(rep))
 			if len(rep.Bad) > 0 {
 				return fmt.Errorf("%s: %d bad row(s), reported above", args[0], len(rep.Bad))
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&opt.Resubscribe, "resubscribe", false, "let active rows reactivate unsubscribed subscriptions (never bounced, complained, erased or suppressed addresses)")
+	return cmd
+}
+
+// skipHint says how to undo a skip, when there is a way.
+func skipHint(reason string, resubscribe bool) string {
+	switch reason {
+	case model.SubscriptionUnsubscribed:
+		if !resubscribe {
+			return " (the reader unsubscribed; --resubscribe reactivates)"
+		}
+	case model.SubscriberBounced, model.SubscriberComplained, model.SuppressedOperator:
+		return " (on the suppression list; see herald suppressions)"
+	}
+	return ""
+}
+
+// skippedBy lists the skip reasons with their counts: " (unsubscribed 2, bounced 1)".
+func skippedBy(rep subscription.ImportReport) string {
+	by := rep.SkippedBy()
+	if len(by) == 0 {
+		return ""
+	}
+	reasons := make([]string, 0, len(by))
+	for r := range by {
+		reasons = append(reasons, r)
+	}
+	slices.Sort(reasons)
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%s %d", r, by[r])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func (m *Main) subscribersExport() *cobra.Command {

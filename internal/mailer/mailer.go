@@ -265,7 +265,11 @@ func (m *Mailer) deliver(conn int, msg *model.Message) model.SendResult {
 	if err != nil {
 		return model.SendResult{Outcome: model.Permanent, Reply: oneLine("mailer: from: " + err.Error())}
 	}
-	return m.transport.send(context.Background(), conn, envelope{from: from.Address, to: string(cp.ToAddr), messageID: cp.MessageID}, buf.Bytes())
+	envFrom := from.Address
+	if cp.ReturnPath != "" {
+		envFrom = string(cp.ReturnPath) // VERP: bounces name the message
+	}
+	return m.transport.send(context.Background(), conn, envelope{from: envFrom, to: string(cp.ToAddr), messageID: cp.MessageID}, buf.Bytes())
 }
 
 // Close stops taking messages, waits for every connection to finish the

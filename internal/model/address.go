@@ -1,6 +1,9 @@
 package model
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -95,4 +98,15 @@ func StripFormat(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// AddressHash is the keyed hash an erased address leaves on the
+// suppression list: HMAC-SHA256 of the case-folded address under key,
+// which is the suppression list's own key (not secret), in hex. It lets an
+// import or a sign-up recognise the address without keeping it.
+func AddressHash(key []byte, a Address) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("herald-suppression-v1\x00"))
+	m.Write([]byte(strings.ToLower(string(a))))
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -76,10 +76,11 @@ func (a *Article) Modified() time.Time {
 
 // Subscriber status values.
 const (
-	SubscriberPending = "pending"
-	SubscriberActive  = "active"
-	SubscriberBounced = "bounced"
-	SubscriberErased  = "erased"
+	SubscriberPending    = "pending"
+	SubscriberActive     = "active"
+	SubscriberBounced    = "bounced"    // the address does not exist (a hard bounce, or too many soft ones)
+	SubscriberComplained = "complained" // marked our mail as spam
+	SubscriberErased     = "erased"     // asked to be forgotten: no personal data left
 )
 
 // Subscription status values.
@@ -198,13 +199,17 @@ type Message struct {
 	MessageID string // "<local@domain>", stable across retries of one delivery
 	Date      time.Time
 	From      string // "Name <addr>" as in smtp.from
-	ReplyTo   string // optional
-	ToAddr    Address
-	ToName    string
-	Subject   string
-	Text      string // text/plain part
-	HTML      string // text/html part (CSS inlined)
-	Headers   []Header
+	// ReturnPath is the envelope sender (SMTP MAIL FROM), where bounces
+	// go: a VERP address naming this message when bounces.address is set;
+	// empty means From's address.
+	ReturnPath Address
+	ReplyTo    string // optional
+	ToAddr     Address
+	ToName     string
+	Subject    string
+	Text       string // text/plain part
+	HTML       string // text/html part (CSS inlined)
+	Headers    []Header
 }
 
 // SendOutcome classifies one delivery attempt.

@@ -175,8 +175,27 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// fkOffDirective, on a line of its own in a migration, runs that
+// migration with foreign keys off (SQLite's procedure for rebuilding a
+// table other tables refer to); the store checks them before committing.
+const fkOffDirective = "-- herald: foreign_keys off"
+
 func (s *Store) apply(ctx context.Context, m migration) error {
-	tx, err := s.W.BeginTx(ctx, nil)
+	// The writer pool's one connection, held for the pragma and the
+	// transaction alike.
+	conn, err := s.W.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	fkOff := strings.Contains(m.sql, "\n"+fkOffDirective+"\n") || strings.HasPrefix(m.sql, fkOffDirective+"\n")
+	if fkOff {
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -190,6 +209,16 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err
+	}
+	if fkOff {
+		var table, parent string
+		err := tx.QueryRowContext(ctx, `SELECT "table", parent FROM pragma_foreign_key_check LIMIT 1`).Scan(&table, &parent)
+		if err == nil {
+			return fmt.Errorf("foreign key check: a row of %s refers to a missing %s", table, parent)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO herald_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.version, m.name, s.Now().Unix()); err != nil {

@@ -297,12 +297,13 @@ func (s *Store) SetSubscriptionStatus(ctx context.Context, id int64, status stri
 }
 
 // ActiveSubscriptions returns up to limit active subscriptions of digest
-// whose subscriber is active, with ids above afterID, in id order, with
-// their follows. Planning pages through them.
+// whose subscriber is active and not on the suppression list, with ids
+// above afterID, in id order, with their follows. Planning pages through
+// them.
 func (s *Store) ActiveSubscriptions(ctx context.Context, digest string, afterID int64, limit int) ([]model.Subscription, error) {
 	out, err := queryRows(ctx, s.R, `SELECT su.id, su.subscriber_id FROM subscriptions su INDEXED BY subscriptions_digest_status_id
 		JOIN subscribers sb ON sb.id = su.subscriber_id
-		WHERE su.digest = ? AND su.status = 'active' AND su.id > ? AND sb.status = 'active'
+		WHERE su.digest = ? AND su.status = 'active' AND su.id > ? AND sb.status = 'active' AND `+notSuppressedSQL+`
 		ORDER BY su.id LIMIT ?`, func(sc scanner) (model.Subscription, error) {
 		sub := model.Subscription{Digest: digest, Status: model.SubscriptionActive}
 		err := sc.Scan(&sub.ID, &sub.SubscriberID)

@@ -25,8 +25,9 @@ import (
 
 // Subscriptions is what the reader pages ask of package subscription.
 type Subscriptions interface {
-	Subscribe(ctx context.Context, req subscription.Request) (model.Subscriber, bool, error)
-	ConfirmTarget(ctx context.Context, tok string) (model.Subscriber, error)
+	// Enqueue checks a subscribe request and records it for the worker.
+	Enqueue(ctx context.Context, req subscription.Request) error
+	ConfirmTarget(ctx context.Context, tok string) (subscription.Confirmation, error)
 	Confirm(ctx context.Context, tok string) (model.Subscriber, error)
 	UnsubscribeTarget(ctx context.Context, tok string) (subscription.Unsubscription, error)
 	Unsubscribe(ctx context.Context, tok string, oneClick bool) (subscription.Unsubscription, error)

@@ -62,8 +62,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, err.Error(), req)
 		return
 	}
-	req.Async = true
-	if _, _, err := h.opt.Subscriptions.Subscribe(r.Context(), req); err != nil {
+	if err := h.opt.Subscriptions.Enqueue(r.Context(), req); err != nil {
 		p := web.ProblemOf(err)
 		if p.Status == http.StatusInternalServerError {
 			h.opt.Log.Error("subscribe failed", "err", err)
