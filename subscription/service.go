@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
 	"github.com/heraldnews/herald/internal/token"
@@ -59,9 +60,6 @@ type MailStore interface {
 	// MailedSince reports whether a mail to the address was queued after since.
 	MailedSince(ctx context.Context, to model.Address, since time.Time) (bool, error)
 	DueMail(ctx context.Context, now time.Time, limit int) ([]model.Mail, error)
-	// ClaimMail takes a due mail for this process until until (a crash
-	// leaves it to be sent again then); false when another took it.
-	ClaimMail(ctx context.Context, id int64, until time.Time) (bool, error)
 	NextMailAttempt(ctx context.Context) (time.Time, bool, error)
 	MailByID(ctx context.Context, id int64) (model.Mail, error)
 	// RecordMail stores an attempt's result; bounced marks the subscriber so.
@@ -121,11 +119,12 @@ type Options struct {
 	Config  *config.Config // required, validated, with its secret set
 	Store   Store          // required
 	Content ContentStore   // required
-	// Intake, Mails and Suppressions default to Store when it implements
-	// them (internal/store's Store does).
+	// Intake, Mails, Suppressions and Leases default to Store when it
+	// implements them (internal/store's Store does).
 	Intake       IntakeStore
 	Mails        MailStore
 	Suppressions SuppressionStore
+	Leases       lease.Store // one process at a time sends transactional mail
 	Mailer       Mailer // required to send mail
 	// ReturnPath, when set, is the envelope sender of transactional mail
 	// number id (a VERP address, so its bounces name it).
@@ -154,6 +153,7 @@ type Service struct {
 	now    func() time.Time
 	tokens *token.Signer
 	mail   *mails
+	leases *lease.Manager
 
 	nudge  chan struct{} // a subscribe request was recorded
 	passMu sync.Mutex    // one worker pass at a time (Run, Wait)
@@ -176,8 +176,11 @@ func New(opt Options) (*Service, error) {
 	if opt.Suppressions == nil {
 		opt.Suppressions, _ = opt.Store.(SuppressionStore)
 	}
-	if opt.Intake == nil || opt.Mails == nil || opt.Suppressions == nil {
-		return nil, errors.New("subscription: New needs an intake, a mail queue and a suppression store")
+	if opt.Leases == nil {
+		opt.Leases, _ = opt.Store.(lease.Store)
+	}
+	if opt.Intake == nil || opt.Mails == nil || opt.Suppressions == nil || opt.Leases == nil {
+		return nil, errors.New("subscription: New needs an intake, a mail queue, a suppression store and leases")
 	}
 	if opt.Config.Secret == "" {
 		return nil, errors.New("subscription: config secret is empty (open the store to generate one)")
@@ -199,7 +202,8 @@ func New(opt Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: opt.Config, opt: opt, store: opt.Store, intake: opt.Intake, queue: opt.Mails, supp: opt.Suppressions, cont: opt.Content,
-		mailer: opt.Mailer, log: opt.Log, now: opt.Now, tokens: signer, nudge: make(chan struct{}, 1)}
+		mailer: opt.Mailer, log: opt.Log, now: opt.Now, tokens: signer, nudge: make(chan struct{}, 1),
+		leases: lease.New(opt.Leases, lease.Options{Log: opt.Log})}
 	if s.mail, err = newMails(opt.Config); err != nil {
 		return nil, err
 	}

@@ -78,8 +78,9 @@ func (s *Service) Enqueue(ctx context.Context, req Request) error {
 // Subscribe applies req now, as `subscribers add` does: with Confirmed
 // the address is active at once (refused while it is suppressed);
 // otherwise the rules for a returning reader apply (see apply) and the
-// mail they queue is sent before Subscribe returns. It returns the
-// subscriber and whether a mail went out.
+// mail they queue is sent before Subscribe returns (ErrQueued when another
+// process holds the queue and will send it). It returns the subscriber and
+// whether a mail went out.
 func (s *Service) Subscribe(ctx context.Context, req Request) (model.Subscriber, bool, error) {
 	c, err := s.check(ctx, req)
 	if err != nil {
@@ -91,7 +92,7 @@ func (s *Service) Subscribe(ctx context.Context, req Request) (model.Subscriber,
 	}
 	res, err := s.sendQueued(ctx, mailID)
 	if err != nil {
-		return sub, false, err
+		return sub, false, err // ErrQueued: the daemon sends it
 	}
 	if res.Outcome != model.Accepted {
 		return sub, false, fmt.Errorf("subscription: mail to %s: %s (%s); queued for retry", sub.Email, res.Outcome, res.Reply)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
 )
@@ -17,11 +18,17 @@ import (
 // in a crash: a mail is queued in the database before anything is sent,
 // and recorded sent only after the server accepted it; the connection
 // takes its next message only once that record is written, so a crash
-// repeats at most the message each connection had in flight.
+// repeats at most the message each connection had in flight. One process
+// at a time sends the queue: it holds the mailLease while it does (a
+// killed holder's lease is taken over at once, as a digest's is).
 
-// claimFor is how long a mail taken for sending is left alone by other
-// processes; a crash in between sends it again after that.
-const claimFor = 10 * time.Minute
+// mailLease is the lease key of the transactional mail queue (not a valid
+// digest name, so it never meets one).
+const mailLease = ":mail"
+
+// ErrQueued says a mail was queued but another process (the daemon) holds
+// the queue and sends it.
+var ErrQueued = errors.New("subscription: mail queued; the process sending the queue (the daemon) sends it")
 
 // retryEvery is the longest the worker sleeps between passes.
 const retryEvery = 30 * time.Second
@@ -101,11 +108,24 @@ func (s *Service) handleOne(ctx context.Context, in model.Intake) error {
 	return err
 }
 
-// sendDue sends the transactional mails due now.
+// sendDue sends the transactional mails due now, unless another process
+// holds the queue.
 func (s *Service) sendDue(ctx context.Context) error {
 	if s.mailer == nil {
 		return nil // a command that sends nothing
 	}
+	if due, err := s.queue.DueMail(ctx, s.now(), 1); err != nil || len(due) == 0 {
+		return err
+	}
+	lctx, release, err := s.leases.Acquire(ctx, mailLease)
+	if errors.Is(err, lease.ErrHeld) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
+	ctx = lctx
 	for {
 		due, err := s.queue.DueMail(ctx, s.now(), 50)
 		if err != nil || len(due) == 0 {
@@ -130,6 +150,15 @@ func (s *Service) sendQueued(ctx context.Context, id int64) (model.SendResult, e
 	if s.mailer == nil {
 		return model.SendResult{}, errors.New("subscription: no mailer configured")
 	}
+	lctx, release, err := s.leases.Acquire(ctx, mailLease)
+	if errors.Is(err, lease.ErrHeld) {
+		return model.SendResult{}, ErrQueued
+	}
+	if err != nil {
+		return model.SendResult{}, err
+	}
+	defer release()
+	ctx = lctx
 	m, err := s.queue.MailByID(ctx, id)
 	if err != nil {
 		return model.SendResult{}, err
@@ -145,13 +174,13 @@ func (s *Service) sendQueued(ctx context.Context, id int64) (model.SendResult, e
 	return res, nil
 }
 
-// sendMail claims mail m, composes it and hands it to the mailer; the
+// sendMail composes pending mail m and hands it to the mailer; the
 // connection records the result (and stores it in *res when res is not
 // nil) before taking its next message. wg counts the message until then.
 // A mail to an address suppressed since it was queued is cancelled.
 func (s *Service) sendMail(ctx context.Context, m model.Mail, wg *sync.WaitGroup, res *model.SendResult) error {
-	if ok, err := s.queue.ClaimMail(ctx, m.ID, s.now().Add(claimFor)); err != nil || !ok {
-		return err
+	if m.Status != model.DeliveryPending {
+		return nil
 	}
 	sub, err := s.store.SubscriberByID(ctx, m.SubscriberID)
 	if err != nil {
@@ -181,7 +210,7 @@ func (s *Service) sendMail(ctx context.Context, m model.Mail, wg *sync.WaitGroup
 		s.record(m, msg, r)
 	})
 	if err != nil {
-		wg.Done() // not handed over: it stays claimed, then due again
+		wg.Done() // not handed over: it stays pending
 	}
 	return err
 }

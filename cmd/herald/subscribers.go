@@ -35,13 +35,21 @@ func (m *Main) subscribersAdd() *cobra.Command {
 			}
 			defer closeFn()
 			sub, mailed, err := svc.Subscribe(cmd.Context(), req)
-			if err != nil {
+			queued := errors.Is(err, subscription.ErrQueued)
+			if err != nil && !queued {
 				return err
 			}
 			msg := fmt.Sprintf("%s is %s", sub.Email, sub.Status)
-			if mailed {
+			switch {
+			case sub.ID == 0:
+				msg = fmt.Sprintf("%s is on the suppression list; nothing sent", req.Email)
+			case queued:
+				msg += "; the email is queued and the running daemon sends it"
+			case mailed && sub.Status == model.SubscriberActive:
+				msg += " already; an email went out (a link to the preferences page, or a confirmation for this digest); add --confirmed to change their subscription"
+			case mailed:
 				msg += "; confirmation email sent"
-			} else if !req.Confirmed && sub.Status == model.SubscriberActive {
+			case !req.Confirmed && sub.Status == model.SubscriberActive:
 				msg += " already; nothing changed (add --confirmed to change their subscription)"
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), msg)

@@ -64,20 +64,6 @@ func (s *Store) DueMail(ctx context.Context, now time.Time, limit int) ([]model.
 	return out, nil
 }
 
-// ClaimMail takes a due pending mail for the caller by moving its next
-// attempt to until, so no other process sends it meanwhile (a crash leaves
-// it to be sent again then). It reports false when the mail is no longer
-// due and pending: someone else took it.
-func (s *Store) ClaimMail(ctx context.Context, id int64, until time.Time) (bool, error) {
-	res, err := s.W.ExecContext(ctx, `UPDATE mail_queue SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?`,
-		until.Unix(), id, s.Now().Unix())
-	if err != nil {
-		return false, fmt.Errorf("store: claim mail %d: %w", id, err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
-}
-
 // NextMailAttempt returns when the earliest pending transactional mail is
 // due, and false when none is pending.
 func (s *Store) NextMailAttempt(ctx context.Context) (time.Time, bool, error) {
