@@ -65,7 +65,7 @@ func TestReturningReaders(t *testing.T) {
 	}
 	cases := []struct {
 		addr, page string // page: the link's page; "" for no mail
-		subject        string
+		subject    string
 	}{
 		{"new@example.com", "confirm", "Confirm"},
 		{"pend@example.com", "confirm", "Confirm"},

@@ -125,7 +125,7 @@ type Options struct {
 	Mails        MailStore
 	Suppressions SuppressionStore
 	Leases       lease.Store // one process at a time sends transactional mail
-	Mailer       Mailer // required to send mail
+	Mailer       Mailer      // required to send mail
 	// ReturnPath, when set, is the envelope sender of transactional mail
 	// number id (a VERP address, so its bounces name it).
 	ReturnPath func(mailID int64) model.Address
