@@ -7,7 +7,7 @@ import (
 // confirmPage shows the button that confirms a subscription (GET
 // /confirm?token=…); it changes nothing.
 func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
-	c, err := h.opt.Subscriptions.ConfirmTarget(r.Context(), token(r))
+	c, err := h.opt.Subscriptions.ConfirmTarget(r.Context(), linkToken(r))
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -22,14 +22,14 @@ func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 
 // confirm completes the double opt-in (POST /confirm?token=…).
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.opt.Subscriptions.ConfirmTarget(r.Context(), token(r)); err != nil {
+	if _, err := h.opt.Subscriptions.ConfirmTarget(r.Context(), linkToken(r)); err != nil {
 		h.fail(w, err) // a refused link is answered before the body is read
 		return
 	}
 	if !h.readForm(w, r) {
 		return
 	}
-	if _, err := h.opt.Subscriptions.Confirm(r.Context(), token(r)); err != nil {
+	if _, err := h.opt.Subscriptions.Confirm(r.Context(), linkToken(r)); err != nil {
 		h.fail(w, err)
 		return
 	}

@@ -10,7 +10,7 @@ import (
 // preferencesPage shows which digests, sections and authors the reader
 // follows (GET /preferences?token=…).
 func (h *Handler) preferencesPage(w http.ResponseWriter, r *http.Request) {
-	p, err := h.opt.Subscriptions.Preferences(r.Context(), token(r))
+	p, err := h.opt.Subscriptions.Preferences(r.Context(), linkToken(r))
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -27,7 +27,7 @@ func (h *Handler) preferencesPage(w http.ResponseWriter, r *http.Request) {
 // is 415 or 400 and changes nothing: read as a form it would say "nothing
 // ticked" and end every subscription.
 func (h *Handler) savePreferences(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.opt.Subscriptions.Preferences(r.Context(), token(r)); err != nil {
+	if _, err := h.opt.Subscriptions.Preferences(r.Context(), linkToken(r)); err != nil {
 		h.fail(w, err)
 		return
 	}
@@ -52,7 +52,7 @@ func (h *Handler) savePreferences(w http.ResponseWriter, r *http.Request) {
 			wanted[name] = w
 		}
 	}
-	p, err := h.opt.Subscriptions.SavePreferences(r.Context(), token(r), wanted)
+	p, err := h.opt.Subscriptions.SavePreferences(r.Context(), linkToken(r), wanted)
 	if err != nil {
 		h.fail(w, err)
 		return

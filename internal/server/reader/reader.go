@@ -19,6 +19,7 @@ import (
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/server/web"
+	"github.com/heraldnews/herald/internal/token"
 	"github.com/heraldnews/herald/subscription"
 	"github.com/heraldnews/herald/templates"
 )
@@ -42,16 +43,24 @@ type Options struct {
 	Pages         *web.Pages
 	// TrustedProxies may set X-Forwarded-For (the subscribe limit is per client).
 	TrustedProxies []netip.Prefix
-	// OnSubscribe is told each POST /subscribe's result: accepted, invalid, limited.
+	// OnSubscribe is told each POST /subscribe's result: accepted,
+	// invalid, limited, caught (a bot: answered as accepted).
 	OnSubscribe func(result string)
 	Log         *slog.Logger
 	Now         func() time.Time
 }
 
+// networkFactor is how many clients' allowance one network (an IPv4 /24,
+// an IPv6 /64) gets per hour.
+const networkFactor = 4
+
 // Handler serves the reader pages.
 type Handler struct {
 	opt     Options
-	limiter *web.HourlyLimiter
+	tokens  *token.Signer      // the subscribe form's
+	limiter *web.HourlyLimiter // per client
+	network *web.HourlyLimiter // per network
+	spent   *spentChallenges
 	digests []string
 }
 
@@ -67,7 +76,15 @@ func New(opt Options) (*Handler, error) {
 	if opt.OnSubscribe == nil {
 		opt.OnSubscribe = func(string) {}
 	}
-	h := &Handler{opt: opt, limiter: web.NewHourlyLimiter(opt.Config.HTTP.SubscribePerHour, opt.Now)}
+	// The subscribe form's render time and proof-of-work challenges are
+	// signed with the config's secret, under purposes of their own.
+	signer, err := token.NewSigner([]byte(opt.Config.Secret), opt.Now, []byte(opt.Config.SecretPrevious))
+	if err != nil {
+		return nil, err
+	}
+	n := opt.Config.HTTP.SubscribePerHour
+	h := &Handler{opt: opt, tokens: signer, limiter: web.NewHourlyLimiter(n, opt.Now), network: web.NewNetworkLimiter(n*networkFactor, opt.Now),
+		spent: &spentChallenges{seen: map[int64]time.Time{}, max: 100_000}}
 	for _, d := range opt.Config.Digests {
 		h.digests = append(h.digests, d.Name)
 	}
@@ -88,6 +105,10 @@ func New(opt Options) (*Handler, error) {
 func (h *Handler) Register(mux web.Mux) {
 	mux.HandleFunc("GET /subscribe", h.subscribeForm)
 	mux.HandleFunc("POST /subscribe", h.subscribe)
+	if h.opt.Config.HTTP.SubscribePoW {
+		mux.HandleFunc("GET /subscribe/challenge", h.powChallenge)
+		mux.HandleFunc("GET /subscribe/pow.js", h.powJS)
+	}
 	mux.HandleFunc("GET /confirm", h.confirmPage)
 	mux.HandleFunc("POST /confirm", h.confirm)
 	mux.HandleFunc("GET /unsubscribe", h.unsubscribePage)
@@ -128,12 +149,12 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	h.message(w, p.Status, p.Heading, p.Message)
 }
 
-// token is the request's link token.
-func token(r *http.Request) string { return r.URL.Query().Get("token") }
+// linkToken is the request's link token.
+func linkToken(r *http.Request) string { return r.URL.Query().Get("token") }
 
 // action is a page's form action: its own path with its token.
 func action(path string, r *http.Request) string {
-	return path + "?token=" + token(r)
+	return path + "?token=" + linkToken(r)
 }
 
 // readForm reads a POST's form within web.MaxFormBytes, answering the

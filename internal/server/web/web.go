@@ -37,6 +37,11 @@ const MaxFormBytes = 16 << 10
 // loads from anywhere, forms post only to herald, no page can be framed.
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
+// ScriptCSP is CSP for a page that runs herald's own script files (the
+// subscribe form's proof of work): scripts and fetches from herald only,
+// never inline.
+const ScriptCSP = CSP + "; script-src 'self'; connect-src 'self'"
+
 // SetPageHeaders sets the headers every HTML page carries.
 func SetPageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -96,6 +101,11 @@ func (p *Pages) Check(name string, data any) error {
 // Render writes page name with data and status, with the page headers.
 // The page is rendered to memory first, so a template error is a clean 500.
 func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any) {
+	p.RenderCSP(w, status, name, data, CSP)
+}
+
+// RenderCSP is Render with another Content-Security-Policy (ScriptCSP).
+func (p *Pages) RenderCSP(w http.ResponseWriter, status int, name string, data any, csp string) {
 	var b bytes.Buffer
 	if err := p.t.ExecuteTemplate(&b, name, data); err != nil {
 		p.log.Error("page render failed", "page", name, "err", err)
@@ -103,6 +113,7 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any)
 		return
 	}
 	SetPageHeaders(w.Header())
+	w.Header().Set("Content-Security-Policy", csp)
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
 }
