@@ -34,15 +34,24 @@ func (s *Service) compose(d config.Digest, r *renderer, e model.Edition, del mod
 		Subject:   subject,
 		Text:      text,
 		HTML:      html,
-		Headers:   s.listHeaders(d, unsub),
+		Headers:   s.listHeaders(d, unsub, del.SubscriptionID),
+	}
+	if s.opt.ReturnPath != nil {
+		msg.ReturnPath = s.opt.ReturnPath(del.ID)
 	}
 	return msg, nil
 }
 
 // listHeaders are the RFC 2369/2919/8058 headers of a digest message.
-func (s *Service) listHeaders(d config.Digest, unsubToken string) []model.Header {
+func (s *Service) listHeaders(d config.Digest, unsubToken string, subscriptionID int64) []model.Header {
 	lu := "<" + s.cfg.HTTP.BaseURL + "/unsubscribe?token=" + unsubToken + ">"
-	if to := strings.TrimSpace(s.cfg.SMTP.UnsubscribeTo); to != "" && !strings.ContainsAny(to, "<>\r\n ,") {
+	to := s.cfg.SMTP.UnsubscribeTo
+	if s.opt.UnsubscribeMailto != nil {
+		if a := s.opt.UnsubscribeMailto(subscriptionID); a != "" {
+			to = a
+		}
+	}
+	if to := strings.TrimSpace(to); to != "" && !strings.ContainsAny(to, "<>\r\n ,") {
 		lu += ", <mailto:" + to + "?subject=unsubscribe>"
 	}
 	return []model.Header{

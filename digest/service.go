@@ -108,6 +108,13 @@ type Options struct {
 	// Observe, when set, is told what each edition run did and how long it
 	// took (for metrics), whoever started it.
 	Observe func(res SendNowResult, took time.Duration)
+	// ReturnPath, when set, is the envelope sender of delivery id's
+	// message (a VERP address, so its bounces name the delivery).
+	ReturnPath func(deliveryID int64) model.Address
+	// UnsubscribeMailto, when set, is the mailto: address in
+	// List-Unsubscribe for subscription id (one naming it); "" falls back
+	// to smtp.unsubscribe_mailto.
+	UnsubscribeMailto func(subscriptionID int64) string
 }
 
 // Service plans and sends digests: send-now, scheduled slots, resumes,

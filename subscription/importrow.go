@@ -158,13 +158,16 @@ func (im *importer) leave(ctx context.Context, cur model.Subscriber, found bool,
 		return rowSkipped, model.SubscriberComplained, nil // nothing to add to a complaint
 	}
 	if status == model.SubscriberErased {
-		if !found {
-			return rowSkipped, model.SubscriberErased, nil
+		// Forget the address, keeping only its keyed hash, so that no
+		// later import or stranger brings it back.
+		if found {
+			return rowUpdated, "", s.erase(ctx, cur)
 		}
-		if err := s.store.SetSubscriberStatus(ctx, cur.ID, model.SubscriberErased); err != nil {
+		key, err := s.suppressionKey(ctx)
+		if err != nil {
 			return 0, "", err
 		}
-		return rowUpdated, "", nil
+		return rowSkipped, model.SubscriberErased, s.supp.SuppressErased(ctx, key, email)
 	}
 	sub, created, err := s.store.UpsertSubscriber(ctx, email, name, status)
 	if err != nil {

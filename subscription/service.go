@@ -70,6 +70,7 @@ type MailStore interface {
 type SuppressionStore interface {
 	SuppressionKey(ctx context.Context) ([]byte, error)
 	SuppressionsOf(ctx context.Context, key []byte, address model.Address) ([]model.Suppression, error)
+	SuppressErased(ctx context.Context, key []byte, address model.Address) error
 	LiftErased(ctx context.Context, key []byte, address model.Address) error
 }
 
@@ -119,13 +120,14 @@ type Options struct {
 	Config  *config.Config // required, validated, with its secret set
 	Store   Store          // required
 	Content ContentStore   // required
-	// Intake, Mails, Suppressions and Leases default to Store when it
-	// implements them (internal/store's Store does).
+	// Intake, Mails, Suppressions, Leases and Privacy default to Store
+	// when it implements them (internal/store's Store does).
 	Intake       IntakeStore
 	Mails        MailStore
 	Suppressions SuppressionStore
 	Leases       lease.Store // one process at a time sends transactional mail
-	Mailer       Mailer      // required to send mail
+	Privacy      PrivacyStore
+	Mailer       Mailer // required to send mail
 	// ReturnPath, when set, is the envelope sender of transactional mail
 	// number id (a VERP address, so its bounces name it).
 	ReturnPath func(mailID int64) model.Address
@@ -178,6 +180,9 @@ func New(opt Options) (*Service, error) {
 	}
 	if opt.Leases == nil {
 		opt.Leases, _ = opt.Store.(lease.Store)
+	}
+	if opt.Privacy == nil {
+		opt.Privacy, _ = opt.Store.(PrivacyStore)
 	}
 	if opt.Intake == nil || opt.Mails == nil || opt.Suppressions == nil || opt.Leases == nil {
 		return nil, errors.New("subscription: New needs an intake, a mail queue, a suppression store and leases")

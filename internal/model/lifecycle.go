@@ -63,3 +63,13 @@ type Suppression struct {
 func (s Suppression) Lifted() bool {
 	return s.Reason == SuppressedBounced || s.Reason == SuppressedErased
 }
+
+// SentItem is one message herald sent, or tried to send, a subscriber: a
+// digest delivery or a transactional mail (for "download my data").
+type SentItem struct {
+	Kind       string    // the digest's name, or the transactional mail's kind
+	Status     string    // a Delivery status
+	At         time.Time // sent, or planned when not sent
+	MessageID  string
+	ArticleIDs []int64
+}

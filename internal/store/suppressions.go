@@ -134,6 +134,16 @@ func (s *Store) Unsuppress(ctx context.Context, entry string) (bool, error) {
 	return n > 0, nil
 }
 
+// SuppressErased puts the keyed hash of an erased address on the
+// suppression list (an import says the address asked to be forgotten).
+func (s *Store) SuppressErased(ctx context.Context, key []byte, address model.Address) error {
+	if _, err := s.W.ExecContext(ctx, `INSERT INTO suppressions (entry, reason, created_at) VALUES (?, 'erased', ?)
+		ON CONFLICT (entry) DO NOTHING`, "#"+model.AddressHash(key, address), s.Now().Unix()); err != nil {
+		return fmt.Errorf("store: suppress erased %s: %w", address, err)
+	}
+	return nil
+}
+
 // LiftErased removes the hash an erased address left on the suppression
 // list: the address has completed a double opt-in again.
 func (s *Store) LiftErased(ctx context.Context, key []byte, address model.Address) error {

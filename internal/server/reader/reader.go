@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
@@ -34,6 +35,8 @@ type Subscriptions interface {
 	Unsubscribe(ctx context.Context, tok string, oneClick bool) (subscription.Unsubscription, error)
 	Preferences(ctx context.Context, tok string) (subscription.Preferences, error)
 	SavePreferences(ctx context.Context, tok string, wanted map[string]subscription.Wanted) (subscription.Preferences, error)
+	MyData(ctx context.Context, tok string) (subscription.MyData, error)
+	Erase(ctx context.Context, tok string) error
 }
 
 // Options configure the reader pages.
@@ -88,7 +91,7 @@ func New(opt Options) (*Handler, error) {
 	for _, d := range opt.Config.Digests {
 		h.digests = append(h.digests, d.Name)
 	}
-	for _, name := range []string{"confirm", "unsubscribe", "preferences", "message"} {
+	for _, name := range []string{"confirm", "unsubscribe", "preferences", "erase", "message"} {
 		if err := opt.Pages.Check(name, page{Site: opt.Pages.Site(), Heading: "x"}); err != nil {
 			return nil, err
 		}
@@ -115,6 +118,9 @@ func (h *Handler) Register(mux web.Mux) {
 	mux.HandleFunc("POST /unsubscribe", h.unsubscribe)
 	mux.HandleFunc("GET /preferences", h.preferencesPage)
 	mux.HandleFunc("POST /preferences", h.savePreferences)
+	mux.HandleFunc("GET /preferences/data", h.myData)
+	mux.HandleFunc("GET /preferences/erase", h.erasePage)
+	mux.HandleFunc("POST /preferences/erase", h.erase)
 }
 
 // page is what the link pages' templates receive.
@@ -124,6 +130,7 @@ type page struct {
 	Message     string
 	Error       bool
 	Action      string // the form's action: the page's own URL with its token
+	Token       string // the link's token, for the page's other links
 	Email       string
 	DigestTitle string
 	Digests     []subscription.DigestChoice
@@ -132,6 +139,9 @@ type page struct {
 // render writes a link page.
 func (h *Handler) render(w http.ResponseWriter, status int, name string, p page) {
 	p.Site = h.opt.Pages.Site()
+	if p.Action != "" {
+		_, p.Token, _ = strings.Cut(p.Action, "?token=")
+	}
 	h.opt.Pages.Render(w, status, name, p)
 }
 

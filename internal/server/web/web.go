@@ -62,7 +62,7 @@ type Pages struct {
 var pageFiles = []string{"pages.html.tmpl", "subscribe.html.tmpl"}
 
 // pageNames are the templates the handlers render; each must be defined.
-var pageNames = []string{"confirm", "unsubscribe", "preferences", "message", "subscribe.html", "subscribed.html"}
+var pageNames = []string{"confirm", "unsubscribe", "preferences", "erase", "message", "subscribe.html", "subscribed.html"}
 
 // LoadPages parses the page templates (built in, or from templates_dir) and
 // checks every page is defined, so a broken override is an error at start
