@@ -73,11 +73,11 @@ func TestMyDataAndErase(t *testing.T) {
 		t.Errorf("subscriber row after erasure: %+v", row)
 	}
 	for q, want := range map[string]int{
-		`SELECT count(*) FROM deliveries WHERE last_reply LIKE '%ann%'`:                                    0,
-		`SELECT count(*) FROM editor_audit WHERE lower(detail) LIKE '%ann@example.com%'`:                   0,
-		`SELECT count(*) FROM editor_audit`:                                                               2,
+		`SELECT count(*) FROM deliveries WHERE last_reply LIKE '%ann%'`:                                                        0,
+		`SELECT count(*) FROM editor_audit WHERE lower(detail) LIKE '%ann@example.com%'`:                                       0,
+		`SELECT count(*) FROM editor_audit`:                                                                                    2,
 		`SELECT count(*) FROM subscriptions WHERE subscriber_id = ` + strconv.FormatInt(sub.ID, 10) + ` AND status = 'active'`: 0,
-		`SELECT count(*) FROM suppressions WHERE reason = 'erased' AND entry LIKE '#%'`:                    1,
+		`SELECT count(*) FROM suppressions WHERE reason = 'erased' AND entry LIKE '#%'`:                                        1,
 	} {
 		var n int
 		if err := e.store.W.QueryRowContext(ctx, q).Scan(&n); err != nil || n != want {
