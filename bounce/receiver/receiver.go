@@ -20,6 +20,9 @@ var ErrTemporary = errors.New("temporary failure")
 
 // Options configures a Server.
 type Options struct {
+	// Addr is the address ListenAndServe listens on, such as
+	// "127.0.0.1:2525".
+	Addr string
 	// Domain is the name in the greeting and EHLO reply; "localhost"
 	// when empty.
 	Domain string
@@ -85,6 +88,15 @@ func orDefault(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// ListenAndServe listens on Options.Addr and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("receiver: listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
 }
 
 // Serve answers SMTP on ln until ctx ends, then shuts down gracefully and

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/bounce/receiver"
+	"github.com/heraldnews/herald/internal/testkit"
 )
 
 // sink records what Deliver received.
@@ -215,5 +216,52 @@ func TestGracefulStop(t *testing.T) {
 func TestNewChecksOptions(t *testing.T) {
 	if _, err := receiver.New(receiver.Options{}); err == nil {
 		t.Error("New without Accept and Deliver succeeded")
+	}
+}
+
+func TestListenAndServe(t *testing.T) {
+	var s sink
+	addr := testkit.FreeAddr(t)
+	srv, err := receiver.New(receiver.Options{Addr: addr, Accept: accept, Deliver: s.deliver,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe(ctx) }()
+	// The listener opens asynchronously: retry until it answers.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		runtime.Gosched()
+	}
+	err = send(addr, "", []string{"bounces@news.example.com"}, msg)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(s.deliveries()) != 1 {
+		t.Errorf("deliveries %+v", s.deliveries())
+	}
+	// An address in use is an error, not a silent return.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy, _ := receiver.New(receiver.Options{Addr: ln.Addr().String(), Accept: accept, Deliver: s.deliver})
+	if err := busy.ListenAndServe(context.Background()); err == nil {
+		t.Error("ListenAndServe on a busy address succeeded")
 	}
 }
