@@ -160,3 +160,51 @@ func TestNormalizeMessageID(t *testing.T) {
 		}
 	}
 }
+
+// TestReasons checks why messages that change nothing change nothing.
+func TestReasons(t *testing.T) {
+	for name, want := range map[string]string{
+		"autoreply-rfc3834":             "auto-reply",
+		"vacation-precedence":           "auto-reply",
+		"outlook-automatic-reply":       "auto-reply",
+		"vacation-no-headers-subject":   "auto-reply",
+		"challenge-response":            "challenge-response",
+		"reader-reply":                  "reply",
+		"reader-reply-mentions-unknown": "unrecognised",
+		"postfix-delayed":               "delayed",
+		"exim-delay-warning":            "delayed",
+		"gmail-delay":                   "delayed",
+		"sendmail-warning":              "delayed",
+		"opensmtpd-delay":               "delayed",
+		"arf-not-spam":                  "not-spam",
+	} {
+		raw, err := os.ReadFile(filepath.Join("testdata/mail", name+".eml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := bounce.Parse(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Kind() != bounce.None || m.Reason != want {
+			t.Errorf("%s: kind %q reason %q, want none %q", name, m.Kind(), m.Reason, want)
+		}
+	}
+}
+
+// TestDSNWithoutReportType reads a delivery-status part inside
+// multipart/mixed, as some gateways send it, and a forwarded-then-bounced
+// recipient whose DSN names only the Original-Recipient.
+func TestDSNWithoutReportType(t *testing.T) {
+	raw := "From: postmaster@gw.example.net\r\nTo: bounces+tok@news.example.com\r\nSubject: Undeliverable\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n" +
+		"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; gw.example.net\r\n\r\n" +
+		"Original-Recipient: rfc822; old@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
+	m, err := bounce.Parse(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind() != bounce.Hard || len(m.Reports) != 1 || m.Reports[0].Recipient != "old@example.org" || m.Reports[0].Reporter != "gw.example.net" {
+		t.Errorf("%+v", m)
+	}
+}
