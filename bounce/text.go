@@ -65,11 +65,17 @@ func isDaemon(addr string) bool {
 }
 
 // isBounceText reports whether a message without a report part is a
-// bounce: a known bounce phrase, an X-Failed-Recipients header, or a mail
-// system's From with a bounce's Subject.
+// bounce: an X-Failed-Recipients header, or a message from a mail system
+// (a MAILER-DAEMON-like From, the null Return-Path or a bounce's Subject)
+// with a known bounce phrase or with both such a From and Subject.
 func isBounceText(h message.Header, text string) bool {
 	if h.Get("X-Failed-Recipients") != "" {
 		return true
+	}
+	from, subject := firstAddress(h.Get("From")), headerText(h, "Subject")
+	nullSender := strings.TrimSpace(h.Get("Return-Path")) == "<>"
+	if !isDaemon(from) && !nullSender && !bounceSubjectRE.MatchString(subject) {
+		return false // a person's mail, whatever words it quotes
 	}
 	lower := strings.ToLower(text)
 	for _, p := range bouncePhrases {
@@ -77,8 +83,7 @@ func isBounceText(h message.Header, text string) bool {
 			return true
 		}
 	}
-	from := firstAddress(h.Get("From"))
-	return isDaemon(from) && bounceSubjectRE.MatchString(headerText(h, "Subject"))
+	return isDaemon(from) && bounceSubjectRE.MatchString(subject)
 }
 
 // Lines that name a failed recipient in the bounce texts:

@@ -8,8 +8,8 @@
 // \Seen, the messages that are neither \Seen nor \Deleted. Each raw
 // message leaves through [Options.Handle]. Only when Handle returns nil is
 // the message marked \Seen, moved to another mailbox, or deleted and
-// expunged ([Options.After]); a Handle error leaves it untouched, so the
-// next pass offers it again. Handle should therefore return nil for a
+// expunged ([Options.After]); a Handle error leaves it untouched and ends
+// the pass, so the next pass offers it (and the ones after it) again. Handle should therefore return nil for a
 // message it deliberately ignores and an error only for a failure worth
 // retrying (the store is down). [Poller.Run] polls every
 // [Options.Interval] until its context ends.

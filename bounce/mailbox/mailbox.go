@@ -60,8 +60,8 @@ type Options struct {
 	Handle func(ctx context.Context, raw []byte) error
 	// Sleep waits between passes; a timer when nil (tests pass a clock's).
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Logger receives a line per failed pass and per message Handle
-	// refused; slog.Default() when nil.
+	// Logger receives a line per failed pass (Run) and per message
+	// skipped for its size; slog.Default() when nil.
 	Logger *slog.Logger
 }
 
@@ -199,7 +199,7 @@ func (p *Poller) pass(ctx context.Context, c *imapclient.Client) (int, error) {
 }
 
 // one fetches, hands over and settles one message. It returns false
-// without error when Handle refused the message.
+// without error when the message is gone.
 func (p *Poller) one(ctx context.Context, c *imapclient.Client, uid imap.UID) (bool, error) {
 	set := imap.UIDSetNum(uid)
 	size, err := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
@@ -223,8 +223,9 @@ func (p *Poller) one(ctx context.Context, c *imapclient.Client, uid imap.UID) (b
 	}
 	raw := msgs[0].FindBodySection(section)
 	if err := p.o.Handle(ctx, raw); err != nil {
-		p.log.Warn("bounce mailbox message not handled, left for the next pass", "uid", uid, "err", err)
-		return false, nil
+		// Left unseen for the next pass; the rest wait too, since what
+		// failed (the store) would most likely fail for them as well.
+		return false, fmt.Errorf("handle message %d (left for the next pass): %w", uid, err)
 	}
 	return true, p.settle(c, set)
 }
