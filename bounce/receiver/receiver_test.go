@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/smtp"
 	"net/textproto"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/heraldnews/herald/bounce"
 	"github.com/heraldnews/herald/bounce/receiver"
 	"github.com/heraldnews/herald/internal/testkit"
 )
@@ -263,5 +265,32 @@ func TestListenAndServe(t *testing.T) {
 	busy, _ := receiver.New(receiver.Options{Addr: ln.Addr().String(), Accept: accept, Deliver: s.deliver})
 	if err := busy.ListenAndServe(context.Background()); err == nil {
 		t.Error("ListenAndServe on a busy address succeeded")
+	}
+}
+
+// TestDSNOverSMTP sends a Postfix DSN from the bounce table to the
+// receiver and parses what Deliver got: the failed recipient is a hard
+// bounce and the VERP address arrives as the envelope recipient.
+func TestDSNOverSMTP(t *testing.T) {
+	raw, err := os.ReadFile("../testdata/mail/postfix-user-unknown.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s sink
+	addr, _ := start(t, receiver.Options{Accept: accept, Deliver: s.deliver})
+	verp := "bounces+ad3kq7zx5mfwq2hc@news.example.com"
+	if err := send(addr, "", []string{verp}, string(raw)); err != nil {
+		t.Fatal(err)
+	}
+	got := s.deliveries()
+	if len(got) != 1 || got[0].rcpts[0] != verp {
+		t.Fatalf("deliveries %+v", got)
+	}
+	m, err := bounce.Parse(strings.NewReader(got[0].raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind() != bounce.Hard || m.Reports[0].Recipient != "alice@example.org" || m.Reports[0].Status != "5.1.1" {
+		t.Errorf("parsed %+v", m.Reports)
 	}
 }
