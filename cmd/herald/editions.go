@@ -48,7 +48,7 @@ func (m *Main) editionsCommand() *cobra.Command {
 	var all bool
 	show := &cobra.Command{
 		Use:   "show ID [--all]",
-		Short: "One edition's deliveries: status, attempts and last reply (skipped ones with --all)",
+		Short: "One edition's deliveries: status, attempts, last reply (skipped ones with --all) and the bounces and complaints reported after sending",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := editionID(args[0])
@@ -93,7 +93,10 @@ func (m *Main) editionsCommand() *cobra.Command {
 				}
 				after = ds[len(ds)-1].ID
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return m.printReports(cmd.Context(), w, id)
 		},
 	}
 	show.Flags().BoolVar(&all, "all", false, "include skipped deliveries")

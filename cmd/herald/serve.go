@@ -19,6 +19,8 @@ import (
 	"github.com/heraldnews/herald/internal/server/api"
 	"github.com/heraldnews/herald/internal/server/reader"
 	"github.com/heraldnews/herald/internal/server/web"
+	"github.com/heraldnews/herald/internal/server/webhooks"
+	"github.com/heraldnews/herald/lifecycle"
 	"github.com/heraldnews/herald/subscription"
 )
 
@@ -60,6 +62,8 @@ type daemon struct {
 	mailer  *mailer.Mailer
 	digests *digest.Service
 	subs    *subscription.Service
+	life    *lifecycle.Service
+	bounces net.Listener // bounces.listen, bound at start
 	feeds   *feeds.Handler
 	writer  *feeds.Writer
 	refresh *feeds.Refresher
@@ -81,6 +85,13 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		return nil, err
 	}
 	if d.subs, err = m.newSubscriptions(d.mailer); err != nil {
+		return nil, err
+	}
+	if d.life, err = m.newLifecycle(d.metrics.Report); err != nil {
+		return nil, err
+	}
+	hooks, err := webhooks.New(webhooks.Options{Config: cfg, Reports: d.life, Log: m.Log, Now: m.Now})
+	if err != nil {
 		return nil, err
 	}
 	builder := feeds.NewBuilder(m.Store, m.feedOptions()) // with m.Now and m.Log
@@ -126,14 +137,21 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		ReadTimeout:    cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:   cfg.HTTP.WriteTimeout.D(),
 		Feeds:          d.feeds,
-		Routes:         []server.Registrar{readers, api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log})},
-		Metrics:        d.metrics,
-		Log:            m.Log,
-		DebugFeedHits:  cfg.Log.Level == "debug",
+		Routes: []server.Registrar{readers, api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log}),
+			hooks},
+		Metrics:       d.metrics,
+		Log:           m.Log,
+		DebugFeedHits: cfg.Log.Level == "debug",
 		// The reader pool: the single writer connection may be waiting on
 		// the CMS's write lock, which is no reason to call herald dead.
 		Ready: func(ctx context.Context) error { return m.Store.R.PingContext(ctx) },
 	})
+	if cfg.Bounces.Listen != "" {
+		// Bound now: a busy port is an error at start, not a log line later.
+		if d.bounces, err = net.Listen("tcp", cfg.Bounces.Listen); err != nil {
+			return nil, fmt.Errorf("bounces.listen %s: %w (is another program using that port?)", cfg.Bounces.Listen, err)
+		}
+	}
 	return d, nil
 }
 
@@ -165,6 +183,11 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	wg.Go(func() {
 		if err := d.subs.Run(sctx); err != nil {
 			d.log.Error("subscription worker stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := d.life.Run(sctx, d.bounces); err != nil {
+			d.log.Error("bounce handling stopped", "err", err)
 		}
 	})
 

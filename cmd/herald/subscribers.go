@@ -17,7 +17,8 @@ import (
 
 func (m *Main) subscribersCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "subscribers", Short: "Add, import, export, list and remove subscribers"}
-	cmd.AddCommand(m.subscribersAdd(), m.subscribersImport(), m.subscribersExport(), m.subscribersList(), m.subscribersRemove())
+	cmd.AddCommand(m.subscribersAdd(), m.subscribersImport(), m.subscribersExport(), m.subscribersList(), m.subscribersRemove(),
+		m.subscribersErase())
 	return cmd
 }
 
@@ -243,6 +244,31 @@ func (m *Main) subscribersRemove() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s removed\n", addr)
+			return nil
+		},
+	}
+}
+
+func (m *Main) subscribersErase() *cobra.Command {
+	return &cobra.Command{
+		Use:   "erase EMAIL",
+		Short: "Remove a subscriber's personal data, leaving a keyed hash on the suppression list",
+		Long: `erase removes everything herald keeps about one address — the subscriber
+row's address and name, follows, the last SMTP replies of its deliveries, bounce
+diagnostics, queued mail, audit entries — and ends every subscription. Only a
+keyed hash of the address stays, on the suppression list, so no import brings
+it back; the owner may subscribe again and confirm.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, closeFn, err := m.subscriptionService(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if err := svc.EraseAddress(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s erased\n", args[0])
 			return nil
 		},
 	}

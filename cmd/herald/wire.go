@@ -6,6 +6,7 @@ import (
 
 	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/internal/mailer"
+	"github.com/heraldnews/herald/lifecycle"
 	"github.com/heraldnews/herald/subscription"
 )
 
@@ -22,19 +23,52 @@ func (m *Main) newMailer(opts ...mailer.Option) (*mailer.Mailer, error) {
 	return mailer.New(m.Config.SMTP, opts...)
 }
 
+// verp returns the VERP addresses of the config (nil without
+// bounces.address).
+func (m *Main) verp() (*lifecycle.VERP, error) { return lifecycle.NewVERP(m.Config, m.Now) }
+
 // newDigests builds the digest service over the store; ml may be nil for
 // commands that send nothing.
 func (m *Main) newDigests(ml digest.Mailer, observe func(digest.SendNowResult, time.Duration)) (*digest.Service, error) {
 	st := m.Store
-	return digest.New(digest.Options{
+	opt := digest.Options{
 		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st,
 		Mailer: ml, Log: m.Log, Now: m.Now, Observe: observe,
-	})
+	}
+	v, err := m.verp()
+	if err != nil {
+		return nil, err
+	}
+	if v != nil {
+		opt.ReturnPath, opt.UnsubscribeMailto = v.Delivery, v.UnsubscribeMailto
+	}
+	return digest.New(opt)
 }
 
 // newSubscriptions builds the subscription service over the store.
 func (m *Main) newSubscriptions(ml subscription.Mailer) (*subscription.Service, error) {
-	return subscription.New(subscription.Options{Config: m.Config, Store: m.Store, Content: m.Store, Mailer: ml, Log: m.Log, Now: m.Now})
+	opt := subscription.Options{Config: m.Config, Store: m.Store, Content: m.Store, Mailer: ml, Log: m.Log, Now: m.Now}
+	v, err := m.verp()
+	if err != nil {
+		return nil, err
+	}
+	if v != nil {
+		opt.ReturnPath = v.Mail
+	}
+	return subscription.New(opt)
+}
+
+// newLifecycle builds the lifecycle service (bounces, complaints,
+// suppressions, housekeeping) over the store; onReport (may be nil)
+// counts the reports.
+func (m *Main) newLifecycle(onReport func(kind string)) (*lifecycle.Service, error) {
+	v, err := m.verp()
+	if err != nil {
+		return nil, err
+	}
+	st := m.Store
+	return lifecycle.New(lifecycle.Options{Config: m.Config, Reports: st, Suppressions: st, Housekeeping: st, VERP: v,
+		OnReport: onReport, Log: m.Log, Now: m.Now})
 }
 
 // withMailer opens the store, builds a mailer when send is true, and

@@ -73,3 +73,44 @@ type SentItem struct {
 	MessageID  string
 	ArticleIDs []int64
 }
+
+// Kinds of what came back after a message left (bounce events).
+const (
+	ReportHard        = "hard"        // the address does not exist
+	ReportSoft        = "soft"        // this message failed; counted against the address
+	ReportComplaint   = "complaint"   // the reader marked the message as spam
+	ReportSender      = "sender"      // blames the sender or the relay, never the address
+	ReportUnsubscribe = "unsubscribe" // a mail to the List-Unsubscribe mailto
+)
+
+// BounceEvent is one report recorded against a delivery or a transactional
+// mail (or, matched by address only, a subscriber).
+type BounceEvent struct {
+	ID             int64
+	DeliveryID     int64 // 0: none
+	MailID         int64 // 0: none
+	EditionID      int64 // the delivery's edition, 0 for transactional mail
+	SubscriberID   int64
+	SubscriptionID int64 // for an unsubscribe by mail
+	Kind           string
+	Status         string // RFC 3463, such as 5.1.1
+	Diagnostic     string
+	Source         string // smtp, pipe, imap, webhook:ses...
+	CreatedAt      time.Time
+}
+
+// SentMessage is a message herald sent: a digest delivery or a
+// transactional mail, with its subscriber.
+type SentMessage struct {
+	DeliveryID, MailID, EditionID int64
+	SubscriberID, SubscriptionID  int64
+	Email                         Address
+}
+
+// What a report does to a subscriber (store.RecordReport applies it).
+const (
+	EffectNone        = ""            // recorded only
+	EffectBounced     = "bounced"     // the subscriber becomes bounced
+	EffectComplained  = "complained"  // complained: every subscription ends
+	EffectUnsubscribe = "unsubscribe" // the event's subscription ends
+)
