@@ -9,10 +9,12 @@ import (
 	"github.com/heraldnews/herald/lifecycle"
 )
 
-func verpConfig(t *testing.T, extra string) *config.Config {
+// verpConfig is a config with a bounce address; bounces adds keys to the
+// bounces mapping ("imap: {...}"), extra other top-level keys.
+func verpConfig(t *testing.T, bounces, extra string) *config.Config {
 	t.Helper()
 	cfg, err := config.Parse([]byte(`secret: "lifecycle-test-secret-0123456789abcdef"
-bounces: {address: "news+bounces@News.Example.com", listen: "127.0.0.1:2525"}
+bounces: {address: "news+bounces@News.Example.com", listen: "127.0.0.1:2525"` + bounces + `}
 ` + extra))
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +27,7 @@ bounces: {address: "news+bounces@News.Example.com", listen: "127.0.0.1:2525"}
 func TestVERP(t *testing.T) {
 	now := time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	v, err := lifecycle.NewVERP(verpConfig(t, "smtp: {unsubscribe_mailto: unsubscribe@news.example.com}\n"), clock)
+	v, err := lifecycle.NewVERP(verpConfig(t, "", "smtp: {unsubscribe_mailto: unsubscribe@news.example.com}\n"), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func TestVERP(t *testing.T) {
 	if v, _ := lifecycle.NewVERP(config.Default(), clock); v != nil {
 		t.Error("VERP without bounces.address")
 	}
-	other, _ := lifecycle.NewVERP(verpConfig(t, "smtp: {unsubscribe_mailto: unsubscribe@elsewhere.example}\n"), clock)
+	other, _ := lifecycle.NewVERP(verpConfig(t, "", "smtp: {unsubscribe_mailto: unsubscribe@elsewhere.example}\n"), clock)
 	if other.UnsubscribeMailto(1) != "" {
 		t.Error("a mailto on another domain was rewritten")
 	}
