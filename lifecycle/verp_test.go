@@ -73,3 +73,40 @@ func TestVERP(t *testing.T) {
 		t.Error("a mailto on another domain was rewritten")
 	}
 }
+
+// FuzzVERPParse reads arbitrary recipient addresses, as the bounce
+// listener's RCPT TO does: never a panic, and whatever names a delivery or
+// a mail is exactly the address herald made for it (up to case).
+func FuzzVERPParse(f *testing.F) {
+	clock := func() time.Time { return time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC) }
+	cfg, err := config.Parse([]byte(`secret: "lifecycle-test-secret-0123456789abcdef"
+bounces: {address: "bounces@news.example.com", listen: "127.0.0.1:2525"}
+smtp: {unsubscribe_mailto: "unsubscribe@news.example.com"}
+`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	v, _ := lifecycle.NewVERP(cfg, clock)
+	f.Add(string(v.Delivery(42)))
+	f.Add(string(v.Mail(7)))
+	f.Add(v.UnsubscribeMailto(3))
+	f.Add("bounces@news.example.com")
+	f.Add("<bounces+@news.example.com>")
+	f.Fuzz(func(t *testing.T, rcpt string) {
+		got := v.Parse(rcpt)
+		var want string
+		switch got.Kind {
+		case lifecycle.ToDelivery:
+			want = string(v.Delivery(got.ID))
+		case lifecycle.ToMail:
+			want = string(v.Mail(got.ID))
+		case lifecycle.ToUnsubscribe:
+			want = v.UnsubscribeMailto(got.ID)
+		default:
+			return
+		}
+		if !strings.EqualFold(strings.Trim(strings.TrimSpace(rcpt), "<>"), want) {
+			t.Fatalf("%q read as %+v, which herald writes %q", rcpt, got, want)
+		}
+	})
+}

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/store"
 )
 
 // runDemo starts herald demo in-process and returns its base URL, its output
@@ -103,4 +108,63 @@ func TestDemoBusyPort(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "--listen") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 		t.Errorf("busy port: exit %d, stderr %q", code, errs)
 	}
+}
+
+// `curl -I` on a link from a demo digest changes nothing (issue 11, item
+// 1): every unsubscribe and preferences link of every demo mail, and its
+// List-Unsubscribe, fetched with HEAD and GET, leaves every demo reader
+// subscribed.
+func TestDemoLinksHeadChangeNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	base, _, stop := runDemo(t, dir)
+	defer stop()
+	mails, _ := filepath.Glob(filepath.Join(dir, "mail", "*.eml"))
+	var links []string
+	for _, p := range mails {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lu := msg.Header.Get("List-Unsubscribe"); lu != "" {
+			links = append(links, linkRE.FindString(lu))
+		}
+		text, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
+		links = append(links, linkRE.FindAllString(string(text), -1)...)
+	}
+	if len(links) < 2*len(demoSubscribers()) {
+		t.Fatalf("only %d links in %d demo mails", len(links), len(mails))
+	}
+	for _, u := range links {
+		if !strings.HasPrefix(u, base+"/") {
+			t.Fatalf("link %s is not on the demo's server %s", u, base)
+		}
+		for _, method := range []string{"HEAD", "GET"} {
+			req, _ := http.NewRequest(method, u, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("%s %s: %d", method, u, resp.StatusCode)
+			}
+		}
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "herald.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, addr := range demoSubscribers() {
+		sub, _, _ := st.FindSubscriber(context.Background(), model.Address(addr))
+		subs, _ := st.SubscriptionsOf(context.Background(), sub.ID)
+		if sub.Status != model.SubscriberActive || len(subs) != 1 || subs[0].Status != model.SubscriptionActive {
+			t.Errorf("%s after HEAD and GET of its links: %s %+v", addr, sub.Status, subs)
+		}
+	}
+	t.Logf("%d links fetched with HEAD and GET; every demo reader still subscribed", len(links))
 }
