@@ -31,9 +31,12 @@ func asciiLower(s string) string {
 
 // notSuppressedSQL is true for a subscriber row sb whose address no entry
 // of the suppressions table matches (as itself or by its domain); planning
-// and sending both add it.
-const notSuppressedSQL = `NOT EXISTS (SELECT 1 FROM suppressions sp
-	WHERE sp.entry IN (lower(sb.email), substr(lower(sb.email), instr(sb.email, '@'))))`
+// and sending both add it. Erased addresses' hashes ('#…') sort before
+// every address and domain ('$' is the next byte), so the first test —
+// uncorrelated, computed once per statement — spares every row the lookup
+// while the table holds no operator entry.
+const notSuppressedSQL = `(NOT EXISTS (SELECT 1 FROM suppressions WHERE entry >= '$')
+	OR NOT EXISTS (SELECT 1 FROM suppressions sp WHERE sp.entry IN (lower(sb.email), substr(lower(sb.email), instr(sb.email, '@')))))`
 
 // SuppressionKey returns the key of the suppression list's hashes, made
 // and stored on first use. It is not the token secret: rotating that must
