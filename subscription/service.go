@@ -134,9 +134,6 @@ type Options struct {
 	// Backoff is the delay before retry number attempt (default: 30s
 	// doubling to at most 30m).
 	Backoff func(attempt int) time.Duration
-	// OnSubscribe is told what each subscribe request led to: confirm,
-	// resubscribe, manage (the mail queued), throttled, suppressed, none.
-	OnSubscribe func(outcome string)
 	Log         *slog.Logger
 	Now         func() time.Time
 }
@@ -198,9 +195,6 @@ func New(opt Options) (*Service, error) {
 	}
 	if opt.Backoff == nil {
 		opt.Backoff = backoff
-	}
-	if opt.OnSubscribe == nil {
-		opt.OnSubscribe = func(string) {}
 	}
 	signer, err := token.NewSigner([]byte(opt.Config.Secret), opt.Now, []byte(opt.Config.SecretPrevious))
 	if err != nil {

@@ -124,7 +124,6 @@ func (s *Service) apply(ctx context.Context, c checked, confirmed bool) (model.S
 		return model.Subscriber{}, 0, err
 	}
 	if blocked || confirmed && len(sps) > 0 {
-		s.opt.OnSubscribe("suppressed")
 		if confirmed {
 			return model.Subscriber{}, 0, ErrSuppressed.With("%s is on the suppression list (%s): lift it with `herald suppressions remove %s` first",
 				c.email, sps[0].Reason, c.email)
@@ -180,7 +179,6 @@ func (s *Service) apply(ctx context.Context, c checked, confirmed bool) (model.S
 	if recent, err := s.queue.MailedSince(ctx, cur.Email, s.now().Add(-ConfirmEvery)); err != nil {
 		return cur, 0, err
 	} else if recent {
-		s.opt.OnSubscribe("throttled")
 		s.log.Info("subscribe mail not sent: one went out recently", "subscriber", cur.ID)
 		return cur, 0, nil
 	}
@@ -189,7 +187,6 @@ func (s *Service) apply(ctx context.Context, c checked, confirmed bool) (model.S
 	if err != nil {
 		return cur, 0, err
 	}
-	s.opt.OnSubscribe(mail.Kind)
 	s.log.Info("subscribe mail queued", "subscriber", cur.ID, "kind", mail.Kind, "mail", id)
 	return cur, id, nil
 }

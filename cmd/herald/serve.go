@@ -193,7 +193,7 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 
 	announce := func(a net.Addr) {
 		d.log.Info("herald serving", "url", "http://"+a.String()+"/", "feeds", "http://"+a.String()+"/feeds/all.rss",
-			"digests", len(cfg.Digests), "transport", cfg.SMTP.Transport)
+			"digests", len(cfg.Digests), "transport", cfg.SMTP.Transport, "bounces", cfg.Bounces.Listen)
 		if ready != nil {
 			ready(a)
 		}
