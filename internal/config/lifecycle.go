@@ -119,6 +119,15 @@ func (c *Config) validateLifecycle(bad func(key, format string, a ...any)) {
 				local, len(local), token.CompactMaxLen, 64-1-token.CompactMaxLen)
 		}
 	}
+	if b.Address != "" && b.Listen != "" && c.SMTP.UnsubscribeTo != "" {
+		// On the bounce domain, herald writes unsubscribe+TOKEN@domain.
+		ul, uok := bareAddress(c.SMTP.UnsubscribeTo)
+		_, bd, _ := strings.Cut(b.Address, "@")
+		if uok && strings.EqualFold(c.SMTP.UnsubscribeTo[len(ul)+1:], bd) && len(ul)+1+token.CompactMaxLen > 64 {
+			bad("smtp.unsubscribe_mailto", "local part %q is %d octets: with '+' and the %d-character token it must fit RFC 5321's 64, so use at most %d",
+				ul, len(ul), token.CompactMaxLen, 64-1-token.CompactMaxLen)
+		}
+	}
 	if b.Listen != "" && !strings.Contains(b.Listen, ":") {
 		bad("bounces.listen", "must be host:port, got %q", b.Listen)
 	}

@@ -80,6 +80,7 @@ func TestLifecycleKeys(t *testing.T) {
 		{"subscribers: {pending_ttl: 1m}\n", "subscribers.pending_ttl"},
 		{"subscribers: {delivery_retention: 40d}\ndigests:\n  - {name: d, lookback: 50d}\n", "subscribers.delivery_retention"},
 		{"http: {subscribe_min_seconds: -1}\n", "http.subscribe_min_seconds"},
+		{"bounces: {address: b@news.example.com, listen: ':2525'}\nsmtp: {unsubscribe_mailto: " + strings.Repeat("u", 28) + "@news.example.com}\n", "smtp.unsubscribe_mailto"},
 	} {
 		if _, err := Parse([]byte(tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%q: err = %v, want one naming %s", tc.yaml, err, tc.key)
