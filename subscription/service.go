@@ -1,14 +1,20 @@
 // Package subscription holds the rules of a reader's subscriptions: who may
 // subscribe and how (double opt-in, returning readers), confirming,
-// unsubscribing one digest, choosing follows on the preferences page, and
-// importing or exporting a list without undoing anyone's opt-out.
+// unsubscribing one digest, choosing follows on the preferences page,
+// importing or exporting a list without undoing anyone's opt-out, and a
+// reader's own data ("download my data", "erase me").
 //
 // Data enters as requests from the reader pages (internal/server/reader)
-// and the command line — addresses, signed tokens from links in mail, CSV —
-// and as rows through the Store interfaces declared here (implemented by
-// internal/store). It leaves as subscriber and subscription rows and as the
-// confirmation email, handed to a Mailer (internal/mailer). Errors are
-// *model.Error values whose code the HTTP layer maps to a status.
+// and the command line — addresses, signed tokens from links in mail, CSV.
+// POST /subscribe only records its request (Enqueue: the same work for
+// every address); the worker (Run) applies the rules and queues the
+// transactional mail — confirmation, confirmation of a digest taken again,
+// a link to the preferences page — which it sends through a Mailer
+// (internal/mailer) with the outbox's promise: at least once, retried with
+// backoff, each result recorded before the connection moves on. It leaves
+// as subscriber, subscription and queue rows through the Store interfaces
+// declared here (implemented by internal/store). Errors are *model.Error
+// values whose code the HTTP layer maps to a status.
 package subscription
 
 import (

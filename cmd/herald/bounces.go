@@ -14,10 +14,6 @@ import (
 	"github.com/heraldnews/herald/lifecycle"
 )
 
-// ExitTempFail is sysexits.h's EX_TEMPFAIL: `bounces process` could not
-// record the message now, so the MTA keeps it and tries again.
-const ExitTempFail = 75
-
 func (m *Main) bouncesCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "bounces", Short: "Bounces and complaints reported after sending"}
 	var rcpts []string

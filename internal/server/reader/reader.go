@@ -1,7 +1,8 @@
 // Package reader serves the pages a reader meets: the subscribe form and
-// POST /subscribe, and the pages behind the links in mail — /confirm,
-// /unsubscribe (with the RFC 8058 one-click POST) and /preferences. A GET
-// shows a page with a button; only a POST changes anything, since mail
+// POST /subscribe (with its limits and bot checks: bot.go), and the pages
+// behind the links in mail — /confirm, /unsubscribe (with the RFC 8058
+// one-click POST), /preferences, and the reader's own data (privacy.go). A
+// GET shows a page with a button; only a POST changes anything, since mail
 // scanners fetch links. One file per action.
 //
 // The rules live in package subscription, reached through the Subscriptions
