@@ -140,8 +140,8 @@ type Options struct {
 	// Backoff is the delay before retry number attempt (default: 30s
 	// doubling to at most 30m).
 	Backoff func(attempt int) time.Duration
-	Log         *slog.Logger
-	Now         func() time.Time
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Service applies the subscription rules.
