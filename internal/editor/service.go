@@ -30,6 +30,8 @@ var (
 	// ErrBadLogin: the address has no account or the password is wrong;
 	// one error, one message, so a login form tells nobody which.
 	ErrBadLogin = &model.Error{Code: model.EINVALID, Message: "That email and password do not match an editor account."}
+	// ErrWrongPassword: the current password given to change it is wrong.
+	ErrWrongPassword = &model.Error{Code: model.EINVALID, Message: "the current password is not right"}
 	// ErrBadRole: a role other than editor or admin.
 	ErrBadRole = &model.Error{Code: model.EINVALID, Message: "the role must be editor or admin"}
 	// ErrLastAdmin: removing the only admin would leave nobody to manage editors.
@@ -156,6 +158,19 @@ func (s *Service) SetPassword(ctx context.Context, email, password string, by Ac
 	}
 	s.Record(ctx, by, "editor_passwd", string(e.Email), "every session ended")
 	return e, nil
+}
+
+// ChangePassword is an editor changing their own password: the current
+// one must match. Every session made before stops working.
+func (s *Service) ChangePassword(ctx context.Context, id int64, current, password string, by Actor) (model.Editor, error) {
+	e, err := s.store.EditorByID(ctx, id)
+	if err != nil {
+		return e, err
+	}
+	if ok, err := VerifyPassword(e.PasswordHash, current); err != nil || !ok {
+		return e, ErrWrongPassword
+	}
+	return s.SetPassword(ctx, string(e.Email), password, by)
 }
 
 // List returns every account.
