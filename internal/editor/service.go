@@ -226,6 +226,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string, clie
 	if err := s.store.EditorLoggedIn(ctx, e.ID, s.now()); err != nil {
 		return model.Editor{}, err
 	}
+	e.LastLoginAt = s.now()
 	s.Record(ctx, ActorOf(e, client), "login", string(e.Email), "")
 	return e, nil
 }

@@ -11,17 +11,20 @@ import (
 // Sessions is the editors' web session store, backing
 // github.com/alexedwards/scs/v2 (its Store and CtxStore interfaces) with
 // herald's own database. Tokens arrive hashed (scs's HashTokenInStore).
+// Expiry is compared with the wall clock, the clock scs computes it with
+// (not the store's Now, which tests move): internal/server/admin checks
+// the idle and absolute timeouts again with its own clock.
 type Sessions struct{ s *Store }
 
 // Sessions returns the session store over this database.
 func (s *Store) Sessions() *Sessions { return &Sessions{s: s} }
 
 // FindCtx returns a session's data; found is false when there is none or
-// it has expired (by the store's clock).
+// it has expired.
 func (ss *Sessions) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var b []byte
 	err := ss.s.R.QueryRowContext(ctx, `SELECT data FROM editor_sessions WHERE token = ? AND expiry > ?`,
-		token, ss.s.Now().Unix()).Scan(&b)
+		token, time.Now().Unix()).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -67,7 +70,7 @@ func (ss *Sessions) Delete(token string) error {
 
 // DeleteExpired removes the sessions that have expired and reports how many.
 func (ss *Sessions) DeleteExpired(ctx context.Context) (int64, error) {
-	res, err := ss.s.W.ExecContext(ctx, `DELETE FROM editor_sessions WHERE expiry <= ?`, ss.s.Now().Unix())
+	res, err := ss.s.W.ExecContext(ctx, `DELETE FROM editor_sessions WHERE expiry <= ?`, time.Now().Unix())
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}
