@@ -32,11 +32,17 @@ func mustStore(t *testing.T, path string) *store.Store {
 // and a stop function returning the exit status.
 func runDemo(t *testing.T, dir string, extra ...string) (string, *bytes.Buffer, func() int) {
 	t.Helper()
+	return runDemoEnv(t, dir, nil, extra...)
+}
+
+// runDemoEnv is runDemo with environment variables (config overrides).
+func runDemoEnv(t *testing.T, dir string, env map[string]string, extra ...string) (string, *bytes.Buffer, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	m := NewMain()
 	out := &bytes.Buffer{}
 	m.Stdout, m.Stderr = out, io.Discard
-	m.Getenv = func(string) (string, bool) { return "", false }
+	m.Getenv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	ready := make(chan net.Addr, 1)
 	m.OnListen = func(a net.Addr) { ready <- a }
 	done := make(chan int, 1)
