@@ -133,9 +133,22 @@ func TestEditorsInBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
+	// shot sizes the viewport to the whole page and captures it: a capture
+	// beyond the viewport leaves the sandboxed preview frames blank.
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			b, err := chromedp.FullScreenshot(100)(ctx, tg)
+			h, err := chromedp.Evaluate[int64](`Math.ceil(document.querySelector("main").getBoundingClientRect().bottom + window.scrollY)`)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			if _, err := chromedp.EmulateViewport(1280, min(max(h, 600), 1800))(ctx, tg); err != nil {
+				return err
+			}
+			defer chromedp.ResetViewport()(ctx, tg)
+			if _, err := chromedp.Sleep(300*time.Millisecond)(ctx, tg); err != nil {
+				return err
+			}
+			b, err := chromedp.CaptureScreenshot()(ctx, tg)
 			if err != nil {
 				return err
 			}
@@ -156,7 +169,9 @@ func TestEditorsInBrowser(t *testing.T) {
 		return strings.TrimSpace(s)
 	}
 	visible := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
-	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible) }
+	click := func(sel string) chromedp.Action[chromedp.Void] {
+		return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)
+	}
 
 	// Log in: the dashboard redirects to the login form first.
 	run("login", chromedp.Navigate(base+"/admin/"), visible("#email"), audit("login"), shot("login"),
