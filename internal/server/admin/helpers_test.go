@@ -43,11 +43,13 @@ type env struct {
 	digests *digest.Service
 	h       *admin.Handler
 	srv     *httptest.Server
+	mux     *http.ServeMux
 }
 
 type envOptions struct {
 	baseURL string
 	yaml    string // extra config
+	dbPath  string // an existing database (default: a new one)
 }
 
 func newEnv(tb testing.TB, o envOptions) *env {
@@ -70,7 +72,10 @@ digests: [ { name: daily, schedule: "0 7 * * *", timezone: Europe/London, lookba
 		tb.Fatal(err)
 	}
 	clock := testkit.NewClock(time.Now().Truncate(time.Second))
-	st, err := store.Open(context.Background(), tb.TempDir()+"/herald.db", store.Options{Logger: quiet, Now: clock.Now})
+	if o.dbPath == "" {
+		o.dbPath = tb.TempDir() + "/herald.db"
+	}
+	st, err := store.Open(context.Background(), o.dbPath, store.Options{Logger: quiet, Now: clock.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -100,7 +105,10 @@ digests: [ { name: daily, schedule: "0 7 * * *", timezone: Europe/London, lookba
 	srv := httptest.NewServer(mux)
 	tb.Cleanup(srv.Close)
 	tb.Cleanup(h.StopStreams)
-	e := &env{t: tb, cfg: cfg, st: st, clock: clock, eds: eds, digests: svc, h: h, srv: srv}
+	e := &env{t: tb, cfg: cfg, st: st, clock: clock, eds: eds, digests: svc, h: h, srv: srv, mux: mux}
+	if existing, _ := eds.List(context.Background()); len(existing) > 0 {
+		return e
+	}
 	for _, a := range []editor.NewAccount{{Email: adminEmail, Role: model.RoleAdmin, Password: password},
 		{Email: editorEmail, Role: model.RoleEditor, Password: password}} {
 		if _, err := eds.Add(context.Background(), a, editor.CLI); err != nil {
