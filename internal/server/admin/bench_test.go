@@ -153,4 +153,3 @@ func benchDB(b *testing.B, n int) string {
 	b.Logf("generated %s in %s", path, time.Since(start).Round(time.Millisecond))
 	return path
 }
-
