@@ -121,13 +121,19 @@ func (s *Store) liveCounts(ctx context.Context, id int64) (map[string]int, error
 // edition's number of deliveries no longer changes: given that total from
 // an earlier call, it counts only the deliveries not sent (those still
 // pending shrink as it sends) and derives sent, so a tick costs less as
-// the edition advances rather than more. total <= 0 counts everything.
+// the edition advances rather than more. total <= 0 counts everything;
+// while the edition is planning the total returned is 0, so the call after
+// counts everything again.
 func (s *Store) EditionProgress(ctx context.Context, id int64, total int) (status string, counts map[string]int, newTotal int, err error) {
 	if status, err = s.EditionStatus(ctx, id); err != nil {
 		return "", nil, 0, err
 	}
 	if total <= 0 || status == model.EditionPlanning {
 		counts, err = s.liveCounts(ctx, id)
+		if status == model.EditionPlanning {
+			// Still growing: the next call counts everything again.
+			return status, counts, 0, err
+		}
 		for _, n := range counts {
 			newTotal += n
 		}

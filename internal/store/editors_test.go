@@ -111,6 +111,9 @@ func TestEditionCountsAndProgress(t *testing.T) {
 	if err := s.InsertDeliveries(ctx, e.ID, ds, 99); err != nil {
 		t.Fatal(err)
 	}
+	if st, c, total, err := s.EditionProgress(ctx, e.ID, 0); err != nil || st != model.EditionPlanning || total != 0 || c[model.DeliveryPending] != 4 {
+		t.Fatalf("progress while planning: %s %v %d %v", st, c, total, err)
+	}
 	_ = s.SetEditionStatus(ctx, e.ID, model.EditionSending)
 	st, c, total, err := s.EditionProgress(ctx, e.ID, 0)
 	if err != nil || st != model.EditionSending || total != 4 || c[model.DeliveryPending] != 4 {

@@ -67,7 +67,11 @@ func (h *Handler) editionEvents(w http.ResponseWriter, r *http.Request, rq *requ
 			return
 		}
 		total = n
-		ev := progressEvent{Status: status, Total: n, Sent: c[model.DeliverySent], Skipped: c[model.DeliverySkipped],
+		all := 0
+		for _, k := range c {
+			all += k
+		}
+		ev := progressEvent{Status: status, Total: all, Sent: c[model.DeliverySent], Skipped: c[model.DeliverySkipped],
 			Failed: c[model.DeliveryFailed], Pending: c[model.DeliveryPending], Cancelled: c[model.DeliveryCancelled],
 			Done: status == model.EditionDone || status == model.EditionCancelled}
 		now := h.now()
