@@ -2,6 +2,7 @@ package digest
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -53,4 +54,20 @@ func (s *Service) StartResume(ctx context.Context, editionID int64, wait time.Du
 		out <- res
 	}()
 	return out, nil
+}
+
+// Describe says what a send-now asks for, as the audit log records it:
+// "digest=daily section=world since=6h0m0s".
+func (r SendNowRequest) Describe() string {
+	parts := []string{"digest=" + r.Digest}
+	for _, s := range r.Sections {
+		parts = append(parts, "section="+s)
+	}
+	for _, a := range r.Authors {
+		parts = append(parts, "author="+a)
+	}
+	if r.Since > 0 {
+		parts = append(parts, "since="+r.Since.String())
+	}
+	return strings.Join(parts, " ")
 }

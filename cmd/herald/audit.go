@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/editor"
 )
 
 func (m *Main) auditCommand() *cobra.Command {
@@ -47,4 +49,12 @@ func (m *Main) auditCommand() *cobra.Command {
 	cmd.Flags().StringVar(&since, "since", "", "only entries this recent (e.g. 24h, 7d; default: all)")
 	cmd.Flags().IntVar(&limit, "limit", 1000, "at most N entries, newest first (1 to 1000)")
 	return cmd
+}
+
+// audit records an action taken from the command line in the audit log
+// (the store is open: the command has just used it).
+func (m *Main) audit(ctx context.Context, action, target, detail string) {
+	if m.Store != nil {
+		m.newEditors().Record(ctx, editor.CLI, action, target, detail)
+	}
 }

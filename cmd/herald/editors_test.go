@@ -36,7 +36,16 @@ func TestEditorsAndAuditCommands(t *testing.T) {
 	if code, out, _ := runHerald(t, cfg, "editors", "remove", "desk@example.com"); code != 0 || !strings.Contains(out, "removed") {
 		t.Fatalf("remove: %d %q", code, out)
 	}
+	if code, out, errs := runHerald(t, cfg, "send-now", "--section", "world"); code == 0 || !strings.Contains(errs, "world") {
+		t.Fatalf("send-now with an unknown section: %d %q %q", code, out, errs)
+	}
+	if code, out, errs := runHerald(t, cfg, "send-now", "--since", "6h"); code != 0 {
+		t.Fatalf("send-now: %d %q %q", code, out, errs)
+	}
 	code, out, _ = runHerald(t, cfg, "audit", "--since", "1h")
+	if code != 0 || !strings.Contains(out, "send_now") || !strings.Contains(out, "digest=daily since=6h0m0s") {
+		t.Fatalf("send-now not audited: %q", out)
+	}
 	if code != 0 || !strings.Contains(out, "editor_add") || !strings.Contains(out, "editor_passwd") || !strings.Contains(out, "editor_remove") || !strings.Contains(out, "cli") {
 		t.Fatalf("audit: %d %q", code, out)
 	}

@@ -69,7 +69,7 @@ func TestSendNowCheckConfirm(t *testing.T) {
 		t.Fatalf("sent deliveries listed:\n%s", body)
 	}
 	_, body, _ = b.get("/admin/audit")
-	for _, s := range []string{"send_now", "section=world since=6h checked_recipients=7", "send_test", "login"} {
+	for _, s := range []string{"send_now", "section=world since=6h0m0s checked_recipients=7", "send_test", "login"} {
 		if !strings.Contains(body, s) {
 			t.Errorf("audit log lacks %q", s)
 		}

@@ -106,25 +106,10 @@ func nonEmpty(v []string) []string {
 	return out
 }
 
-// describe is a send-now's parameters for the audit log.
-func describe(req digest.SendNowRequest, since string) string {
-	parts := []string{"digest=" + req.Digest}
-	for _, s := range req.Sections {
-		parts = append(parts, "section="+s)
-	}
-	for _, a := range req.Authors {
-		parts = append(parts, "author="+a)
-	}
-	if since != "" {
-		parts = append(parts, "since="+since)
-	}
-	return strings.Join(parts, " ")
-}
-
 // sendNow starts the edition the editor checked and confirmed, then shows
 // it with its live progress.
 func (h *Handler) sendNow(w http.ResponseWriter, r *http.Request, rq *request) {
-	req, since, err := sendRequest(r)
+	req, _, err := sendRequest(r)
 	if err != nil {
 		h.fail(w, r, rq, err)
 		return
@@ -140,6 +125,6 @@ func (h *Handler) sendNow(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 	h.opt.Accounts.Record(r.Context(), rq.actor(), "send_now", "edition "+strconv.FormatInt(id, 10),
-		describe(req, since)+" checked_recipients="+r.PostFormValue("recipients"))
+		req.Describe()+" checked_recipients="+r.PostFormValue("recipients"))
 	http.Redirect(w, r, "/admin/editions/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }

@@ -68,7 +68,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, rq *request, tes
 // sendSample sends one sample of the checked send-now to the editor's own
 // address ("send me a test"), then shows the check again with the result.
 func (h *Handler) sendSample(w http.ResponseWriter, r *http.Request, rq *request) {
-	req, since, err := sendRequest(r)
+	req, _, err := sendRequest(r)
 	if err != nil {
 		h.fail(w, r, rq, err)
 		return
@@ -78,6 +78,6 @@ func (h *Handler) sendSample(w http.ResponseWriter, r *http.Request, rq *request
 		h.check(w, r, rq, "The test could not be sent: "+problemText(err), true)
 		return
 	}
-	h.opt.Accounts.Record(r.Context(), rq.actor(), "send_test", string(rq.ed.Email), describe(req, since))
+	h.opt.Accounts.Record(r.Context(), rq.actor(), "send_test", string(rq.ed.Email), req.Describe())
 	h.check(w, r, rq, "A test was sent to "+string(rq.ed.Email)+" ("+res.Reply+").", false)
 }
