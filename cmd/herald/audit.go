@@ -58,3 +58,8 @@ func (m *Main) audit(ctx context.Context, action, target, detail string) {
 		m.newEditors().Record(ctx, editor.CLI, action, target, detail)
 	}
 }
+
+// apiAudit records an action of the JSON API (actor "api").
+func (m *Main) apiAudit(ctx context.Context, action, target, detail, client string) {
+	m.newEditors().Record(ctx, editor.Actor{Name: "api", Client: client}, action, target, detail)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -61,4 +62,27 @@ func withConfig(cfg string, env map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// An edition the JSON API starts is in the audit log (actor api), and
+// herald serve mounts the editors' pages behind their login.
+func TestServeAuditsAPIAndMountsAdmin(t *testing.T) {
+	e := startServe(t)
+	resp, body := e.do(t, "POST", "/api/send-now", "application/json", `{"digest":"daily"}`, "Authorization", "Bearer "+testAdmin)
+	if resp.StatusCode != 202 {
+		t.Fatalf("send-now: %d %s", resp.StatusCode, body)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := c.Get(e.base + "/admin/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/admin/login") {
+		t.Fatalf("/admin/ without a session: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	code, out, _ := runHerald(t, e.cfgPath, "audit")
+	if code != 0 || !strings.Contains(out, "api ") || !strings.Contains(out, "digest=daily") || !strings.Contains(out, "127.0.0.1") {
+		t.Fatalf("API send-now not audited: %q", out)
+	}
 }

@@ -132,7 +132,7 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		WriteTimeout:   cfg.HTTP.WriteTimeout.D(),
 		Feeds:          d.feeds,
 		Routes: []server.Registrar{readers, d.admin,
-			api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log})},
+			api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log, Audit: m.apiAudit})},
 		OnShutdown:    []func(){d.admin.StopStreams},
 		Metrics:       d.metrics,
 		Log:           m.Log,
