@@ -106,7 +106,9 @@ func TestProgressStreamOutlivesWriteTimeout(t *testing.T) {
 	defer stop()
 	go srv.Serve(sctx, ln, time.Second, nil)
 	b := e.browser().mustLogin(editorEmail)
-	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+fmt.Sprintf("/admin/editions/%d/events", ed.ID), nil)
+	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second) // a stream that never ends fails the test
+	defer rcancel()
+	req, _ := http.NewRequestWithContext(rctx, "GET", "http://"+ln.Addr().String()+fmt.Sprintf("/admin/editions/%d/events", ed.ID), nil)
 	u, _ := url.Parse(e.srv.URL + "/admin/")
 	for _, c := range b.c.Jar.Cookies(u) {
 		req.AddCookie(c)
