@@ -21,6 +21,7 @@ type Store interface {
 	RemoveEditor(ctx context.Context, id int64) error
 	SetEditorPassword(ctx context.Context, id int64, hash string) (model.Editor, error)
 	EditorLoggedIn(ctx context.Context, id int64, at time.Time) error
+	SetEditorTimezone(ctx context.Context, id int64, zone string) error
 	RecordAudit(ctx context.Context, e model.AuditEntry) error
 	AuditLog(ctx context.Context, since time.Time, before int64, limit int) ([]model.AuditEntry, error)
 }
@@ -91,10 +92,8 @@ func (s *Service) Add(ctx context.Context, a NewAccount, by Actor) (model.Editor
 	if a.Role != model.RoleEditor && a.Role != model.RoleAdmin {
 		return model.Editor{}, ErrBadRole
 	}
-	if a.Timezone != "" {
-		if _, err := time.LoadLocation(a.Timezone); err != nil {
-			return model.Editor{}, (&model.Error{Code: model.EINVALID}).With("unknown timezone %q", a.Timezone)
-		}
+	if err := checkZone(a.Timezone); err != nil {
+		return model.Editor{}, err
 	}
 	if err := CheckPassword(a.Password); err != nil {
 		return model.Editor{}, err
@@ -171,6 +170,26 @@ func (s *Service) ChangePassword(ctx context.Context, id int64, current, passwor
 		return e, ErrWrongPassword
 	}
 	return s.SetPassword(ctx, string(e.Email), password, by)
+}
+
+// SetTimezone sets the zone the editor with id reads times in ("" for UTC).
+func (s *Service) SetTimezone(ctx context.Context, id int64, zone string) error {
+	zone = strings.TrimSpace(zone)
+	if err := checkZone(zone); err != nil {
+		return err
+	}
+	return s.store.SetEditorTimezone(ctx, id, zone)
+}
+
+// checkZone refuses a zone that does not load.
+func checkZone(zone string) error {
+	if zone == "" {
+		return nil
+	}
+	if _, err := time.LoadLocation(zone); err != nil || strings.EqualFold(zone, "local") {
+		return (&model.Error{Code: model.EINVALID}).With("unknown timezone %q: use an IANA name such as Europe/London", zone)
+	}
+	return nil
 }
 
 // List returns every account.

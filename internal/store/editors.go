@@ -112,3 +112,15 @@ func (s *Store) EditorLoggedIn(ctx context.Context, id int64, at time.Time) erro
 	}
 	return nil
 }
+
+// SetEditorTimezone sets the zone an editor reads times in ("" for UTC).
+func (s *Store) SetEditorTimezone(ctx context.Context, id int64, zone string) error {
+	res, err := s.W.ExecContext(ctx, `UPDATE editors SET timezone = ?, updated_at = ? WHERE id = ?`, zone, s.Now().Unix(), id)
+	if err != nil {
+		return fmt.Errorf("store: set timezone of editor %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: set timezone of editor %d: %w", id, ErrNotFound)
+	}
+	return nil
+}

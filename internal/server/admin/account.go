@@ -44,3 +44,17 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, rq *req
 	rq = &request{ed: ed, csrf: h.sm.GetString(r.Context(), keyCSRF), client: rq.client}
 	h.render(w, r, rq, http.StatusOK, "admin/account", accountPage{Page: h.pageOf(rq, "Your account", "account"), Done: true})
 }
+
+// setTimezone sets the zone the editor's pages show times in.
+func (h *Handler) setTimezone(w http.ResponseWriter, r *http.Request, rq *request) {
+	if err := h.opt.Accounts.SetTimezone(r.Context(), rq.ed.ID, r.PostFormValue("timezone")); err != nil {
+		if model.ErrorCode(err) == model.EINVALID {
+			h.render(w, r, rq, http.StatusBadRequest, "admin/account", accountPage{Page: h.pageOf(rq, "Your account", "account"),
+				Problem: model.ErrorMessage(err)})
+			return
+		}
+		h.fail(w, r, rq, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/account", http.StatusSeeOther)
+}

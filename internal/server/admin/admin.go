@@ -36,6 +36,7 @@ type Accounts interface {
 	Authenticate(ctx context.Context, email, password, client string) (model.Editor, error)
 	Editor(ctx context.Context, id int64) (model.Editor, error)
 	ChangePassword(ctx context.Context, id int64, current, password string, by editor.Actor) (model.Editor, error)
+	SetTimezone(ctx context.Context, id int64, zone string) error
 	Add(ctx context.Context, a editor.NewAccount, by editor.Actor) (model.Editor, error)
 	Remove(ctx context.Context, email string, by editor.Actor) error
 	List(ctx context.Context) ([]model.Editor, error)
@@ -173,6 +174,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"GET /admin/audit":                   signedIn(h.audit),
 		"GET /admin/account":                 signedIn(h.account),
 		"POST /admin/account":                signedIn(h.changePassword),
+		"POST /admin/account/timezone":       signedIn(h.setTimezone),
 		"GET /admin/editors":                 admin(h.editors),
 		"POST /admin/editors":                admin(h.addEditor),
 		"POST /admin/editors/remove":         admin(h.removeEditor),

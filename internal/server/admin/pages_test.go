@@ -273,3 +273,18 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// An editor sets their timezone; the pages show times in it.
+func TestTimezone(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser().mustLogin(editorEmail)
+	if code, _, _ := b.post("/admin/account/timezone", url.Values{"csrf": {b.csrf}, "timezone": {"Mars/Olympus"}}); code != http.StatusBadRequest {
+		t.Fatalf("unknown zone: %d", code)
+	}
+	if code, _, _ := b.post("/admin/account/timezone", url.Values{"csrf": {b.csrf}, "timezone": {"Asia/Tokyo"}}); code != http.StatusSeeOther {
+		t.Fatalf("set zone: %d", code)
+	}
+	if _, body, _ := b.get("/admin/"); !strings.Contains(body, "Times in your zone are Asia/Tokyo") || !strings.Contains(body, "JST") {
+		t.Fatalf("dashboard:\n%s", body)
+	}
+}

@@ -20,7 +20,7 @@ var pages = []string{"/admin/", "/admin/send", "/admin/preview", "/admin/edition
 
 // posts are every state-changing route.
 var posts = []string{"/admin/logout", "/admin/send/check", "/admin/send/test", "/admin/send", "/admin/editions/1/cancel",
-	"/admin/editions/1/resume", "/admin/subscribers/import", "/admin/account", "/admin/editors", "/admin/editors/remove"}
+	"/admin/editions/1/resume", "/admin/subscribers/import", "/admin/account", "/admin/account/timezone", "/admin/editors", "/admin/editors/remove"}
 
 // No admin page is reachable without a session: each redirects to the
 // login page (and back after it); the progress stream answers 401.
