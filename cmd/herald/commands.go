@@ -17,5 +17,7 @@ func (m *Main) commands() []*cobra.Command {
 		m.editionsCommand(),
 		m.bouncesCommand(),
 		m.suppressionsCommand(),
+		m.editorsCommand(),
+		m.auditCommand(),
 	}
 }

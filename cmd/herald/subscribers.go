@@ -100,6 +100,9 @@ status is 1 when any row was bad.`,
 			}
 			defer closeFn()
 			rep, err := svc.ImportWith(cmd.Context(), f, opt)
+			if err == nil {
+				m.audit(cmd.Context(), "import", args[0], fmt.Sprintf("imported %d, bad %d, skipped %d", rep.Imported, len(rep.Bad), len(rep.Skipped)))
+			}
 			for _, b := range rep.Bad {
 				fmt.Fprintf(cmd.ErrOrStderr(), "line %d: %s\n", b.Line, b.Reason)
 			}
