@@ -60,7 +60,7 @@ func newEnv(tb testing.TB, o envOptions) *env {
 	}
 	cfg, err := config.Parse([]byte(`
 site: { name: "The Herald", url: "https://news.example.com" }
-secret: "test-secret"
+secret: "test-secret-0123456789abcdef0123456789"
 http: { base_url: "` + o.baseURL + `" }
 smtp: { from: "The Herald <digest@news.example.com>", transport: file, file_dir: "` + tb.TempDir() + `" }
 digests: [ { name: daily, schedule: "0 7 * * *", timezone: Europe/London, lookback: 48h } ]
