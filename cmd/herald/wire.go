@@ -27,7 +27,7 @@ func (m *Main) newMailer(opts ...mailer.Option) (*mailer.Mailer, error) {
 func (m *Main) newDigests(ml digest.Mailer, observe func(digest.SendNowResult, time.Duration)) (*digest.Service, error) {
 	st := m.Store
 	return digest.New(digest.Options{
-		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st,
+		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st, Local: st,
 		Mailer: ml, Log: m.Log, Now: m.Now, Observe: observe,
 	})
 }
