@@ -19,7 +19,8 @@ type LocalStore interface {
 	// whose reader's timezone is zone, by subscriber id.
 	ZoneSubscriptions(ctx context.Context, digest, zone string, afterSubscriberID int64, limit int) ([]model.Subscription, error)
 	ReaderCursors(ctx context.Context, digest string, subscriberIDs []int64) (map[int64]model.ReaderCursor, error)
-	VisibleTimes(ctx context.Context, since, cutoff time.Time) (map[int64]time.Time, error)
+	// VisibleTimes returns when each article became visible.
+	VisibleTimes(ctx context.Context, ids []int64) (map[int64]time.Time, error)
 	LocalPlanningCursor(ctx context.Context, editionID int64) (zone string, through int64, err error)
 	// InsertLocalDeliveries records a page of deliveries with their cursor
 	// moves (each only if the cursor is still as read; it returns how many
@@ -119,15 +120,15 @@ func (s *Service) cover(ctx context.Context, d config.Digest, e model.Edition, c
 	if err != nil {
 		return nil, err
 	}
-	vis, err := s.opt.Local.VisibleTimes(ctx, from, e.Cutoff)
+	ids := make([]int64, len(views))
+	for i, a := range views {
+		ids[i] = a.ID
+	}
+	vis, err := s.opt.Local.VisibleTimes(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	c.views, c.from, c.vis, c.ok = views, from, make(map[int64]int64, len(vis)), true
-	c.ids = make([]int64, len(views))
-	for i, a := range views {
-		c.ids[i] = a.ID
-	}
+	c.views, c.ids, c.from, c.vis, c.ok = views, ids, from, make(map[int64]int64, len(vis)), true
 	for id, at := range vis {
 		c.vis[id] = at.Unix()
 	}

@@ -86,26 +86,34 @@ func (s *Store) ReaderCursors(ctx context.Context, digest string, subscriberIDs 
 	return out, nil
 }
 
-// VisibleTimes returns, for each published article visible in (since,
-// cutoff] (as CandidateArticles reads it), the instant it became visible:
-// a local edition gives each reader their own window within it.
-func (s *Store) VisibleTimes(ctx context.Context, since, cutoff time.Time) (map[int64]time.Time, error) {
-	out := map[int64]time.Time{}
-	c := cutoff.Unix()
-	err := eachRow(ctx, s.R, `SELECT a.id, max(unixepoch(a.published_at), v.seen_at) FROM articles a
-		JOIN herald_article_visible v ON v.article_id = a.id
-		WHERE a.status = 'published' AND unixepoch(a.published_at) <= ?
-		  AND max(unixepoch(a.published_at), v.seen_at) > ?
-		  AND max(unixepoch(a.published_at), v.seen_at) <= ?`, func(sc scanner) error {
-		var id, at int64
-		if err := sc.Scan(&id, &at); err != nil {
-			return err
+// VisibleTimes returns when each of the articles ids became visible (the
+// later of published_at and when herald first saw it published, as
+// CandidateArticles reads it): a local edition gives each reader their own
+// window among its candidates. Unknown ids are absent.
+func (s *Store) VisibleTimes(ctx context.Context, ids []int64) (map[int64]time.Time, error) {
+	out := make(map[int64]time.Time, len(ids))
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		end := min(start+chunk, len(ids))
+		args := make([]any, 0, end-start)
+		for _, id := range ids[start:end] {
+			args = append(args, id)
 		}
-		out[id] = time.Unix(at, 0).UTC()
-		return nil
-	}, c, since.Unix(), c)
-	if err != nil {
-		return nil, fmt.Errorf("store: visible times: %w", err)
+		err := eachRow(ctx, s.R, `SELECT a.id, max(unixepoch(a.published_at), v.seen_at) FROM articles a
+			JOIN herald_article_visible v ON v.article_id = a.id WHERE a.id IN (`+placeholders(end-start)+`)`, func(sc scanner) error {
+			var id int64
+			var at sql.NullInt64
+			if err := sc.Scan(&id, &at); err != nil {
+				return err
+			}
+			if at.Valid {
+				out[id] = time.Unix(at.Int64, 0).UTC()
+			}
+			return nil
+		}, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: visible times: %w", err)
+		}
 	}
 	return out, nil
 }
