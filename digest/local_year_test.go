@@ -90,7 +90,7 @@ func runYear(t *testing.T, spec string, hh, mm int) {
 		zone string
 	}{
 		{start, "Europe/London"},
-		{start.AddDate(0, 2, 0).Add(-17 * time.Minute), "Pacific/Auckland"},           // 12:00Z: Auckland's next slot is hours after London's
+		{start.AddDate(0, 2, 0).Add(-17 * time.Minute), "Pacific/Auckland"},             // 12:00Z: Auckland's next slot is hours after London's
 		{start.AddDate(0, 5, 0).Add(-9*time.Hour - 17*time.Minute), "America/St_Johns"}, // 03:00Z
 		{start.AddDate(0, 8, 7).Add(8 * time.Hour), "Asia/Kolkata"},
 		{start.AddDate(0, 10, 1).Add(-3 * time.Hour), "Australia/Lord_Howe"},
