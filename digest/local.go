@@ -27,6 +27,9 @@ type LocalStore interface {
 	// were not) and the planning cursor, in one transaction.
 	InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) (int, error)
 	UnfinishedZoneEdition(ctx context.Context, digest, zone string) (model.Edition, bool, error)
+	// UnfinishedManualEditionIDs lists the digest's unfinished editions
+	// that are no zone group's.
+	UnfinishedManualEditionIDs(ctx context.Context, digest string) ([]int64, error)
 }
 
 // ZoneChangeGap is the least time between a reader's last scheduled digest
@@ -235,7 +238,16 @@ func (s *Service) planLocalPage(ctx context.Context, d config.Digest, e model.Ed
 // moves the edition to sending and returns how many candidates its own
 // window had.
 func (s *Service) planLocal(ctx context.Context, d config.Digest, e model.Edition, cache *articleCache, prog func(Progress)) (int, error) {
-	unfinished, err := s.opt.Plans.UnfinishedEditionIDs(ctx, d.Name)
+	// Articles waiting in another unfinished edition for a reader it
+	// planned lie at or before that edition's cutoff, so at or before the
+	// reader's cursor, which a zone group's window starts from: only
+	// editions that move no cursor (a filtered send-now) or reach behind
+	// it (any manual one) can hold articles of this window.
+	list := s.opt.Local.UnfinishedManualEditionIDs
+	if e.Zone == "" {
+		list = s.opt.Plans.UnfinishedEditionIDs
+	}
+	unfinished, err := list(ctx, d.Name)
 	if err != nil {
 		return 0, err
 	}

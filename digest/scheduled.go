@@ -29,8 +29,12 @@ func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous 
 // group has its own lease (a part of the digest's) and resumes its own
 // unfinished edition; a group with no reader gets no edition.
 func (s *Service) runSlot(ctx context.Context, slot scheduler.Slot, wait time.Duration) (res SendNowResult, err error) {
-	start := time.Now()
-	defer func() { s.observe(res, start) }()
+	start, none := time.Now(), false
+	defer func() {
+		if !none {
+			s.observe(res, start)
+		}
+	}()
 	d, err := s.digest(slot.Digest)
 	if err != nil {
 		return SendNowResult{}, err
@@ -80,7 +84,9 @@ func (s *Service) runSlot(ctx context.Context, slot scheduler.Slot, wait time.Du
 		}
 	}
 	if zone != "" && !(ok && e.Slot == key) {
-		if empty, err := s.groupEmpty(lctx, d, zone); err != nil || empty {
+		empty, err := s.groupEmpty(lctx, d, zone)
+		if err != nil || empty {
+			none = empty && res.ResumedID == 0 // no edition to observe
 			return res, err
 		}
 	}

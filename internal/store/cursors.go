@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -133,48 +134,55 @@ func (s *Store) LocalPlanningCursor(ctx context.Context, editionID int64) (zone 
 // cursor to (zone, through), in one transaction. Each delivery is recorded
 // only if its reader's cursor still is the one the planner read; the
 // others (another planner got there first) are dropped, and their count
-// returned. INSERT OR IGNORE keyed by (edition, subscriber) makes a
-// resumed page harmless.
+// returned. The transaction holds the write lock from its start, so the
+// cursors it reads cannot change before it writes them: one read and one
+// upsert per page, driven by the page's rows. INSERT OR IGNORE keyed by
+// (edition, subscriber) makes a resumed page harmless.
 func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) (dropped int, err error) {
+	ids := make([]int64, len(moves))
+	for i, m := range moves {
+		ids[i] = m.Delivery.SubscriberID
+	}
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
-		dropped = 0
-		upd, err := tx.PrepareContext(ctx, `UPDATE reader_cursors SET through = ?, slot_at = ?, zone = ?
-			WHERE digest = ? AND subscriber_id = ? AND through = ? AND slot_at = ? AND zone = ?`)
+		now, err := cursorsIn(ctx, tx, digest, ids)
 		if err != nil {
 			return err
 		}
-		defer upd.Close()
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO reader_cursors (digest, subscriber_id, through, slot_at, zone)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest, subscriber_id) DO NOTHING`)
-		if err != nil {
-			return err
+		var rows []cursorRow
+		ok := make([]bool, len(moves))
+		for i, m := range moves {
+			cur, found := now[m.Delivery.SubscriberID]
+			ok[i] = found == m.Found && (!found || cur == cursorRow{S: cur.S, T: m.From.Through.Unix(), A: zeroOrUnix(m.From.SlotAt), Z: m.From.Zone})
+			if ok[i] {
+				rows = append(rows, cursorRow{S: m.Delivery.SubscriberID, T: m.To.Through.Unix(), A: zeroOrUnix(m.To.SlotAt), Z: m.To.Zone})
+			}
 		}
-		defer ins.Close()
+		if len(rows) > 0 {
+			b, err := json.Marshal(rows)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO reader_cursors (digest, subscriber_id, through, slot_at, zone)
+				SELECT ?, value->>'s', value->>'t', value->>'a', value->>'z' FROM json_each(?) WHERE true
+				ON CONFLICT (digest, subscriber_id) DO UPDATE SET through = excluded.through, slot_at = excluded.slot_at, zone = excluded.zone`,
+				digest, string(b)); err != nil {
+				return err
+			}
+		}
 		del, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO deliveries
 			(edition_id, subscriber_id, subscription_id, status, next_attempt_at, article_ids) VALUES (?, ?, ?, ?, 0, ?)`)
 		if err != nil {
 			return err
 		}
 		defer del.Close()
-		for _, m := range moves {
-			id, to := m.Delivery.SubscriberID, m.To
-			var res sql.Result
-			if m.Found {
-				f := m.From
-				res, err = upd.ExecContext(ctx, to.Through.Unix(), zeroOrUnix(to.SlotAt), to.Zone,
-					digest, id, f.Through.Unix(), zeroOrUnix(f.SlotAt), f.Zone)
-			} else {
-				res, err = ins.ExecContext(ctx, digest, id, to.Through.Unix(), zeroOrUnix(to.SlotAt), to.Zone)
-			}
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
+		dropped = 0
+		for i, m := range moves {
+			d := m.Delivery
+			if !ok[i] {
 				dropped++
 				continue
 			}
-			d := m.Delivery
-			if _, err := del.ExecContext(ctx, editionID, id, d.SubscriptionID, d.Status, idList(d.ArticleIDs)); err != nil {
+			if _, err := del.ExecContext(ctx, editionID, d.SubscriberID, d.SubscriptionID, d.Status, idList(d.ArticleIDs)); err != nil {
 				return err
 			}
 		}
@@ -185,6 +193,57 @@ func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, dige
 		return 0, fmt.Errorf("store: insert local deliveries of edition %d: %w", editionID, err)
 	}
 	return dropped, nil
+}
+
+// cursorRow is one reader's cursor as stored: subscriber, through, slot_at
+// (unix seconds, 0 for none) and zone; also the JSON the upsert reads.
+type cursorRow struct {
+	S int64  `json:"s"`
+	T int64  `json:"t"`
+	A int64  `json:"a"`
+	Z string `json:"z"`
+}
+
+// cursorsIn reads the cursors of ids in digest inside tx.
+func cursorsIn(ctx context.Context, tx *sql.Tx, digest string, ids []int64) (map[int64]cursorRow, error) {
+	out := make(map[int64]cursorRow, len(ids))
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		end := min(start+chunk, len(ids))
+		args := make([]any, 0, 1+end-start)
+		args = append(args, digest)
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		err := eachTxRow(ctx, tx, `SELECT subscriber_id, through, slot_at, zone FROM reader_cursors
+			WHERE digest = ? AND subscriber_id IN (`+placeholders(end-start)+`)`, func(sc scanner) error {
+			var c cursorRow
+			if err := sc.Scan(&c.S, &c.T, &c.A, &c.Z); err != nil {
+				return err
+			}
+			out[c.S] = c
+			return nil
+		}, args...)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// eachTxRow is eachRow inside a transaction.
+func eachTxRow(ctx context.Context, tx *sql.Tx, query string, fn func(scanner) error, args ...any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func zeroOrUnix(t time.Time) int64 {

@@ -157,6 +157,22 @@ func (s *Store) UnfinishedEdition(ctx context.Context, digest string) (model.Edi
 	return e, true, nil
 }
 
+// UnfinishedManualEditionIDs returns the ids of every edition of digest
+// still planning or sending that is not a zone group's (manual editions,
+// and scheduled ones of delivery: digest).
+func (s *Store) UnfinishedManualEditionIDs(ctx context.Context, digest string) ([]int64, error) {
+	out, err := queryRows(ctx, s.W, `SELECT id FROM editions WHERE digest = ? AND status IN ('planning', 'sending') AND zone = '' ORDER BY id`,
+		func(sc scanner) (int64, error) {
+			var id int64
+			err := sc.Scan(&id)
+			return id, err
+		}, digest)
+	if err != nil {
+		return nil, fmt.Errorf("store: unfinished editions of %s: %w", digest, err)
+	}
+	return out, nil
+}
+
 // UnfinishedZoneEdition returns the oldest scheduled edition of a local
 // digest's zone group still planning or sending, and false when there is
 // none.
