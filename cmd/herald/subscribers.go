@@ -84,6 +84,9 @@ any row was bad. No email is sent.`,
 			}
 			defer closeFn()
 			rep, err := svc.Import(cmd.Context(), f)
+			if err == nil {
+				m.audit(cmd.Context(), "import", args[0], fmt.Sprintf("imported %d, bad %d", rep.Imported, len(rep.Bad)))
+			}
 			for _, b := range rep.Bad {
 				fmt.Fprintf(cmd.ErrOrStderr(), "line %d: %s\n", b.Line, b.Reason)
 			}

@@ -28,6 +28,16 @@ type Config struct {
 	Feeds        Feeds    `yaml:"feeds"`
 	SMTP         SMTP     `yaml:"smtp"`
 	Digests      []Digest `yaml:"digests"`
+	Admin        Admin    `yaml:"admin"`
+}
+
+// Admin configures the editors' web UI (/admin/).
+type Admin struct {
+	SessionIdle      Duration `yaml:"session_idle"`      // a session unused this long ends
+	SessionLifetime  Duration `yaml:"session_lifetime"`  // a session ends this long after login, used or not
+	LoginPerHour     int      `yaml:"login_per_hour"`    // failed logins per account per hour
+	LoginPerAddress  int      `yaml:"login_per_address"` // login attempts per client address per hour
+	ProgressInterval Duration `yaml:"progress_interval"` // how often the progress stream reads the database
 }
 
 // Site describes the publication.
@@ -219,6 +229,10 @@ func Default() *Config {
 			Transport: "smtp", FileDir: "./outbox", Host: "localhost", Port: 587, TLS: "starttls",
 			From: "News <digest@news.example.com>", MaxConnections: 4, MaxAttempts: 5,
 			Timeout: Duration(30 * time.Second),
+		},
+		Admin: Admin{
+			SessionIdle: Duration(time.Hour), SessionLifetime: Duration(12 * time.Hour),
+			LoginPerHour: 10, LoginPerAddress: 30, ProgressInterval: Duration(time.Second),
 		},
 	}
 }
