@@ -27,9 +27,9 @@ type LocalStore interface {
 	// were not) and the planning cursor, in one transaction.
 	InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) (int, error)
 	UnfinishedZoneEdition(ctx context.Context, digest, zone string) (model.Edition, bool, error)
-	// UnfinishedManualEditionIDs lists the digest's unfinished editions
-	// that are no zone group's.
-	UnfinishedManualEditionIDs(ctx context.Context, digest string) ([]int64, error)
+	// UnfinishedWholeEditionIDs lists the digest's unfinished editions
+	// for the whole digest (no zone group's).
+	UnfinishedWholeEditionIDs(ctx context.Context, digest string) ([]int64, error)
 }
 
 // ZoneChangeGap is the least time between a reader's last scheduled digest
@@ -243,7 +243,7 @@ func (s *Service) planLocal(ctx context.Context, d config.Digest, e model.Editio
 	// reader's cursor, which a zone group's window starts from: only
 	// editions that move no cursor (a filtered send-now) or reach behind
 	// it (any manual one) can hold articles of this window.
-	list := s.opt.Local.UnfinishedManualEditionIDs
+	list := s.opt.Local.UnfinishedWholeEditionIDs
 	if e.Zone == "" {
 		list = s.opt.Plans.UnfinishedEditionIDs
 	}

@@ -157,10 +157,10 @@ func (s *Store) UnfinishedEdition(ctx context.Context, digest string) (model.Edi
 	return e, true, nil
 }
 
-// UnfinishedManualEditionIDs returns the ids of every edition of digest
-// still planning or sending that is not a zone group's (manual editions,
-// and scheduled ones of delivery: digest).
-func (s *Store) UnfinishedManualEditionIDs(ctx context.Context, digest string) ([]int64, error) {
+// UnfinishedWholeEditionIDs returns the ids of every edition of digest
+// still planning or sending that is for the whole digest rather than a
+// zone group (manual editions, and scheduled ones of delivery: digest).
+func (s *Store) UnfinishedWholeEditionIDs(ctx context.Context, digest string) ([]int64, error) {
 	out, err := queryRows(ctx, s.W, `SELECT id FROM editions WHERE digest = ? AND status IN ('planning', 'sending') AND zone = '' ORDER BY id`,
 		func(sc scanner) (int64, error) {
 			var id int64
