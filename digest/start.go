@@ -5,14 +5,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 )
 
-// StartResume is Resume for the daemon's pages: it takes the digest's
-// lease (or returns ErrLeaseHeld, or ErrEditionFinished for a done or
-// cancelled edition) before returning, then finishes the edition in the
-// background (one pass plus the retries due within wait), living as long
-// as the service's Run like StartSendNow's editions.
+// StartResume is Resume for the daemon's pages: it takes the edition's
+// lease, its digest's or zone group's (or returns ErrLeaseHeld, or
+// ErrEditionFinished for a done or cancelled edition) before returning,
+// then finishes the edition in the background (one pass plus the retries
+// due within wait), living as long as the service's Run like
+// StartSendNow's editions.
 func (s *Service) StartResume(ctx context.Context, editionID int64, wait time.Duration) (<-chan SendNowResult, error) {
 	e, err := s.opt.Editions.Edition(ctx, editionID)
 	if err != nil {
@@ -32,7 +34,7 @@ func (s *Service) StartResume(ctx context.Context, editionID int64, wait time.Du
 	}
 	s.bgWait.Add(1)
 	s.bgMu.Unlock()
-	lctx, release, err := s.leases.Acquire(life, d.Name)
+	lctx, release, err := s.leases.Acquire(life, lease.Part(d.Name, e.Zone))
 	if err != nil {
 		s.bgWait.Done()
 		return nil, err

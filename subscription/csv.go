@@ -12,7 +12,7 @@ import (
 )
 
 // CSVHeader is the column order of import and export.
-var CSVHeader = []string{"email", "name", "digest", "sections", "authors", "status"}
+var CSVHeader = []string{"email", "name", "digest", "sections", "authors", "status", "timezone"}
 
 // ImportReport counts what an import did: rows that added a subscriber or
 // a subscription, rows that updated one, rows skipped to keep an opt-out
@@ -66,7 +66,8 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (ImportReport, error)
 // authors hold slugs separated by spaces, ';', '|' or ','; none means
 // everything. status is active, pending, bounced, complained, erased, or
 // unsubscribed (ends that row's subscription only); empty keeps what is
-// stored (a new row is active). An import keeps every opt-out: it never
+// stored (a new row is active). timezone is an IANA name ("" leaves the
+// reader's as it is). An import keeps every opt-out: it never
 // reactivates an unsubscribed subscription (unless opt.Resubscribe) nor a
 // bounced, complained, erased or suppressed address — such rows are
 // skipped and reported. Rows are upserted: importing a file twice changes
@@ -142,14 +143,14 @@ func (s *Service) Export(ctx context.Context, out io.Writer) error {
 			return nil
 		}
 		if len(subs) == 0 {
-			return w.Write(csvCells(string(sub.Email), sub.Name, "", "", "", sub.Status))
+			return w.Write(csvCells(string(sub.Email), sub.Name, "", "", "", sub.Status, sub.Timezone))
 		}
 		for _, su := range subs {
 			status := sub.Status
 			if su.Status == model.SubscriptionUnsubscribed && sub.Status == model.SubscriberActive {
 				status = model.SubscriptionUnsubscribed
 			}
-			if err := w.Write(csvCells(string(sub.Email), sub.Name, su.Digest, strings.Join(su.Sections, " "), strings.Join(su.Authors, " "), status)); err != nil {
+			if err := w.Write(csvCells(string(sub.Email), sub.Name, su.Digest, strings.Join(su.Sections, " "), strings.Join(su.Authors, " "), status, sub.Timezone)); err != nil {
 				return err
 			}
 		}

@@ -81,6 +81,10 @@ func (im *importer) row(ctx context.Context, rec []string) (rowResult, string, e
 	if !slices.Contains(importStatuses, status) {
 		return rowBad, fmt.Sprintf("unknown status %q (want active, pending, bounced, complained, erased or unsubscribed)", col(5)), nil
 	}
+	tz, err := checkTimezone(col(6))
+	if err != nil {
+		return rowBad, fmt.Sprintf("unknown timezone %q", col(6)), nil
+	}
 	cur, found, err := s.store.FindSubscriber(ctx, email)
 	if err != nil {
 		return 0, "", err
@@ -139,6 +143,9 @@ func (im *importer) row(ctx context.Context, rec []string) (rowResult, string, e
 	}
 	sub, created, err := s.store.UpsertSubscriber(ctx, email, name, status)
 	if err != nil {
+		return 0, "", err
+	}
+	if err := s.setTimezone(ctx, &sub, tz); err != nil {
 		return 0, "", err
 	}
 	if _, err := s.store.UpsertSubscription(ctx, sub.ID, dname, secs, auths, subStatus); err != nil {

@@ -3,7 +3,6 @@ package subscription
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/model"
@@ -17,7 +16,7 @@ type Request struct {
 	Digest    string   // "" for the first digest
 	Sections  []string // follows; none means everything
 	Authors   []string
-	Timezone  string // the reader's IANA zone, when the form sends one
+	Timezone  string // IANA name; "" keeps the reader's (unknown: each digest's own)
 	Confirmed bool   // add as active, without the confirmation email (the CLI's --confirmed)
 }
 
@@ -45,12 +44,10 @@ func (s *Service) check(ctx context.Context, req Request) (checked, error) {
 	if err := s.checkSlugs(ctx, req.Sections, req.Authors); err != nil {
 		return c, err
 	}
-	if req.Timezone != "" {
-		if _, err := time.LoadLocation(req.Timezone); err != nil || len(req.Timezone) > 64 {
-			return c, &model.Error{Code: model.EINVALID, Message: fmt.Sprintf("unknown time zone %q", req.Timezone)}
-		}
+	if c.timezone, err = checkTimezone(req.Timezone); err != nil {
+		return c, err
 	}
-	c.name, c.sections, c.authors, c.timezone = cleanName(req.Name), req.Sections, req.Authors, req.Timezone
+	c.name, c.sections, c.authors = cleanName(req.Name), req.Sections, req.Authors
 	return c, nil
 }
 
@@ -136,6 +133,9 @@ func (s *Service) apply(ctx context.Context, c checked, confirmed bool) (model.S
 		if err != nil {
 			return sub, 0, err
 		}
+		if err := s.setTimezone(ctx, &sub, c.timezone); err != nil {
+			return sub, 0, err
+		}
 		_, err = s.store.UpsertSubscription(ctx, sub.ID, c.digest.Name, c.sections, c.authors, model.SubscriptionActive)
 		return sub, 0, err
 	}
@@ -170,6 +170,9 @@ func (s *Service) apply(ctx context.Context, c checked, confirmed bool) (model.S
 		}
 	default: // new, pending, bounced, erased: double opt-in
 		if cur, _, err = s.store.UpsertSubscriber(ctx, c.email, c.name, ""); err != nil {
+			return cur, 0, err
+		}
+		if err := s.setTimezone(ctx, &cur, c.timezone); err != nil {
 			return cur, 0, err
 		}
 		if _, err := s.store.UpsertSubscription(ctx, cur.ID, c.digest.Name, c.sections, c.authors, model.SubscriptionActive); err != nil {

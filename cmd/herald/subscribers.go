@@ -25,7 +25,7 @@ func (m *Main) subscribersCommand() *cobra.Command {
 func (m *Main) subscribersAdd() *cobra.Command {
 	var req subscription.Request
 	cmd := &cobra.Command{
-		Use:   "add EMAIL [--name N] [--digest NAME] [--section SLUG]... [--author SLUG]... [--confirmed]",
+		Use:   "add EMAIL [--name N] [--digest NAME] [--section SLUG]... [--author SLUG]... [--timezone ZONE] [--confirmed]",
 		Short: "Add one subscriber; without --confirmed a confirmation email goes out (double opt-in)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -62,6 +62,7 @@ func (m *Main) subscribersAdd() *cobra.Command {
 	f.StringVar(&req.Digest, "digest", "", "digest name (default: the first configured)")
 	f.StringArrayVar(&req.Sections, "section", nil, "follow this section (repeatable; none: everything)")
 	f.StringArrayVar(&req.Authors, "author", nil, "follow this author (repeatable)")
+	f.StringVar(&req.Timezone, "timezone", "", "the subscriber's IANA timezone, e.g. Pacific/Auckland (digests with delivery: local go out at their local time)")
 	f.BoolVar(&req.Confirmed, "confirmed", false, "add as active without a confirmation email")
 	return cmd
 }
@@ -70,13 +71,14 @@ func (m *Main) subscribersImport() *cobra.Command {
 	var opt subscription.ImportOptions
 	cmd := &cobra.Command{
 		Use:   "import FILE.csv [--resubscribe]",
-		Short: "Upsert subscribers from CSV (email,name,digest,sections,authors,status), keeping every opt-out",
+		Short: "Upsert subscribers from CSV (email,name,digest,sections,authors,status,timezone), keeping every opt-out",
 		Long: `import reads CSV with the columns email, name, digest, sections, authors,
-status (a header row is optional). sections and authors hold slugs separated
-by spaces, ';' or '|'; none means everything. status is active, pending,
-bounced, complained, erased, or unsubscribed (ends that row's subscription
-only); empty keeps what is stored (a new row is active). Rows are upserted:
-importing a file twice changes nothing. No email is sent.
+status, timezone (a header row is optional; trailing columns may be left
+out). sections and authors hold slugs separated by spaces, ';' or '|'; none
+means everything. status is active, pending, bounced, complained, erased, or
+unsubscribed (ends that row's subscription only); empty keeps what is stored
+(a new row is active). timezone is an IANA name such as Europe/London. Rows
+are upserted: importing a file twice changes nothing. No email is sent.
 
 An import keeps every opt-out: it never reactivates an unsubscribed
 subscription, nor a bounced, complained, erased or suppressed address (an

@@ -54,7 +54,7 @@ func (m *Main) verp() (*lifecycle.VERP, error) { return lifecycle.NewVERP(m.Conf
 func (m *Main) newDigests(ml digest.Mailer, observe func(digest.SendNowResult, time.Duration)) (*digest.Service, error) {
 	st := m.Store
 	opt := digest.Options{
-		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st,
+		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st, Local: st,
 		Mailer: ml, Log: m.Log, Now: m.Now, Observe: observe,
 	}
 	v, err := m.verp()

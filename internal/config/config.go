@@ -127,7 +127,19 @@ type Digest struct {
 	Authors     []string `yaml:"authors"`
 	Template    string   `yaml:"template"`
 	CatchUp     Duration `yaml:"catch_up"`
+	// Delivery is DeliveryDigest (one edition at each slot of the digest's
+	// timezone) or DeliveryLocal (each slot read in each reader's timezone).
+	Delivery string `yaml:"delivery"`
 }
+
+// Digest delivery modes.
+const (
+	DeliveryDigest = "digest"
+	DeliveryLocal  = "local"
+)
+
+// Local reports whether the digest goes out at each reader's local time.
+func (d *Digest) Local() bool { return d.Delivery == DeliveryLocal }
 
 // Location loads the digest's timezone (Validate has checked it loads).
 func (d *Digest) Location() *time.Location {
@@ -262,6 +274,9 @@ func (c *Config) fillDigest(d *Digest) {
 	}
 	if d.CatchUp == 0 {
 		d.CatchUp = Duration(12 * time.Hour)
+	}
+	if d.Delivery == "" {
+		d.Delivery = DeliveryDigest
 	}
 }
 

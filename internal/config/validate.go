@@ -178,6 +178,9 @@ func (c *Config) Validate() error {
 		if !validName(d.Template) {
 			bad(key+".template", "must be a template name such as digest, got %q", d.Template)
 		}
+		if d.Delivery != DeliveryDigest && d.Delivery != DeliveryLocal {
+			bad(key+".delivery", "must be digest or local, got %q", d.Delivery)
+		}
 	}
 	// The editors' web UI.
 	for key, d := range map[string]Duration{"admin.session_idle": c.Admin.SessionIdle,

@@ -49,7 +49,7 @@ func (s *Store) SearchSubscribers(ctx context.Context, q model.SubscriberQuery) 
 		}
 	}
 	args = append(args, q.Limit)
-	out, err := queryRows(ctx, s.R, `SELECT sb.id, sb.email, sb.name, sb.status, sb.created_at, sb.confirmed_at FROM `+from+`
+	out, err := queryRows(ctx, s.R, `SELECT sb.id, sb.email, sb.name, sb.status, sb.timezone, sb.created_at, sb.confirmed_at FROM `+from+`
 		WHERE `+strings.Join(where, ` AND `)+` ORDER BY `+order+` LIMIT ?`, scanSubscriber, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: search subscribers: %w", err)
