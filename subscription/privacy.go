@@ -25,6 +25,7 @@ type MyData struct {
 	Email         model.Address    `json:"email"`
 	Name          string           `json:"name"`
 	Status        string           `json:"status"`
+	Timezone      string           `json:"timezone,omitempty"`
 	CreatedAt     time.Time        `json:"created_at"`
 	ConfirmedAt   *time.Time       `json:"confirmed_at,omitempty"`
 	Subscriptions []MySubscription `json:"subscriptions"`
@@ -68,7 +69,7 @@ func (s *Service) MyData(ctx context.Context, tok string) (MyData, error) {
 	if s.opt.Privacy == nil {
 		return MyData{}, errNoPrivacyStore
 	}
-	d := MyData{Email: sub.Email, Name: sub.Name, Status: sub.Status, CreatedAt: sub.CreatedAt,
+	d := MyData{Email: sub.Email, Name: sub.Name, Status: sub.Status, Timezone: sub.Timezone, CreatedAt: sub.CreatedAt,
 		Subscriptions: []MySubscription{}, Messages: []MyMessage{}}
 	if !sub.ConfirmedAt.IsZero() {
 		d.ConfirmedAt = &sub.ConfirmedAt

@@ -18,8 +18,8 @@ func ErasedAddress(id int64) model.Address {
 }
 
 // EraseSubscriber removes a subscriber's personal data, in one
-// transaction: the address (a placeholder takes its place), the name and
-// every follow; every subscription ends; the last SMTP replies of its
+// transaction: the address (a placeholder takes its place), the name, the
+// time zone and every follow; every subscription ends; the last SMTP replies of its
 // deliveries, the diagnostics of its bounce events, its queued mail and
 // subscribe requests go; in any audit table the address is replaced.
 // Only the keyed hash of the case-folded address stays, on the suppression
@@ -41,7 +41,7 @@ func (s *Store) EraseSubscriber(ctx context.Context, id int64, key []byte) error
 			sql  string
 			args []any
 		}{
-			{`UPDATE subscribers SET email = ?, name = '', status = 'erased', confirmed_at = NULL, updated_at = ? WHERE id = ?`,
+			{`UPDATE subscribers SET email = ?, name = '', timezone = '', status = 'erased', confirmed_at = NULL, updated_at = ? WHERE id = ?`,
 				[]any{ErasedAddress(id), now, id}},
 			{`DELETE FROM subscription_follows WHERE subscription_id IN (SELECT id FROM subscriptions WHERE subscriber_id = ?)`, []any{id}},
 			{`UPDATE subscriptions SET status = 'unsubscribed', updated_at = ? WHERE subscriber_id = ?`, []any{now, id}},

@@ -1,27 +1,13 @@
--- herald: foreign_keys off
 -- The subscriber lifecycle (issue 14): the complained status, the
 -- suppression list, bounce and complaint events, and the lookup of a
 -- delivery by its Message-ID.
 --
--- SQLite cannot change a CHECK constraint in place: subscribers is rebuilt
--- with SQLite's documented procedure (new table, copy, drop, rename), with
--- foreign keys off for this migration (the directive above; the store
--- runs PRAGMA foreign_key_check before committing), so dropping the old
--- table does not cascade into subscriptions. Ids are kept.
-CREATE TABLE subscribers_new (
-  id           INTEGER PRIMARY KEY,
-  email        TEXT NOT NULL UNIQUE COLLATE NOCASE,
-  name         TEXT NOT NULL DEFAULT '',
-  status       TEXT NOT NULL DEFAULT 'pending'
-                 CHECK (status IN ('pending', 'active', 'bounced', 'complained', 'erased')),
-  created_at   INTEGER NOT NULL,
-  confirmed_at INTEGER,
-  updated_at   INTEGER NOT NULL
-);
-INSERT INTO subscribers_new (id, email, name, status, created_at, confirmed_at, updated_at)
-  SELECT id, email, name, status, created_at, confirmed_at, updated_at FROM subscribers;
-DROP TABLE subscribers;
-ALTER TABLE subscribers_new RENAME TO subscribers;
+-- subscribers.status's CHECK constraint gains 'complained'. SQLite cannot
+-- alter a CHECK, and rebuilding the table would lose what later migrations
+-- added to it on a database that ran them first (0008's index, 0010's
+-- timezone column); so the store widens it in place before this script
+-- runs (store.go, schemaEdits: SQLite's documented procedure for loosening
+-- a constraint — no row can break a wider check).
 -- Housekeeping finds stale pending subscribers by status and age.
 CREATE INDEX subscribers_status_updated ON subscribers (status, updated_at);
 
