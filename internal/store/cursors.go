@@ -33,14 +33,14 @@ func (s *Store) SubscriberZones(ctx context.Context) ([]string, error) {
 }
 
 // ZoneSubscriptions returns up to limit active subscriptions of digest
-// whose active subscriber's timezone is zone ("" for unknown), with
+// whose active, unsuppressed subscriber's timezone is zone ("" for unknown), with
 // subscriber ids above afterSubscriberID, in subscriber id order, with
 // their follows. Planning a local edition pages through them, one zone at
 // a time, walking only that zone's readers.
 func (s *Store) ZoneSubscriptions(ctx context.Context, digest, zone string, afterSubscriberID int64, limit int) ([]model.Subscription, error) {
 	out, err := queryRows(ctx, s.R, `SELECT su.id, su.subscriber_id FROM subscribers sb INDEXED BY subscribers_timezone
 		CROSS JOIN subscriptions su ON su.subscriber_id = sb.id AND su.digest = ?
-		WHERE sb.timezone = ? AND sb.status = 'active' AND sb.id > ? AND su.status = 'active'
+		WHERE sb.timezone = ? AND sb.status = 'active' AND sb.id > ? AND su.status = 'active' AND `+notSuppressedSQL+`
 		ORDER BY sb.id LIMIT ?`, func(sc scanner) (model.Subscription, error) {
 		sub := model.Subscription{Digest: digest, Status: model.SubscriptionActive}
 		err := sc.Scan(&sub.ID, &sub.SubscriberID)
