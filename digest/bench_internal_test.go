@@ -21,7 +21,7 @@ func benchService(b *testing.B) (*Service, *store.Store) {
 	b.Helper()
 	cfg, err := config.Parse([]byte(`
 site: { name: "The Herald", url: "https://news.example.com", postal_address: "1 Fleet Street" }
-secret: "bench"
+secret: "bench-secret-0123456789abcdef0123456789"
 digests: [ { name: daily, schedule: "0 7 * * *", max_articles: 10 } ]
 `))
 	if err != nil {

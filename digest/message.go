@@ -50,19 +50,28 @@ func (s *Service) composeBody(d config.Digest, r *renderer, e model.Edition, del
 		ToAddr:    del.Email,
 		ToName:    name,
 		Subject:   subject,
-		Headers:   s.listHeaders(d, unsub),
+		Headers:   s.listHeaders(d, unsub, del.SubscriptionID),
 		Body:      body,
 	}
 	if !bodyOnly {
 		msg.Text, msg.HTML = body.Text.Fill(body.TextValues), body.HTML.Fill(body.HTMLValues)
 	}
+	if s.opt.ReturnPath != nil {
+		msg.ReturnPath = s.opt.ReturnPath(del.ID)
+	}
 	return msg, nil
 }
 
 // listHeaders are the RFC 2369/2919/8058 headers of a digest message.
-func (s *Service) listHeaders(d config.Digest, unsubToken string) []model.Header {
+func (s *Service) listHeaders(d config.Digest, unsubToken string, subscriptionID int64) []model.Header {
 	lu := "<" + s.cfg.HTTP.BaseURL + "/unsubscribe?token=" + unsubToken + ">"
-	if to := strings.TrimSpace(s.cfg.SMTP.UnsubscribeTo); to != "" && !strings.ContainsAny(to, "<>\r\n ,") {
+	to := s.cfg.SMTP.UnsubscribeTo
+	if s.opt.UnsubscribeMailto != nil {
+		if a := s.opt.UnsubscribeMailto(subscriptionID); a != "" {
+			to = a
+		}
+	}
+	if to := strings.TrimSpace(to); to != "" && !strings.ContainsAny(to, "<>\r\n ,") {
 		lu += ", <mailto:" + to + "?subject=unsubscribe>"
 	}
 	return []model.Header{

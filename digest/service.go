@@ -82,6 +82,7 @@ type Options struct {
 	Readers  ReaderStore    // required
 	Content  ContentStore   // required
 	Leases   lease.Store    // required
+	Local    LocalStore     // required when a digest has delivery: local
 	Mailer   Mailer         // required to send; preview and dry runs need none
 	// Templates parsed at start (default: LoadTemplates(Config.TemplatesDir, Config.Digests)).
 	Templates *Templates
@@ -111,6 +112,13 @@ type Options struct {
 	// Observe, when set, is told what each edition run did and how long it
 	// took (for metrics), whoever started it.
 	Observe func(res SendNowResult, took time.Duration)
+	// ReturnPath, when set, is the envelope sender of delivery id's
+	// message (a VERP address, so its bounces name the delivery).
+	ReturnPath func(deliveryID int64) model.Address
+	// UnsubscribeMailto, when set, is the mailto: address in
+	// List-Unsubscribe for subscription id (one naming it); "" falls back
+	// to smtp.unsubscribe_mailto.
+	UnsubscribeMailto func(subscriptionID int64) string
 }
 
 // Service plans and sends digests: send-now, scheduled slots, resumes,
@@ -145,6 +153,11 @@ func New(opt Options) (*Service, error) {
 	}
 	if opt.Config.Secret == "" {
 		return nil, errors.New("digest: config secret is empty (open the store to generate one)")
+	}
+	for _, d := range opt.Config.Digests {
+		if d.Local() && opt.Local == nil {
+			return nil, fmt.Errorf("digest: %s has delivery local: New needs its LocalStore", d.Name)
+		}
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()

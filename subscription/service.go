@@ -1,20 +1,25 @@
 // Package subscription holds the rules of a reader's subscriptions: who may
 // subscribe and how (double opt-in, returning readers), confirming,
-// unsubscribing one digest, choosing follows on the preferences page, and
-// importing or exporting a list without undoing anyone's opt-out.
+// unsubscribing one digest, choosing follows on the preferences page,
+// importing or exporting a list without undoing anyone's opt-out, and a
+// reader's own data ("download my data", "erase me").
 //
 // Data enters as requests from the reader pages (internal/server/reader)
-// and the command line — addresses, signed tokens from links in mail, CSV —
-// and as rows through the Store interfaces declared here (implemented by
-// internal/store). It leaves as subscriber and subscription rows and as the
-// confirmation email, handed to a Mailer (internal/mailer). Errors are
-// *model.Error values whose code the HTTP layer maps to a status.
+// and the command line — addresses, signed tokens from links in mail, CSV.
+// POST /subscribe only records its request (Enqueue: the same work for
+// every address); the worker (Run) applies the rules and queues the
+// transactional mail — confirmation, confirmation of a digest taken again,
+// a link to the preferences page — which it sends through a Mailer
+// (internal/mailer) with the outbox's promise: at least once, retried with
+// backoff, each result recorded before the connection moves on. It leaves
+// as subscriber, subscription and queue rows through the Store interfaces
+// declared here (implemented by internal/store). Errors are *model.Error
+// values whose code the HTTP layer maps to a status.
 package subscription
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -22,6 +27,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
 	"github.com/heraldnews/herald/internal/token"
@@ -35,6 +41,8 @@ type Store interface {
 	// status replaces the stored one. It reports whether it created the row.
 	UpsertSubscriber(ctx context.Context, email model.Address, name, status string) (model.Subscriber, bool, error)
 	SetSubscriberStatus(ctx context.Context, id int64, status string) error
+	// SetSubscriberTimezone sets a reader's IANA timezone ("" for unknown).
+	SetSubscriberTimezone(ctx context.Context, id int64, tz string) error
 	SubscriptionByID(ctx context.Context, id int64) (model.Subscription, error)
 	SubscriptionsOf(ctx context.Context, subscriberID int64) ([]model.Subscription, error)
 	// UpsertSubscription sets a subscriber's subscription to digest: its
@@ -45,6 +53,35 @@ type Store interface {
 	EachSubscriber(ctx context.Context, fn func(model.Subscriber, []model.Subscription) error) error
 }
 
+// IntakeStore holds the subscribe requests the request path records for
+// the worker.
+type IntakeStore interface {
+	AddIntake(ctx context.Context, in model.Intake) (int64, error)
+	// Intakes returns the oldest recorded requests.
+	Intakes(ctx context.Context, limit int) ([]model.Intake, error)
+	DeleteIntake(ctx context.Context, id int64) error
+}
+
+// MailStore is the transactional mail queue.
+type MailStore interface {
+	EnqueueMail(ctx context.Context, m model.Mail) (int64, error)
+	// MailedSince reports whether a mail to the address was queued after since.
+	MailedSince(ctx context.Context, to model.Address, since time.Time) (bool, error)
+	DueMail(ctx context.Context, now time.Time, limit int) ([]model.Mail, error)
+	NextMailAttempt(ctx context.Context) (time.Time, bool, error)
+	MailByID(ctx context.Context, id int64) (model.Mail, error)
+	// RecordMail stores an attempt's result; bounced marks the subscriber so.
+	RecordMail(ctx context.Context, m model.Mail, bounced bool) error
+}
+
+// SuppressionStore reads the suppression list (internal/store).
+type SuppressionStore interface {
+	SuppressionKey(ctx context.Context) ([]byte, error)
+	SuppressionsOf(ctx context.Context, key []byte, address model.Address) ([]model.Suppression, error)
+	SuppressErased(ctx context.Context, key []byte, address model.Address) error
+	LiftErased(ctx context.Context, key []byte, address model.Address) error
+}
+
 // ContentStore lists the sections and authors a reader may follow.
 type ContentStore interface {
 	Sections(ctx context.Context) ([]model.Section, error)
@@ -52,7 +89,8 @@ type ContentStore interface {
 }
 
 // Mailer delivers messages (internal/mailer): Send hands msg to a free
-// connection and returns; record is called with the result.
+// connection and returns; record is called with the result, and the
+// connection takes its next message only after record returns.
 type Mailer interface {
 	Send(ctx context.Context, msg *model.Message, record func(model.SendResult)) error
 }
@@ -60,9 +98,9 @@ type Mailer interface {
 // Token lifetimes.
 const (
 	ConfirmTTL = 7 * 24 * time.Hour
-	// ConfirmEvery is the least time between two confirmation emails to one
-	// address: repeated subscribe requests for a pending address (from any
-	// number of clients) cannot turn into a mail storm.
+	// ConfirmEvery is the least time between two transactional mails to
+	// one address: repeated subscribe requests (from any number of
+	// clients) cannot turn into a mail storm.
 	ConfirmEvery = 10 * time.Minute
 )
 
@@ -79,6 +117,10 @@ var (
 	// ErrExpiredLink: a token past its expiry.
 	ErrExpiredLink = &model.Error{Code: model.EEXPIRED,
 		Message: "For your safety, links in our emails stop working after a while. Use the link in a more recent email."}
+	// ErrSuppressed: the address is on the suppression list for a reason a
+	// double opt-in does not lift (a complaint, an operator's entry).
+	ErrSuppressed = &model.Error{Code: model.EINVALID,
+		Message: "This address is on our do-not-mail list. Write to us if you want to receive our newsletters again."}
 )
 
 // Options configure a Service.
@@ -86,7 +128,20 @@ type Options struct {
 	Config  *config.Config // required, validated, with its secret set
 	Store   Store          // required
 	Content ContentStore   // required
-	Mailer  Mailer         // required to send confirmations
+	// Intake, Mails, Suppressions, Leases and Privacy default to Store
+	// when it implements them (internal/store's Store does).
+	Intake       IntakeStore
+	Mails        MailStore
+	Suppressions SuppressionStore
+	Leases       lease.Store // one process at a time sends transactional mail
+	Privacy      PrivacyStore
+	Mailer       Mailer // required to send mail
+	// ReturnPath, when set, is the envelope sender of transactional mail
+	// number id (a VERP address, so its bounces name it).
+	ReturnPath func(mailID int64) model.Address
+	// Backoff is the delay before retry number attempt (default: 30s
+	// doubling to at most 30m).
+	Backoff func(attempt int) time.Duration
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -94,26 +149,48 @@ type Options struct {
 // Service applies the subscription rules.
 type Service struct {
 	cfg    *config.Config
+	opt    Options
 	store  Store
+	intake IntakeStore
+	queue  MailStore
+	supp   SuppressionStore
 	cont   ContentStore
 	mailer Mailer
 	log    *slog.Logger
 	now    func() time.Time
 	tokens *token.Signer
-	mail   *confirmMail
+	mail   *mails
+	leases *lease.Manager
 
-	// confirmAt throttles confirmation emails per address; bg tracks the
-	// ones sent in the background.
-	confirmAtMu sync.Mutex
-	confirmAt   map[model.Address]time.Time
-	bg          sync.WaitGroup
+	nudge  chan struct{} // a subscribe request was recorded
+	passMu sync.Mutex    // one worker pass at a time (Run, Wait)
+	keyMu  sync.Mutex
+	key    []byte // the suppression list's hash key, read once
 }
 
-// New returns a Service. It parses the confirmation email's templates and
+// New returns a Service. It parses the transactional mails' templates and
 // renders them once with sample data, so a broken one fails at start.
 func New(opt Options) (*Service, error) {
 	if opt.Config == nil || opt.Store == nil || opt.Content == nil {
 		return nil, errors.New("subscription: New needs a config and stores")
+	}
+	if opt.Intake == nil {
+		opt.Intake, _ = opt.Store.(IntakeStore)
+	}
+	if opt.Mails == nil {
+		opt.Mails, _ = opt.Store.(MailStore)
+	}
+	if opt.Suppressions == nil {
+		opt.Suppressions, _ = opt.Store.(SuppressionStore)
+	}
+	if opt.Leases == nil {
+		opt.Leases, _ = opt.Store.(lease.Store)
+	}
+	if opt.Privacy == nil {
+		opt.Privacy, _ = opt.Store.(PrivacyStore)
+	}
+	if opt.Intake == nil || opt.Mails == nil || opt.Suppressions == nil || opt.Leases == nil {
+		return nil, errors.New("subscription: New needs an intake, a mail queue, a suppression store and leases")
 	}
 	if opt.Config.Secret == "" {
 		return nil, errors.New("subscription: config secret is empty (open the store to generate one)")
@@ -124,23 +201,67 @@ func New(opt Options) (*Service, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	signer, err := token.NewSigner([]byte(opt.Config.Secret), opt.Now)
+	if opt.Backoff == nil {
+		opt.Backoff = backoff
+	}
+	signer, err := token.NewSigner([]byte(opt.Config.Secret), opt.Now, []byte(opt.Config.SecretPrevious))
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: opt.Config, store: opt.Store, cont: opt.Content, mailer: opt.Mailer, log: opt.Log,
-		now: opt.Now, tokens: signer, confirmAt: map[model.Address]time.Time{}}
-	if s.mail, err = newConfirmMail(opt.Config); err != nil {
+	s := &Service{cfg: opt.Config, opt: opt, store: opt.Store, intake: opt.Intake, queue: opt.Mails, supp: opt.Suppressions, cont: opt.Content,
+		mailer: opt.Mailer, log: opt.Log, now: opt.Now, tokens: signer, nudge: make(chan struct{}, 1),
+		leases: lease.New(opt.Leases, lease.Options{Log: opt.Log})}
+	if s.mail, err = newMails(opt.Config); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// backoff is 30s doubling per attempt up to 30m.
+func backoff(attempt int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < attempt && d < 30*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 30*time.Minute)
+}
+
+// suppressionKey reads the suppression list's hash key once.
+func (s *Service) suppressionKey(ctx context.Context) ([]byte, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if s.key == nil {
+		k, err := s.supp.SuppressionKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.key = k
+	}
+	return s.key, nil
+}
+
+// suppressions returns the suppression list's entries that match address,
+// and whether one of them blocks it for good (a complaint, an operator's
+// entry: a double opt-in does not lift them).
+func (s *Service) suppressions(ctx context.Context, address model.Address) ([]model.Suppression, bool, error) {
+	key, err := s.suppressionKey(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	sps, err := s.supp.SuppressionsOf(ctx, key, address)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, sp := range sps {
+		if !sp.Lifted() {
+			return sps, true, nil
+		}
+	}
+	return sps, false, nil
+}
+
 // Tokens is the signer for links in mail.
 func (s *Service) Tokens() *token.Signer { return s.tokens }
-
-// Wait waits for confirmation emails sent in the background.
-func (s *Service) Wait() { s.bg.Wait() }
 
 // digest returns the configured digest called name ("" for the first).
 func (s *Service) digest(name string) (config.Digest, error) {
@@ -213,17 +334,46 @@ func (s *Service) checkSlugs(ctx context.Context, sections, authors []string) er
 	return nil
 }
 
-// sendAndWait hands msg to the mailer and waits for its result.
-func (s *Service) sendAndWait(ctx context.Context, msg *model.Message) error {
-	if s.mailer == nil {
-		return fmt.Errorf("subscription: no mailer configured to mail %s", msg.ToAddr)
+// MaxNameLen is the most characters of a subscriber's name herald keeps.
+const MaxNameLen = 200
+
+// cleanName makes a name typed by a reader (or a CSV cell) safe to store
+// and show: one line, no invisible format characters (a right-to-left
+// override would reverse what follows it wherever the name is shown), at
+// most MaxNameLen characters.
+func cleanName(s string) string {
+	name := sanitize.Line(model.StripFormat(s))
+	if r := []rune(name); len(r) > MaxNameLen {
+		name = string(r[:MaxNameLen])
 	}
-	done := make(chan model.SendResult, 1)
-	if err := s.mailer.Send(ctx, msg, func(r model.SendResult) { done <- r }); err != nil {
+	return name
+}
+
+// ErrUnknownTimezone: a timezone that is not an IANA name this machine knows.
+var ErrUnknownTimezone = &model.Error{Code: model.EINVALID, Message: "unknown timezone"}
+
+// checkTimezone returns tz trimmed ("" stays unknown), or ErrUnknownTimezone
+// when time.LoadLocation does not know it ("Local", the server's own zone,
+// is no reader's).
+func checkTimezone(tz string) (string, error) {
+	tz = strings.TrimSpace(tz)
+	if tz == "" {
+		return "", nil
+	}
+	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" || len(tz) > 64 {
+		return "", ErrUnknownTimezone.With("unknown timezone %q: use an IANA name such as Europe/London", tz)
+	}
+	return tz, nil
+}
+
+// setTimezone records tz as sub's timezone unless it is "" or already so.
+func (s *Service) setTimezone(ctx context.Context, sub *model.Subscriber, tz string) error {
+	if tz == "" || tz == sub.Timezone {
+		return nil
+	}
+	if err := s.store.SetSubscriberTimezone(ctx, sub.ID, tz); err != nil {
 		return err
 	}
-	if res := <-done; res.Outcome != model.Accepted {
-		return fmt.Errorf("subscription: mail to %s: %s (%s)", msg.ToAddr, res.Outcome, sanitize.Line(res.Reply))
-	}
+	sub.Timezone = tz
 	return nil
 }

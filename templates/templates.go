@@ -9,12 +9,20 @@
 //     CSS inlined after rendering) and its plain-text part (text/template).
 //     A digest whose template key is "weekly" uses weekly.html.tmpl and
 //     weekly.txt.tmpl.
-//   - confirm.html.tmpl, confirm.txt.tmpl: the double opt-in email.
+//   - confirm.html.tmpl, confirm.txt.tmpl: the double opt-in email (also
+//     for an active reader taking an unsubscribed digest again).
+//   - manage.html.tmpl, manage.txt.tmpl: the link to the preferences page
+//     a reader gets who asks to subscribe while already subscribed.
 //   - pages.html.tmpl: the pages behind /confirm, /unsubscribe and
 //     /preferences (templates "confirm", "unsubscribe", "preferences",
 //     "message").
 //   - subscribe.html.tmpl: the subscribe form and its answer (templates
 //     "subscribe.html" and "subscribed.html").
+//   - admin.html.tmpl, admin-pages.html.tmpl, admin-send.html.tmpl,
+//     admin-editions.html.tmpl, admin-subscribers.html.tmpl: the editors'
+//     pages under /admin/ (templates "admin/login", "admin/dashboard", ...;
+//     internal/server/web lists them). Their policy allows no inline style
+//     or script: style with the classes of the admin's stylesheet.
 package templates
 
 import "embed"

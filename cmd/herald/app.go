@@ -28,6 +28,9 @@ const (
 	// ExitRetryLeft: send-now finished its --wait with deliveries still
 	// pending for retry (the daemon, or another send-now, finishes them).
 	ExitRetryLeft = 3
+	// ExitTempFail is sysexits.h's EX_TEMPFAIL: `bounces process` could
+	// not record the message now, so the MTA keeps it and tries again.
+	ExitTempFail = 75
 )
 
 // exitError carries a specific exit status up to Run.

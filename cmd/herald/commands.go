@@ -15,5 +15,9 @@ func (m *Main) commands() []*cobra.Command {
 		m.previewCommand(),
 		m.subscribersCommand(),
 		m.editionsCommand(),
+		m.bouncesCommand(),
+		m.suppressionsCommand(),
+		m.editorsCommand(),
+		m.auditCommand(),
 	}
 }

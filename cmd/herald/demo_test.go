@@ -4,24 +4,48 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldnews/herald/internal/editor"
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/store"
 )
+
+// mustStore opens a database for a test to look into.
+func mustStore(t *testing.T, path string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
 
 // runDemo starts herald demo in-process and returns its base URL, its output
 // and a stop function returning the exit status.
 func runDemo(t *testing.T, dir string, extra ...string) (string, *bytes.Buffer, func() int) {
 	t.Helper()
+	return runDemoEnv(t, dir, nil, extra...)
+}
+
+// runDemoEnv is runDemo with environment variables (config overrides).
+func runDemoEnv(t *testing.T, dir string, env map[string]string, extra ...string) (string, *bytes.Buffer, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	m := NewMain()
 	out := &bytes.Buffer{}
 	m.Stdout, m.Stderr = out, io.Discard
-	m.Getenv = func(string) (string, bool) { return "", false }
+	m.Getenv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	ready := make(chan net.Addr, 1)
 	m.OnListen = func(a net.Addr) { ready <- a }
 	done := make(chan int, 1)
@@ -65,6 +89,14 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out.String(), base+"/feeds/all.rss") || !strings.Contains(out.String(), filepath.Join(dir, "mail")) {
 		t.Errorf("the demo does not say what to open:\n%s", out)
 	}
+	// The demo's editor: a password printed once, that logs in.
+	pw := regexp.MustCompile(`log in as editor@example.com with password (\S+) \(shown only now\)`).FindStringSubmatch(out.String())
+	if pw == nil || !strings.Contains(out.String(), base+"/admin/") {
+		t.Fatalf("the demo prints no editor login:\n%s", out)
+	}
+	if _, err := editor.New(mustStore(t, filepath.Join(dir, "herald.db")), nil, nil).Authenticate(context.Background(), demoEditorEmail, pw[1], "test"); err != nil {
+		t.Errorf("the printed password does not log in: %v", err)
+	}
 	if code := stop(); code != 0 {
 		t.Errorf("demo exited %d", code)
 	}
@@ -73,6 +105,9 @@ func TestDemo(t *testing.T) {
 	_, out2, stop2 := runDemo(t, dir)
 	if code := stop2(); code != 0 {
 		t.Errorf("second demo exited %d", code)
+	}
+	if strings.Contains(out2.String(), "with password") {
+		t.Errorf("second run printed a password again:\n%s", out2)
 	}
 	if !strings.Contains(out2.String(), "this run sent 0") {
 		t.Errorf("second run sent mail again:\n%s", out2)
@@ -103,4 +138,63 @@ func TestDemoBusyPort(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "--listen") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 		t.Errorf("busy port: exit %d, stderr %q", code, errs)
 	}
+}
+
+// `curl -I` on a link from a demo digest changes nothing (issue 11, item
+// 1): every unsubscribe and preferences link of every demo mail, and its
+// List-Unsubscribe, fetched with HEAD and GET, leaves every demo reader
+// subscribed.
+func TestDemoLinksHeadChangeNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	base, _, stop := runDemo(t, dir)
+	defer stop()
+	mails, _ := filepath.Glob(filepath.Join(dir, "mail", "*.eml"))
+	var links []string
+	for _, p := range mails {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lu := msg.Header.Get("List-Unsubscribe"); lu != "" {
+			links = append(links, linkRE.FindString(lu))
+		}
+		text, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
+		links = append(links, linkRE.FindAllString(string(text), -1)...)
+	}
+	if len(links) < 2*len(demoSubscribers()) {
+		t.Fatalf("only %d links in %d demo mails", len(links), len(mails))
+	}
+	for _, u := range links {
+		if !strings.HasPrefix(u, base+"/") {
+			t.Fatalf("link %s is not on the demo's server %s", u, base)
+		}
+		for _, method := range []string{"HEAD", "GET"} {
+			req, _ := http.NewRequest(method, u, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("%s %s: %d", method, u, resp.StatusCode)
+			}
+		}
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "herald.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, addr := range demoSubscribers() {
+		sub, _, _ := st.FindSubscriber(context.Background(), model.Address(addr))
+		subs, _ := st.SubscriptionsOf(context.Background(), sub.ID)
+		if sub.Status != model.SubscriberActive || len(subs) != 1 || subs[0].Status != model.SubscriptionActive {
+			t.Errorf("%s after HEAD and GET of its links: %s %+v", addr, sub.Status, subs)
+		}
+	}
+	t.Logf("%d links fetched with HEAD and GET; every demo reader still subscribed", len(links))
 }

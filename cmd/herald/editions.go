@@ -48,7 +48,7 @@ func (m *Main) editionsCommand() *cobra.Command {
 	var all bool
 	show := &cobra.Command{
 		Use:   "show ID [--all]",
-		Short: "One edition's deliveries: status, attempts, the relay that carried each and the last reply (skipped ones with --all)",
+		Short: "One edition's deliveries: status, attempts, the relay that carried each, last reply (skipped ones with --all) and the bounces and complaints reported after sending",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := editionID(args[0])
@@ -93,7 +93,10 @@ func (m *Main) editionsCommand() *cobra.Command {
 				}
 				after = ds[len(ds)-1].ID
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return m.printReports(cmd.Context(), w, id)
 		},
 	}
 	show.Flags().BoolVar(&all, "all", false, "include skipped deliveries")
@@ -118,6 +121,7 @@ func (m *Main) editionsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			m.audit(cmd.Context(), "resume", fmt.Sprintf("edition %d", id), fmt.Sprintf("sent=%d failed=%d left=%d", res.Sent, res.Failed, res.Left))
 			fmt.Fprintf(cmd.OutOrStdout(), "sent %d, skipped %d, failed %d, left for retry %d\n", res.Sent, res.Skipped, res.Failed, res.Left)
 			if res.Left > 0 {
 				return &exitError{code: ExitRetryLeft, err: fmt.Errorf("%d deliveries left for retry", res.Left)}
@@ -144,6 +148,7 @@ func (m *Main) editionsCommand() *cobra.Command {
 			if err := svc.Cancel(cmd.Context(), id); err != nil {
 				return err
 			}
+			m.audit(cmd.Context(), "cancel", fmt.Sprintf("edition %d", id), "")
 			fmt.Fprintf(cmd.OutOrStdout(), "edition %d cancelled\n", id)
 			return nil
 		},

@@ -46,7 +46,7 @@ func writeConfig(t *testing.T, dir string, srv *smtptest.Server, conns int) stri
 	}
 	cfg := fmt.Sprintf(`site: { name: "Test News", url: "https://news.example.com" }
 database: %q
-secret: "s3cret"
+secret: "s3cret-0123456789abcdef0123456789abcdef"
 log: { level: warn }
 smtp: %s
 `, filepath.Join(dir, "herald.db"), smtp)

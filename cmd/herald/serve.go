@@ -16,9 +16,12 @@ import (
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/scheduler"
 	"github.com/heraldnews/herald/internal/server"
+	"github.com/heraldnews/herald/internal/server/admin"
 	"github.com/heraldnews/herald/internal/server/api"
 	"github.com/heraldnews/herald/internal/server/reader"
 	"github.com/heraldnews/herald/internal/server/web"
+	"github.com/heraldnews/herald/internal/server/webhooks"
+	"github.com/heraldnews/herald/lifecycle"
 	"github.com/heraldnews/herald/subscription"
 )
 
@@ -60,11 +63,14 @@ type daemon struct {
 	mailer  *mailer.Mailer
 	digests *digest.Service
 	subs    *subscription.Service
+	life    *lifecycle.Service
+	bounces net.Listener // bounces.listen, bound at start
 	feeds   *feeds.Handler
 	writer  *feeds.Writer
 	refresh *feeds.Refresher
 	sched   *scheduler.Scheduler
 	srv     *server.Server
+	admin   *admin.Handler
 	metrics *server.Metrics
 	ln      net.Listener // when set, serve on it instead of http.listen
 }
@@ -82,6 +88,13 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		return nil, err
 	}
 	if d.subs, err = m.newSubscriptions(d.mailer); err != nil {
+		return nil, err
+	}
+	if d.life, err = m.newLifecycle(d.metrics.Report); err != nil {
+		return nil, err
+	}
+	hooks, err := webhooks.New(webhooks.Options{Config: cfg, Reports: d.life, Log: m.Log, Now: m.Now})
+	if err != nil {
 		return nil, err
 	}
 	builder := feeds.NewBuilder(m.Store, m.feedOptions()) // with m.Now and m.Log
@@ -108,7 +121,7 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.sched, err = scheduler.New(m.Store, cfg.Digests, d.digests.RunScheduled, scheduler.WithLogger(m.Log), scheduler.WithClock(scheduler.NowFunc(m.Now))); err != nil {
+	if d.sched, err = scheduler.New(m.Store, cfg.Digests, d.digests.RunScheduled, scheduler.WithLogger(m.Log), scheduler.WithClock(scheduler.NowFunc(m.Now)), scheduler.WithZones(m.Store)); err != nil {
 		return nil, err
 	}
 	pages, err := web.LoadPages(cfg, m.Log)
@@ -121,20 +134,32 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.admin, err = m.newAdmin(d); err != nil {
+		return nil, err
+	}
 	d.srv = server.New(server.Options{
 		Listen:         cfg.HTTP.Listen,
 		TrustedProxies: trusted,
 		ReadTimeout:    cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:   cfg.HTTP.WriteTimeout.D(),
 		Feeds:          d.feeds,
-		Routes:         []server.Registrar{readers, api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log})},
-		Metrics:        d.metrics,
-		Log:            m.Log,
-		DebugFeedHits:  cfg.Log.Level == "debug",
+		Routes: []server.Registrar{readers, d.admin,
+			api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log, Audit: m.apiAudit}),
+			hooks},
+		OnShutdown:    []func(){d.admin.StopStreams},
+		Metrics:       d.metrics,
+		Log:           m.Log,
+		DebugFeedHits: cfg.Log.Level == "debug",
 		// The reader pool: the single writer connection may be waiting on
 		// the CMS's write lock, which is no reason to call herald dead.
 		Ready: func(ctx context.Context) error { return m.Store.R.PingContext(ctx) },
 	})
+	if cfg.Bounces.Listen != "" {
+		// Bound now: a busy port is an error at start, not a log line later.
+		if d.bounces, err = net.Listen("tcp", cfg.Bounces.Listen); err != nil {
+			return nil, fmt.Errorf("bounces.listen %s: %w (is another program using that port?)", cfg.Bounces.Listen, err)
+		}
+	}
 	return d, nil
 }
 
@@ -158,15 +183,26 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 		}
 	})
 	wg.Go(func() { d.refresh.Run(sctx) })
+	wg.Go(func() { d.admin.Run(sctx) })
 	wg.Go(func() {
 		if err := d.digests.Run(sctx); err != nil {
 			d.log.Error("digest service stopped", "err", err)
 		}
 	})
+	wg.Go(func() {
+		if err := d.subs.Run(sctx); err != nil {
+			d.log.Error("subscription worker stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := d.life.Run(sctx, d.bounces); err != nil {
+			d.log.Error("bounce handling stopped", "err", err)
+		}
+	})
 
 	announce := func(a net.Addr) {
 		d.log.Info("herald serving", "url", "http://"+a.String()+"/", "feeds", "http://"+a.String()+"/feeds/all.rss",
-			"digests", len(cfg.Digests), "transport", cfg.SMTP.Transport)
+			"digests", len(cfg.Digests), "transport", cfg.SMTP.Transport, "bounces", cfg.Bounces.Listen)
 		if ready != nil {
 			ready(a)
 		}
@@ -180,7 +216,6 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	d.log.Info("shutting down: waiting for the sender to finish the message it is on")
 	stop()
 	wg.Wait()
-	d.subs.Wait() // confirmation emails on their way
 	if cerr := d.mailer.Close(); cerr != nil {
 		d.log.Warn("closing the mailer", "err", cerr)
 	}

@@ -28,8 +28,8 @@ import (
 )
 
 const (
-	testSecret = "serve-test-secret"
-	testAdmin  = "serve-test-admin-token"
+	testSecret = "serve-test-secret-0123456789abcdef0123"
+	testAdmin  = "serve-test-admin-token-0123456789abcdef"
 )
 
 func freeAddr(t *testing.T) string { return testkit.FreeAddr(t) }

@@ -17,14 +17,15 @@ import (
 
 func (m *Main) subscribersCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "subscribers", Short: "Add, import, export, list and remove subscribers"}
-	cmd.AddCommand(m.subscribersAdd(), m.subscribersImport(), m.subscribersExport(), m.subscribersList(), m.subscribersRemove())
+	cmd.AddCommand(m.subscribersAdd(), m.subscribersImport(), m.subscribersExport(), m.subscribersList(), m.subscribersRemove(),
+		m.subscribersErase())
 	return cmd
 }
 
 func (m *Main) subscribersAdd() *cobra.Command {
 	var req subscription.Request
 	cmd := &cobra.Command{
-		Use:   "add EMAIL [--name N] [--digest NAME] [--section SLUG]... [--author SLUG]... [--confirmed]",
+		Use:   "add EMAIL [--name N] [--digest NAME] [--section SLUG]... [--author SLUG]... [--timezone ZONE] [--confirmed]",
 		Short: "Add one subscriber; without --confirmed a confirmation email goes out (double opt-in)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -35,13 +36,21 @@ func (m *Main) subscribersAdd() *cobra.Command {
 			}
 			defer closeFn()
 			sub, mailed, err := svc.Subscribe(cmd.Context(), req)
-			if err != nil {
+			queued := errors.Is(err, subscription.ErrQueued)
+			if err != nil && !queued {
 				return err
 			}
 			msg := fmt.Sprintf("%s is %s", sub.Email, sub.Status)
-			if mailed {
+			switch {
+			case sub.ID == 0:
+				msg = fmt.Sprintf("%s is on the suppression list; nothing sent", req.Email)
+			case queued:
+				msg += "; the email is queued and the running daemon sends it"
+			case mailed && sub.Status == model.SubscriberActive:
+				msg += " already; an email went out (a link to the preferences page, or a confirmation for this digest); add --confirmed to change their subscription"
+			case mailed:
 				msg += "; confirmation email sent"
-			} else if !req.Confirmed && sub.Status == model.SubscriberActive {
+			case !req.Confirmed && sub.Status == model.SubscriberActive:
 				msg += " already; nothing changed (add --confirmed to change their subscription)"
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), msg)
@@ -53,22 +62,33 @@ func (m *Main) subscribersAdd() *cobra.Command {
 	f.StringVar(&req.Digest, "digest", "", "digest name (default: the first configured)")
 	f.StringArrayVar(&req.Sections, "section", nil, "follow this section (repeatable; none: everything)")
 	f.StringArrayVar(&req.Authors, "author", nil, "follow this author (repeatable)")
+	f.StringVar(&req.Timezone, "timezone", "", "the subscriber's IANA timezone, e.g. Pacific/Auckland (digests with delivery: local go out at their local time)")
 	f.BoolVar(&req.Confirmed, "confirmed", false, "add as active without a confirmation email")
 	return cmd
 }
 
 func (m *Main) subscribersImport() *cobra.Command {
-	return &cobra.Command{
-		Use:   "import FILE.csv",
-		Short: "Upsert subscribers from CSV (email,name,digest,sections,authors,status)",
+	var opt subscription.ImportOptions
+	cmd := &cobra.Command{
+		Use:   "import FILE.csv [--resubscribe]",
+		Short: "Upsert subscribers from CSV (email,name,digest,sections,authors,status,timezone), keeping every opt-out",
 		Long: `import reads CSV with the columns email, name, digest, sections, authors,
-status (a header row is optional). sections and authors hold slugs separated
-by spaces, ';' or '|'; none means everything. status is active (the default
-for a new row), pending, bounced, erased, or unsubscribed (ends that row's
-subscription only). Rows are upserted: importing a file twice changes
-nothing. Each bad row is reported with its line number and reason and the
-import carries on; the exit status is 1 when any row was bad. No email is
-sent.`,
+status, timezone (a header row is optional; trailing columns may be left
+out). sections and authors hold slugs separated by spaces, ';' or '|'; none
+means everything. status is active, pending, bounced, complained, erased, or
+unsubscribed (ends that row's subscription only); empty keeps what is stored
+(a new row is active). timezone is an IANA name such as Europe/London. Rows
+are upserted: importing a file twice changes nothing. No email is sent.
+
+An import keeps every opt-out: it never reactivates an unsubscribed
+subscription, nor a bounced, complained, erased or suppressed address (an
+empty status included). Such rows are skipped and listed with their line and
+reason. --resubscribe lets active rows reactivate unsubscribed subscriptions,
+and nothing else.
+
+The report counts rows added, updated and skipped by reason. Each bad row is
+reported with its line number and reason and the import carries on; the exit
+status is 1 when any row was bad.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
@@ -81,20 +101,60 @@ sent.`,
 				return err
 			}
 			defer closeFn()
-			rep, err := svc.Import(cmd.Context(), f)
+			rep, err := svc.ImportWith(cmd.Context(), f, opt)
+			if err == nil {
+				m.audit(cmd.Context(), "import", args[0], fmt.Sprintf("imported %d, bad %d, skipped %d", rep.Imported, len(rep.Bad), len(rep.Skipped)))
+			}
 			for _, b := range rep.Bad {
 				fmt.Fprintf(cmd.ErrOrStderr(), "line %d: %s\n", b.Line, b.Reason)
+			}
+			for _, sk := range rep.Skipped {
+				fmt.Fprintf(cmd.ErrOrStderr(), "line %d: skipped: %s%s\n", sk.Line, sk.Reason, skipHint(sk.Reason, opt.Resubscribe))
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d row(s), %d bad\n", rep.Imported, len(rep.Bad))
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d row(s), %d bad: %d added, %d updated, %d skipped%s\n",
+				rep.Imported, len(rep.Bad), rep.Added, rep.Updated, len(rep.Skipped), skippedBy(rep))
 			if len(rep.Bad) > 0 {
 				return fmt.Errorf("%s: %d bad row(s), reported above", args[0], len(rep.Bad))
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&opt.Resubscribe, "resubscribe", false, "let active rows reactivate unsubscribed subscriptions (never bounced, complained, erased or suppressed addresses)")
+	return cmd
+}
+
+// skipHint says how to undo a skip, when there is a way.
+func skipHint(reason string, resubscribe bool) string {
+	switch reason {
+	case model.SubscriptionUnsubscribed:
+		if !resubscribe {
+			return " (the reader unsubscribed; --resubscribe reactivates)"
+		}
+	case model.SubscriberBounced, model.SubscriberComplained, model.SuppressedOperator:
+		return " (on the suppression list; see herald suppressions)"
+	}
+	return ""
+}
+
+// skippedBy lists the skip reasons with their counts: " (unsubscribed 2, bounced 1)".
+func skippedBy(rep subscription.ImportReport) string {
+	by := rep.SkippedBy()
+	if len(by) == 0 {
+		return ""
+	}
+	reasons := make([]string, 0, len(by))
+	for r := range by {
+		reasons = append(reasons, r)
+	}
+	slices.Sort(reasons)
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%s %d", r, by[r])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func (m *Main) subscribersExport() *cobra.Command {
@@ -189,6 +249,31 @@ func (m *Main) subscribersRemove() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s removed\n", addr)
+			return nil
+		},
+	}
+}
+
+func (m *Main) subscribersErase() *cobra.Command {
+	return &cobra.Command{
+		Use:   "erase EMAIL",
+		Short: "Remove a subscriber's personal data, leaving a keyed hash on the suppression list",
+		Long: `erase removes everything herald keeps about one address — the subscriber
+row's address and name, follows, the last SMTP replies of its deliveries, bounce
+diagnostics, queued mail, audit entries — and ends every subscription. Only a
+keyed hash of the address stays, on the suppression list, so no import brings
+it back; the owner may subscribe again and confirm.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, closeFn, err := m.subscriptionService(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if err := svc.EraseAddress(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s erased\n", args[0])
 			return nil
 		},
 	}

@@ -28,6 +28,21 @@ type Config struct {
 	Feeds        Feeds    `yaml:"feeds"`
 	SMTP         SMTP     `yaml:"smtp"`
 	Digests      []Digest `yaml:"digests"`
+	Admin        Admin    `yaml:"admin"`
+
+	// The subscriber lifecycle (lifecycle.go).
+	SecretPrevious string      `yaml:"secret_previous" secret:"true"` // verify-only, while rotating secret
+	Bounces        Bounces     `yaml:"bounces"`
+	Subscribers    Subscribers `yaml:"subscribers"`
+}
+
+// Admin configures the editors' web UI (/admin/).
+type Admin struct {
+	SessionIdle      Duration `yaml:"session_idle"`      // a session unused this long ends
+	SessionLifetime  Duration `yaml:"session_lifetime"`  // a session ends this long after login, used or not
+	LoginPerHour     int      `yaml:"login_per_hour"`    // failed logins per account per hour
+	LoginPerAddress  int      `yaml:"login_per_address"` // login attempts per client address per hour
+	ProgressInterval Duration `yaml:"progress_interval"` // how often the progress stream reads the database
 }
 
 // Site describes the publication.
@@ -56,6 +71,9 @@ type HTTP struct {
 	ReadTimeout      Duration `yaml:"read_timeout"`
 	WriteTimeout     Duration `yaml:"write_timeout"`
 	ShutdownTimeout  Duration `yaml:"shutdown_timeout"`
+	// Sign-up that bots cannot fill (lifecycle.go validates them).
+	SubscribeMinSeconds int  `yaml:"subscribe_min_seconds"` // a post sooner after the form was rendered is a bot's
+	SubscribePoW        bool `yaml:"subscribe_pow"`         // every post must solve a proof-of-work challenge
 }
 
 // Feeds configures feed building and serving.
@@ -113,7 +131,19 @@ type Digest struct {
 	Authors     []string `yaml:"authors"`
 	Template    string   `yaml:"template"`
 	CatchUp     Duration `yaml:"catch_up"`
+	// Delivery is DeliveryDigest (one edition at each slot of the digest's
+	// timezone) or DeliveryLocal (each slot read in each reader's timezone).
+	Delivery string `yaml:"delivery"`
 }
+
+// Digest delivery modes.
+const (
+	DeliveryDigest = "digest"
+	DeliveryLocal  = "local"
+)
+
+// Local reports whether the digest goes out at each reader's local time.
+func (d *Digest) Local() bool { return d.Delivery == DeliveryLocal }
 
 // Location loads the digest's timezone (Validate has checked it loads).
 func (d *Digest) Location() *time.Location {
@@ -194,7 +224,7 @@ func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
 // Default returns the built-in configuration.
 func Default() *Config {
-	return &Config{
+	c := &Config{
 		Site:     Site{Name: "News", URL: "https://news.example.com", Language: "en"},
 		Database: "./herald.db",
 		Log:      Log{Level: "info", Format: "text"},
@@ -212,7 +242,13 @@ func Default() *Config {
 			From: "News <digest@news.example.com>", MaxConnections: 4, MaxAttempts: 5,
 			Timeout: Duration(30 * time.Second),
 		},
+		Admin: Admin{
+			SessionIdle: Duration(time.Hour), SessionLifetime: Duration(12 * time.Hour),
+			LoginPerHour: 10, LoginPerAddress: 30, ProgressInterval: Duration(time.Second),
+		},
 	}
+	c.defaultLifecycle()
+	return c
 }
 
 // DefaultDigest is the digest herald has when the config names none.
@@ -242,6 +278,9 @@ func (c *Config) fillDigest(d *Digest) {
 	}
 	if d.CatchUp == 0 {
 		d.CatchUp = Duration(12 * time.Hour)
+	}
+	if d.Delivery == "" {
+		d.Delivery = DeliveryDigest
 	}
 }
 
@@ -276,6 +315,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("smtp.relays", len(c.SMTP.Relays)),
 		slog.Int("digests", len(c.Digests)),
 		slog.Bool("secret_set", c.Secret != ""),
+		slog.Bool("secret_previous_set", c.SecretPrevious != ""),
 		slog.Bool("admin_token_set", c.HTTP.AdminToken != ""),
 	)
 }

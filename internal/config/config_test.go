@@ -57,7 +57,7 @@ func TestEnvOverrides(t *testing.T) {
 		"HERALD_SMTP_HOST":            "mail.internal",
 		"HERALD_SMTP_PORT":            "2525",
 		"HERALD_SMTP_PASSWORD":        "s3cret",
-		"HERALD_HTTP_ADMIN_TOKEN":     "tok",
+		"HERALD_HTTP_ADMIN_TOKEN":     "tok-0123456789abcdef0123456789abcdef",
 		"HERALD_FEEDS_ITEMS":          "20",
 		"HERALD_SMTP_DKIM_SELECTOR":   "",
 		"HERALD_SITE_URL":             "https://example.org/",
@@ -68,7 +68,7 @@ func TestEnvOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SMTP.Host != "mail.internal" || c.SMTP.Port != 2525 || c.SMTP.Password != "s3cret" || c.HTTP.AdminToken != "tok" ||
+	if c.SMTP.Host != "mail.internal" || c.SMTP.Port != 2525 || c.SMTP.Password != "s3cret" || c.HTTP.AdminToken != "tok-0123456789abcdef0123456789abcdef" ||
 		c.Feeds.Items != 20 || c.Site.URL != "https://example.org" || c.SMTP.Timeout.D() != 5*time.Second || c.SMTP.RatePerSecond != 12.5 {
 		t.Errorf("env not applied: %+v %+v", c.SMTP, c.Feeds)
 	}
@@ -149,9 +149,12 @@ func TestParseScheduleNeverPanics(t *testing.T) {
 }
 
 func TestSecretsNotLogged(t *testing.T) {
-	c, _ := Parse([]byte("secret: topsecret\nsmtp: {password: hunter2}\nhttp: {admin_token: adm1n}\n"))
+	c, err := Parse([]byte("secret: topsecret-0123456789abcdef0123456789\nsecret_previous: oldsecret\nsmtp: {password: hunter2}\nhttp: {admin_token: adm1n-0123456789abcdef0123456789ab}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := c.LogValue().String()
-	for _, secret := range []string{"topsecret", "hunter2", "adm1n"} {
+	for _, secret := range []string{"topsecret", "oldsecret", "hunter2", "adm1n"} {
 		if strings.Contains(s, secret) {
 			t.Errorf("LogValue leaks %q: %s", secret, s)
 		}

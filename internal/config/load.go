@@ -72,7 +72,41 @@ func (c *Config) decodeYAML(b []byte) error {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil // empty file: defaults
 	}
+	if err := checkDuplicateKeys(doc.Content[0], ""); err != nil {
+		return err
+	}
 	return decodeNode(doc.Content[0], reflect.ValueOf(c).Elem(), "")
+}
+
+// checkDuplicateKeys refuses a mapping that gives one key twice: YAML
+// decoders keep the last silently, so half of what the operator wrote
+// would be ignored. The error names the key and both lines. Aliases are
+// not followed (their target is checked where it is written).
+func checkDuplicateKeys(n *yaml.Node, path string) error {
+	switch n.Kind {
+	case yaml.MappingNode:
+		lines := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			key := join(path, k.Value)
+			if k.Value != "<<" {
+				if first, ok := lines[k.Value]; ok {
+					return fmt.Errorf("config: key %s is given twice (lines %d and %d): keep one", key, first, k.Line)
+				}
+				lines[k.Value] = k.Line
+			}
+			if err := checkDuplicateKeys(n.Content[i+1], key); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			if err := checkDuplicateKeys(item, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()

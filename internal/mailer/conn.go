@@ -183,16 +183,21 @@ func (m *Mailer) assembleJob(j *job) error {
 		m.putBuf(buf)
 		return err
 	}
-	j.raw, j.env = buf, envelopeOf(c)
+	j.raw, j.env = buf, envelopeOf(c, cp.ReturnPath)
 	j.utf8 = j.env.utf8
 	return nil
 }
 
 // envelopeOf is the one place the SMTP envelope comes from: MAIL FROM is
-// the From address, RCPT TO the To address.
-func envelopeOf(c *checked) envelope {
-	return envelope{from: c.from.Address, to: c.to.Address, messageID: "<" + c.id + ">",
-		utf8: !isASCII(c.from.Address) || !isASCII(c.to.Address)}
+// the message's return path (a VERP address naming it, when bounces are
+// heard) or else the From address, RCPT TO the To address.
+func envelopeOf(c *checked, returnPath model.Address) envelope {
+	from := c.from.Address
+	if returnPath != "" {
+		from = string(returnPath) // VERP: bounces name the message
+	}
+	return envelope{from: from, to: c.to.Address, messageID: "<" + c.id + ">",
+		utf8: !isASCII(from) || !isASCII(c.to.Address)}
 }
 
 // needsUTF8 reports, before composing, whether msg's addresses need

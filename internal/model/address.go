@@ -1,9 +1,14 @@
 package model
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Address is an email address in herald's one normal form: it passed
@@ -28,16 +33,19 @@ func (a Address) Domain() string {
 var ErrInvalidAddress = &Error{Code: EINVALID, Message: "That does not look like an email address."}
 
 // ParseAddress validates an address typed by a person — net/mail's syntax,
-// no display name, a local part of at most 64 bytes, a domain of at least
-// two sane labels with a top-level label that is not all digits — and
-// returns it in normal form: trimmed, domain lower-cased.
+// valid UTF-8 without invisible format characters (Unicode category Cf:
+// bidirectional overrides, zero-width spaces and joiners, which would let
+// two different addresses look the same), no display name, a local part of
+// at most 64 bytes, a domain of at least two sane labels with a top-level
+// label that is not all digits — and returns it in normal form: trimmed,
+// domain lower-cased.
 func ParseAddress(s string) (Address, error) {
 	s = strings.TrimSpace(s)
 	bad := func() (Address, error) {
 		return "", &Error{Code: EINVALID, Err: ErrInvalidAddress,
 			Message: fmt.Sprintf("%q is not a valid email address", s)}
 	}
-	if s == "" || len(s) > 254 || strings.ContainsAny(s, "\r\n\t\x00 <>,;\"") {
+	if s == "" || len(s) > 254 || strings.ContainsAny(s, "\r\n\t\x00 <>,;\"") || !utf8.ValidString(s) || HasFormat(s) {
 		return bad()
 	}
 	a, err := mail.ParseAddress(s)
@@ -69,4 +77,36 @@ func saneDomain(d string) bool {
 	}
 	tld := labels[len(labels)-1]
 	return len(tld) >= 2 && strings.Trim(tld, "0123456789") != ""
+}
+
+// HasFormat reports whether s holds an invisible format character
+// (Unicode category Cf).
+func HasFormat(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) >= 0
+}
+
+// StripFormat removes invisible format characters (Unicode category Cf)
+// from s: a name with a right-to-left override must not reverse the text
+// around it where it is shown.
+func StripFormat(s string) string {
+	if !HasFormat(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// AddressHash is the keyed hash an erased address leaves on the
+// suppression list: HMAC-SHA256 of the case-folded address under key,
+// which is the suppression list's own key (not secret), in hex. It lets an
+// import or a sign-up recognise the address without keeping it.
+func AddressHash(key []byte, a Address) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("herald-suppression-v1\x00"))
+	m.Write([]byte(strings.ToLower(string(a))))
+	return hex.EncodeToString(m.Sum(nil))
 }

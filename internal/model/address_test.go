@@ -22,7 +22,7 @@ func FuzzParseAddress(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if strings.ContainsAny(string(out), "\r\n\t\x00 <>,;\"\u2028\u2029\u0085") {
+		if strings.ContainsAny(string(out), "\r\n\t\x00 <>,;\"\u2028\u2029\u0085") || model.HasFormat(string(out)) {
 			t.Fatalf("accepted %q as %q", s, out)
 		}
 		a, err := mail.ParseAddress(string(out))
@@ -69,5 +69,19 @@ func TestParseAddressFormCases(t *testing.T) {
 		if _, err := model.ParseAddress(s); (err == nil) != want {
 			t.Errorf("ParseAddress(%q) = %v, want ok=%v", s, err, want)
 		}
+	}
+}
+
+// Invisible format characters (Cf) are refused anywhere in an address:
+// "admin\u202e@example.com" must not pass for another address.
+func TestParseAddressRefusesFormatCharacters(t *testing.T) {
+	for _, s := range []string{"ann\u202e@example.com", "ann\u200b@example.com", "\ufeffann@example.com",
+		"ann@exam\u200dple.com", "ann\u2066x\u2069@example.com", "ann\u00ad@example.com", "ann\xff@example.com"} {
+		if _, err := model.ParseAddress(s); !errors.Is(err, model.ErrInvalidAddress) {
+			t.Errorf("ParseAddress(%q) = %v, want refused", s, err)
+		}
+	}
+	if got := model.StripFormat("Ann\u202eeL\u200b \u2066Lee\u2069"); got != "AnneL Lee" {
+		t.Errorf("StripFormat = %q", got)
 	}
 }

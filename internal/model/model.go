@@ -76,10 +76,11 @@ func (a *Article) Modified() time.Time {
 
 // Subscriber status values.
 const (
-	SubscriberPending = "pending"
-	SubscriberActive  = "active"
-	SubscriberBounced = "bounced"
-	SubscriberErased  = "erased"
+	SubscriberPending    = "pending"
+	SubscriberActive     = "active"
+	SubscriberBounced    = "bounced"    // the address does not exist (a hard bounce, or too many soft ones)
+	SubscriberComplained = "complained" // marked our mail as spam
+	SubscriberErased     = "erased"     // asked to be forgotten: no personal data left
 )
 
 // Subscription status values.
@@ -94,6 +95,7 @@ type Subscriber struct {
 	Email       Address
 	Name        string
 	Status      string
+	Timezone    string // IANA name; "" when unknown (the digest's timezone applies)
 	CreatedAt   time.Time
 	ConfirmedAt time.Time
 }
@@ -132,6 +134,7 @@ type Edition struct {
 	Digest     string
 	Kind       string
 	Slot       string // scheduled editions: the local wall-clock slot, e.g. 2026-11-26T07:00 Europe/London
+	Zone       string // delivery: local: the zone group whose slot this is ("" otherwise)
 	Cutoff     time.Time
 	Since      time.Time
 	Sections   []string // send-now --section filter
@@ -199,13 +202,17 @@ type Message struct {
 	MessageID string // "<local@domain>", stable across retries of one delivery
 	Date      time.Time
 	From      string // "Name <addr>" as in smtp.from
-	ReplyTo   string // optional
-	ToAddr    Address
-	ToName    string
-	Subject   string
-	Text      string // text/plain part
-	HTML      string // text/html part (CSS inlined)
-	Headers   []Header
+	// ReturnPath is the envelope sender (SMTP MAIL FROM), where bounces
+	// go: a VERP address naming this message when bounces.address is set;
+	// empty means From's address.
+	ReturnPath Address
+	ReplyTo    string // optional
+	ToAddr     Address
+	ToName     string
+	Subject    string
+	Text       string // text/plain part
+	HTML       string // text/html part (CSS inlined)
+	Headers    []Header
 	// Body, when set, is what Text and HTML were filled from: templates
 	// many messages share, with this message's values. A mailer may encode
 	// the shared text once per template instead of Text and HTML for every

@@ -93,7 +93,9 @@ func (e *abuseEnv) subscribe(t *testing.T, ip string, form url.Values) int {
 }
 
 // digestsTo counts digest messages (with List-Unsubscribe) and
-// confirmation messages (Auto-Submitted) the server has for rcpt.
+// confirmation messages (Auto-Submitted, a subject asking to confirm) the
+// server has for rcpt; other transactional mail (the link to the
+// preferences page an active reader gets) counts as neither.
 func digestsTo(srv *smtptest.Server, rcpt string) (digests, confirms int) {
 	for _, m := range srv.Messages() {
 		for _, to := range m.To {
@@ -105,7 +107,7 @@ func digestsTo(srv *smtptest.Server, rcpt string) (digests, confirms int) {
 			case err != nil:
 			case msg.Header.Get("List-Unsubscribe") != "":
 				digests++
-			case msg.Header.Get("Auto-Submitted") != "":
+			case msg.Header.Get("Auto-Submitted") != "" && strings.Contains(msg.Header.Get("Subject"), "onfirm"):
 				confirms++
 			}
 		}

@@ -26,8 +26,8 @@ import (
 )
 
 const (
-	testSecret = "proving-secret"
-	testAdmin  = "proving-admin-token-0123456789"
+	testSecret = "proving-secret-0123456789abcdef01234567"
+	testAdmin  = "proving-admin-token-0123456789abcdef"
 )
 
 // TestMain removes the built binary after the run.
@@ -85,6 +85,7 @@ type cfgOpts struct {
 	site        string // site name
 	tls         string // smtp.tls (default none)
 	httpExtra   string // more keys inside http: {...}, such as trusted_proxies
+	extra       string // more top-level keys (YAML lines)
 }
 
 func writeConfig(t *testing.T, o cfgOpts) string {
@@ -133,8 +134,8 @@ smtp: {host: %q, port: %d, tls: %s, from: "Proving <digest@news.example.com>", m
 log: {level: warn}
 digests:
 %s
-`, o.site, filepath.Join(o.dir, "herald.db"), testSecret, o.listen, testAdmin, o.perHour, o.httpExtra, o.refresh, out,
-		host, port, o.tls, o.conns, o.timeout, o.maxAttempts, o.digests)
+%s`, o.site, filepath.Join(o.dir, "herald.db"), testSecret, o.listen, testAdmin, o.perHour, o.httpExtra, o.refresh, out,
+		host, port, o.tls, o.conns, o.timeout, o.maxAttempts, o.digests, o.extra)
 	p := filepath.Join(o.dir, "herald.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

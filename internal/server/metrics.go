@@ -25,8 +25,10 @@ type Metrics struct {
 	RelayUp          *prometheus.GaugeVec   // by relay: 1 up, 0 benched
 	RelayAttempts    *prometheus.CounterVec // by relay and outcome: accepted, temporary, permanent, rerouted, throttled, retried
 	EditionSeconds   prometheus.Histogram
-	Subscribes       *prometheus.CounterVec // by result: accepted, invalid, limited
+	Subscribes       *prometheus.CounterVec // by result: accepted, invalid, limited, caught
 	HTTPRequests     *prometheus.CounterVec // non-feed routes by route and code
+	Bounces          *prometheus.CounterVec // by kind: hard, soft, sender
+	Complaints       prometheus.Counter
 
 	// Feed counters resolved once: FeedServed is on the hot path.
 	feedByCode map[int]prometheus.Counter
@@ -90,13 +92,19 @@ func NewMetrics() *Metrics {
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_http_requests_total", Help: "Non-feed HTTP requests by route and status.",
 		}, []string{"route", "code"}),
+		Bounces: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_bounces_total", Help: "Bounces recorded after sending, by kind (hard, soft, sender).",
+		}, []string{"kind"}),
+		Complaints: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_complaints_total", Help: "Spam complaints recorded.",
+		}),
 	}
 	for _, code := range feedCodes {
 		m.feedByCode[code] = m.FeedRequests.WithLabelValues(strconv.Itoa(code))
 	}
 	m.feedOther = m.FeedRequests.WithLabelValues("other")
 	r.MustRegister(m.FeedRequests, m.FeedNotModified, m.FeedBuildSeconds, m.FeedsRebuilt, m.Deliveries,
-		m.SMTPErrors, m.RelayUp, m.RelayAttempts, m.EditionSeconds, m.Subscribes, m.HTTPRequests,
+		m.SMTPErrors, m.RelayUp, m.RelayAttempts, m.EditionSeconds, m.Subscribes, m.HTTPRequests, m.Bounces, m.Complaints,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -152,5 +160,16 @@ func (m *Metrics) Subscribe(result string) {
 func (m *Metrics) FeedsRefreshed(res feeds.RefreshResult, _ time.Duration, err error) {
 	if err == nil && res.Rebuilt > 0 {
 		m.FeedsRebuilt.Inc()
+	}
+}
+
+// Report counts one bounce or complaint recorded (the lifecycle's
+// OnReport hook).
+func (m *Metrics) Report(kind string) {
+	switch kind {
+	case model.ReportComplaint:
+		m.Complaints.Inc()
+	case model.ReportHard, model.ReportSoft, model.ReportSender:
+		m.Bounces.WithLabelValues(kind).Inc()
 	}
 }

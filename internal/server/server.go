@@ -20,7 +20,25 @@ import (
 
 // Registrar mounts a group of routes (the reader pages, the API) on the mux.
 type Registrar interface {
-	Register(mux *http.ServeMux)
+	Register(mux web.Mux)
+}
+
+// recordingMux is the server's ServeMux, noting every pattern mounted on
+// it: Routes lists them, so tests reach every route the server has,
+// including groups added later.
+type recordingMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *recordingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
 }
 
 // Options configure the server.
@@ -36,12 +54,16 @@ type Options struct {
 	Log           *slog.Logger
 	DebugFeedHits bool                            // log every feed request (log.level debug)
 	Ready         func(ctx context.Context) error // /healthz check (e.g. a database ping)
+	// OnShutdown are called when a graceful stop begins: long-lived
+	// responses (the admin's progress streams) end then, rather than hold
+	// the stop for its whole grace period.
+	OnShutdown []func()
 }
 
 // Server is herald's HTTP server.
 type Server struct {
 	opt  Options
-	mux  *http.ServeMux
+	mux  *recordingMux
 	http *http.Server
 }
 
@@ -53,7 +75,7 @@ func New(opt Options) *Server {
 	if opt.Metrics == nil {
 		opt.Metrics = NewMetrics()
 	}
-	s := &Server{opt: opt, mux: http.NewServeMux()}
+	s := &Server{opt: opt, mux: &recordingMux{ServeMux: http.NewServeMux()}}
 	m := s.mux
 	if opt.Feeds != nil {
 		// Normally reached only with DebugFeedHits (see Handler); the feed
@@ -68,6 +90,10 @@ func New(opt Options) *Server {
 	m.HandleFunc("GET /{$}", s.index)
 	return s
 }
+
+// Routes returns every pattern mounted, in the order mounted (ServeMux
+// syntax: "[METHOD ]/path"; a pattern without a method takes them all).
+func (s *Server) Routes() []string { return append([]string(nil), s.mux.patterns...) }
 
 // Handler is the whole route table with request logging. Feed requests,
 // the hot path, go straight to the feed handler (which counts them through
@@ -109,6 +135,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.opt.Log.Handler(), slog.LevelWarn),
+	}
+	for _, f := range s.opt.OnShutdown {
+		s.http.RegisterOnShutdown(f)
 	}
 	if ready != nil {
 		ready(ln.Addr())

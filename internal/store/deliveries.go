@@ -70,8 +70,8 @@ func (s *Store) DueDeliveries(ctx context.Context, editionID int64, now time.Tim
 
 // CancelIneligible cancels the pending deliveries of an edition with ids in
 // (afterID, throughID] whose subscriber is no longer active (unsubscribed
-// address, bounced, erased, pending again) or whose subscription was
-// unsubscribed since planning, so no mail goes to someone who left while the
+// address, bounced, complained, erased, pending again) or on the
+// suppression list, or whose subscription was unsubscribed since planning, so no mail goes to someone who left while the
 // edition was being sent or retried. It returns how many it cancelled. The
 // outbox calls it for each page it is about to send: scoped to the page, it
 // costs that page's rows, not a scan of every pending delivery and every
@@ -79,10 +79,10 @@ func (s *Store) DueDeliveries(ctx context.Context, editionID int64, now time.Tim
 // docs/benchmarks.md).
 func (s *Store) CancelIneligible(ctx context.Context, editionID, afterID, throughID int64) (int64, error) {
 	res, err := s.W.ExecContext(ctx, `UPDATE deliveries SET status = 'cancelled',
-			last_reply = 'not sent: unsubscribed, bounced or removed before sending'
+			last_reply = 'not sent: unsubscribed, bounced, suppressed or removed before sending'
 		WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_edition_status_id
 				WHERE edition_id = ? AND status = 'pending' AND id > ? AND id <= ?)
-		  AND (NOT EXISTS (SELECT 1 FROM subscribers sb WHERE sb.id = deliveries.subscriber_id AND sb.status = 'active')
+		  AND (NOT EXISTS (SELECT 1 FROM subscribers sb WHERE sb.id = deliveries.subscriber_id AND sb.status = 'active' AND `+notSuppressedSQL+`)
 			OR EXISTS (SELECT 1 FROM subscriptions sc WHERE sc.id = deliveries.subscription_id AND sc.status <> 'active'))`,
 		editionID, afterID, throughID)
 	if err != nil {

@@ -176,6 +176,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// schemaEdits are changes a migration's SQL cannot make, run in its
+// transaction before the SQL, by version.
+var schemaEdits = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	6: widenSubscriberStatus,
+}
+
 func (s *Store) apply(ctx context.Context, m migration) error {
 	tx, err := s.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -189,9 +195,15 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 	if n > 0 {
 		return nil
 	}
+	if edit, ok := schemaEdits[m.version]; ok {
+		if err := edit(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err
 	}
+
 	if _, err := tx.ExecContext(ctx, `INSERT INTO herald_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.version, m.name, s.Now().Unix()); err != nil {
 		return err
@@ -245,6 +257,44 @@ func queryRows[T any](ctx context.Context, db *sql.DB, query string, scan func(s
 		return nil, err
 	}
 	return out, nil
+}
+
+// widenSubscriberStatus lets subscribers.status take 'complained' (0006).
+// It edits the table's CREATE statement in sqlite_schema, SQLite's
+// documented procedure for loosening a constraint
+// (https://sqlite.org/lang_altertable.html#otheralter): no row can break
+// the wider check, and every column, index and trigger the table has —
+// whatever migrations ran before — stays. The schema version moves on, so
+// every connection reads the new schema.
+func widenSubscriberStatus(ctx context.Context, tx *sql.Tx) error {
+	const (
+		narrow = "CHECK (status IN ('pending', 'active', 'bounced', 'erased'))"
+		wide   = "CHECK (status IN ('pending', 'active', 'bounced', 'complained', 'erased'))"
+	)
+	var create string
+	if err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'subscribers'`).Scan(&create); err != nil {
+		return err
+	}
+	if strings.Contains(create, wide) {
+		return nil
+	}
+	if strings.Count(create, narrow) != 1 {
+		return errors.New("subscribers: the status check is not the one migration 0003 wrote")
+	}
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA schema_version`).Scan(&version); err != nil {
+		return err
+	}
+	for _, q := range []string{`PRAGMA writable_schema = ON`,
+		`UPDATE sqlite_schema SET sql = '` + strings.ReplaceAll(strings.Replace(create, narrow, wide, 1), "'", "''") +
+			`' WHERE type = 'table' AND name = 'subscribers'`,
+		fmt.Sprintf(`PRAGMA schema_version = %d`, version+1),
+		`PRAGMA writable_schema = OFF`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("widen the subscribers status check: %w", err)
+		}
+	}
+	return nil
 }
 
 // Tx runs fn in a writer transaction (IMMEDIATE: it holds the write lock

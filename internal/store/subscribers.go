@@ -10,7 +10,7 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 )
 
-const subscriberCols = `id, email, name, status, created_at, confirmed_at`
+const subscriberCols = `id, email, name, status, timezone, created_at, confirmed_at`
 
 func scanSubscriber(sc scanner) (model.Subscriber, error) {
 	var (
@@ -18,7 +18,7 @@ func scanSubscriber(sc scanner) (model.Subscriber, error) {
 		created   int64
 		confirmed sql.NullInt64
 	)
-	if err := sc.Scan(&sub.ID, &sub.Email, &sub.Name, &sub.Status, &created, &confirmed); err != nil {
+	if err := sc.Scan(&sub.ID, &sub.Email, &sub.Name, &sub.Status, &sub.Timezone, &created, &confirmed); err != nil {
 		return sub, err
 	}
 	sub.CreatedAt = time.Unix(created, 0).UTC()
@@ -220,6 +220,19 @@ func (s *Store) SetSubscriberStatus(ctx context.Context, id int64, status string
 	return nil
 }
 
+// SetSubscriberTimezone sets a subscriber's IANA timezone ("" for
+// unknown: each digest's own timezone then applies).
+func (s *Store) SetSubscriberTimezone(ctx context.Context, id int64, tz string) error {
+	res, err := s.W.ExecContext(ctx, `UPDATE subscribers SET timezone = ?, updated_at = ? WHERE id = ?`, tz, s.Now().Unix(), id)
+	if err != nil {
+		return fmt.Errorf("store: set timezone of subscriber %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: subscriber %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
 // RemoveSubscriber erases the subscriber with that address: its status
 // becomes erased, its name is cleared and every subscription ends. The row
 // stays, because deliveries refer to it.
@@ -297,12 +310,13 @@ func (s *Store) SetSubscriptionStatus(ctx context.Context, id int64, status stri
 }
 
 // ActiveSubscriptions returns up to limit active subscriptions of digest
-// whose subscriber is active, with ids above afterID, in id order, with
-// their follows. Planning pages through them.
+// whose subscriber is active and not on the suppression list, with ids
+// above afterID, in id order, with their follows. Planning pages through
+// them.
 func (s *Store) ActiveSubscriptions(ctx context.Context, digest string, afterID int64, limit int) ([]model.Subscription, error) {
 	out, err := queryRows(ctx, s.R, `SELECT su.id, su.subscriber_id FROM subscriptions su INDEXED BY subscriptions_digest_status_id
 		JOIN subscribers sb ON sb.id = su.subscriber_id
-		WHERE su.digest = ? AND su.status = 'active' AND su.id > ? AND sb.status = 'active'
+		WHERE su.digest = ? AND su.status = 'active' AND su.id > ? AND sb.status = 'active' AND `+notSuppressedSQL+`
 		ORDER BY su.id LIMIT ?`, func(sc scanner) (model.Subscription, error) {
 		sub := model.Subscription{Digest: digest, Status: model.SubscriptionActive}
 		err := sc.Scan(&sub.ID, &sub.SubscriberID)

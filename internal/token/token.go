@@ -1,7 +1,12 @@
-// Package token signs and verifies the links herald puts in mail: an
+// Package token signs and verifies the tokens herald puts in mail: an
 // HMAC-SHA256 over a purpose, an id and an expiry. One purpose per token
-// (confirm, unsubscribe, manage), so a token made for one use is refused for
-// another; the id is the subscriber's or the subscription's.
+// (confirm, resubscribe, unsubscribe, manage, bounce), so a token made for
+// one use is refused for another; the id is the subscriber's, the
+// subscription's or the delivery's. Links carry the URL-safe base64 form
+// (Make, Verify); e-mail local parts the compact, case-insensitive base32
+// form (MakeCompact, VerifyCompact). A Signer verifies with the current key
+// and any previous ones (secret_previous), so rotating the key does not
+// break links already mailed; it signs with the current key only.
 package token
 
 import (
@@ -18,8 +23,10 @@ import (
 // Purposes.
 const (
 	Confirm     = "confirm"     // id: subscriber
+	Resubscribe = "resubscribe" // id: subscription (an active reader taking a digest again)
 	Unsubscribe = "unsubscribe" // id: subscription
 	Manage      = "manage"      // id: subscriber
+	Bounce      = "bounce"      // id: a delivery or a transactional mail (VERP)
 )
 
 // Errors returned by Verify.
@@ -35,35 +42,62 @@ var strictB64 = base64.RawURLEncoding.Strict()
 // MaxLen bounds a token; longer input is refused before any work.
 const MaxLen = 256
 
-// Signer makes and checks tokens with one key.
+// Signer makes tokens with one key and checks them with it and any
+// previous keys.
 type Signer struct {
-	key []byte
-	now func() time.Time
+	key      []byte
+	previous [][]byte // verify-only
+	now      func() time.Time
 }
 
-// NewSigner returns a Signer for key (non-empty). now is the clock (nil: time.Now).
-func NewSigner(key []byte, now func() time.Time) (*Signer, error) {
+// NewSigner returns a Signer for key (non-empty). now is the clock (nil:
+// time.Now). previous keys (secret_previous) are accepted when verifying,
+// never used to sign; empty ones are ignored.
+func NewSigner(key []byte, now func() time.Time, previous ...[]byte) (*Signer, error) {
 	if len(key) == 0 {
 		return nil, errors.New("token: empty key")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Signer{key: append([]byte(nil), key...), now: now}, nil
+	s := &Signer{key: append([]byte(nil), key...), now: now}
+	for _, p := range previous {
+		if len(p) > 0 {
+			s.previous = append(s.previous, append([]byte(nil), p...))
+		}
+	}
+	return s, nil
+}
+
+// keys returns the current key, then the previous ones.
+func (s *Signer) keys() [][]byte {
+	return append([][]byte{s.key}, s.previous...)
 }
 
 // Make returns a token for purpose and id that expires after ttl.
 func (s *Signer) Make(purpose string, id int64, ttl time.Duration) string {
 	exp := s.now().Add(ttl).Unix()
 	payload := purpose + "." + strconv.FormatInt(id, 36) + "." + strconv.FormatInt(exp, 36)
-	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
+	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(mac(s.key, payload))
 }
 
-func (s *Signer) mac(payload string) []byte {
-	m := hmac.New(sha256.New, s.key)
+func mac(key []byte, payload string) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("herald-token-v1\x00"))
 	m.Write([]byte(payload))
 	return m.Sum(nil)
+}
+
+// signedBy reports whether sum is payload's MAC under any of the keys,
+// checking each in constant time.
+func (s *Signer) signedBy(sum []byte, payload string, macOf func(key []byte, payload string) []byte) bool {
+	ok := false
+	for _, k := range s.keys() {
+		if hmac.Equal(sum, macOf(k, payload)) {
+			ok = true
+		}
+	}
+	return ok
 }
 
 // Verify checks tok for purpose and returns its id. The signature is
@@ -90,12 +124,12 @@ func (s *Signer) Verify(tok, purpose string) (int64, error) {
 	if err != nil {
 		return 0, ErrMalformed
 	}
-	mac, err := strictB64.DecodeString(m64)
+	sig, err := strictB64.DecodeString(m64)
 	if err != nil {
 		return 0, ErrMalformed
 	}
 	payload := string(payloadB)
-	if !hmac.Equal(mac, s.mac(payload)) {
+	if !s.signedBy(sig, payload, mac) {
 		return 0, ErrSignature
 	}
 	parts := strings.Split(payload, ".")

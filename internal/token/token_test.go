@@ -60,3 +60,62 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// Compact tokens survive a change of case, refuse another purpose, another
+// key, any other spelling and expiry, and verify with a previous key.
+func TestCompact(t *testing.T) {
+	now := time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	s, _ := NewSigner([]byte("current-key"), clock, []byte("old-key"), nil)
+	old, _ := NewSigner([]byte("old-key"), clock)
+	for _, id := range []int64{0, 1, 42, 1 << 40, maxCompactID} {
+		tok := s.MakeCompact(Bounce, id, 400*24*time.Hour)
+		if len(tok) > CompactMaxLen || tok != strings.ToLower(tok) {
+			t.Fatalf("token %q: %d characters (max %d) or not lower case", tok, len(tok), CompactMaxLen)
+		}
+		for _, spelling := range []string{tok, strings.ToUpper(tok)} {
+			if got, err := s.VerifyCompact(spelling, Bounce); err != nil || got != id {
+				t.Errorf("VerifyCompact(%q) = %d, %v; want %d", spelling, got, err, id)
+			}
+		}
+		if _, err := s.VerifyCompact(tok, Unsubscribe); !errors.Is(err, ErrSignature) {
+			t.Errorf("other purpose: %v", err)
+		}
+		if _, err := s.VerifyCompact(tok+"a", Bounce); err == nil {
+			t.Error("a longer spelling verified")
+		}
+	}
+	byOld := old.MakeCompact(Bounce, 7, time.Hour)
+	if id, err := s.VerifyCompact(byOld, Bounce); err != nil || id != 7 {
+		t.Errorf("a token signed with the previous key: %d, %v", id, err)
+	}
+	if _, err := old.VerifyCompact(s.MakeCompact(Bounce, 7, time.Hour), Bounce); !errors.Is(err, ErrSignature) {
+		t.Errorf("the previous key alone verified a new token: %v", err)
+	}
+	link := old.Make(Manage, 9, time.Hour)
+	if id, err := s.Verify(link, Manage); err != nil || id != 9 {
+		t.Errorf("a link signed with the previous key: %d, %v", id, err)
+	}
+	tok := s.MakeCompact(Bounce, 5, 24*time.Hour)
+	now = now.Add(49 * time.Hour)
+	if _, err := s.VerifyCompact(tok, Bounce); !errors.Is(err, ErrExpired) {
+		t.Errorf("expired: %v", err)
+	}
+	for _, bad := range []string{"", "!", strings.Repeat("a", CompactMaxLen+1), "aaaaaaaa"} {
+		if _, err := s.VerifyCompact(bad, Bounce); err == nil {
+			t.Errorf("VerifyCompact(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzVerifyCompact(f *testing.F) {
+	s, _ := NewSigner([]byte("fuzz"), func() time.Time { return time.Unix(1e9, 0) })
+	f.Add(s.MakeCompact(Bounce, 1, time.Hour))
+	f.Add("abc")
+	f.Fuzz(func(t *testing.T, tok string) {
+		id, err := s.VerifyCompact(tok, Bounce)
+		if err == nil && s.MakeCompact(Bounce, id, time.Hour) != strings.ToLower(tok) {
+			t.Errorf("accepted a token we did not make: %q", tok)
+		}
+	})
+}

@@ -39,6 +39,9 @@ type Options struct {
 	Editions   Editions
 	Store      EditionStore
 	Log        *slog.Logger
+	// Audit, when set, records each edition the API starts (the audit log:
+	// actor "api", since the shared token names no editor).
+	Audit func(ctx context.Context, action, target, detail, client string)
 }
 
 // Handler serves the API.
@@ -56,7 +59,7 @@ func New(opt Options) *Handler {
 }
 
 // Register mounts the API on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux web.Mux) {
 	mux.HandleFunc("POST /api/send-now", h.requireAdmin(h.sendNow))
 	mux.HandleFunc("GET /api/editions", h.requireAdmin(h.editions))
 }

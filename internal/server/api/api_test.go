@@ -27,7 +27,7 @@ func newAPI(t *testing.T, token string) (*httptest.Server, *store.Store) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg, err := config.Parse([]byte(`
 site: { name: "The Herald", url: "https://news.example.com" }
-secret: "test-secret"
+secret: "test-secret-0123456789abcdef0123456789"
 smtp: { from: "The Herald <digest@news.example.com>", transport: file, file_dir: "` + t.TempDir() + `" }
 digests: [ { name: daily, schedule: "0 7 * * *", timezone: UTC } ]
 `))

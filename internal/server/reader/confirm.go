@@ -2,35 +2,34 @@ package reader
 
 import (
 	"net/http"
-
-	"github.com/heraldnews/herald/internal/model"
 )
 
 // confirmPage shows the button that confirms a subscription (GET
 // /confirm?token=…); it changes nothing.
 func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
-	sub, err := h.opt.Subscriptions.ConfirmTarget(r.Context(), token(r))
+	c, err := h.opt.Subscriptions.ConfirmTarget(r.Context(), linkToken(r))
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
-	if sub.Status == model.SubscriberActive {
+	if c.Done {
 		h.message(w, http.StatusOK, "You are subscribed", "Your subscription is already confirmed. Thank you!")
 		return
 	}
-	h.render(w, http.StatusOK, "confirm", page{Heading: "Confirm your subscription", Action: action("/confirm", r), Email: string(sub.Email)})
+	h.render(w, http.StatusOK, "confirm", page{Heading: "Confirm your subscription", Action: action("/confirm", r),
+		Email: string(c.Subscriber.Email), DigestTitle: c.DigestTitle})
 }
 
 // confirm completes the double opt-in (POST /confirm?token=…).
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.opt.Subscriptions.ConfirmTarget(r.Context(), token(r)); err != nil {
+	if _, err := h.opt.Subscriptions.ConfirmTarget(r.Context(), linkToken(r)); err != nil {
 		h.fail(w, err) // a refused link is answered before the body is read
 		return
 	}
 	if !h.readForm(w, r) {
 		return
 	}
-	if _, err := h.opt.Subscriptions.Confirm(r.Context(), token(r)); err != nil {
+	if _, err := h.opt.Subscriptions.Confirm(r.Context(), linkToken(r)); err != nil {
 		h.fail(w, err)
 		return
 	}

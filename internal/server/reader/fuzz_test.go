@@ -21,7 +21,7 @@ func FuzzParseSubscribe(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/subscribe", strings.NewReader(body))
 		r.Header.Set("Content-Type", ctype)
 		w := httptest.NewRecorder()
-		req, err := parseSubscribe(w, r)
+		req, _, err := parseSubscribe(w, r)
 		if err != nil {
 			return
 		}

@@ -25,19 +25,23 @@ import (
 // the real mailer sending to an in-process SMTP server, served by httptest.
 type env struct {
 	t     testing.TB
+	clock *testkit.Clock
 	store *store.Store
 	svc   *subscription.Service
 	smtp  *smtptest.Server
 	srv   *httptest.Server
 }
 
-func newEnv(tb testing.TB) *env {
+func newEnv(tb testing.TB) *env { return newEnvWith(tb, "") }
+
+// newEnvWith is newEnv with more config (such as an http: mapping).
+func newEnvWith(tb testing.TB, extra string) *env {
 	tb.Helper()
 	c := testkit.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg, err := config.Parse([]byte(`
+	cfg, err := config.Parse([]byte(extra + `
 site: { name: "The Herald", url: "https://news.example.com" }
-secret: "test-secret"
+secret: "test-secret-0123456789abcdef0123456789"
 smtp: { from: "The Herald <digest@news.example.com>", tls: none }
 digests:
   - { name: daily, title: "Morning Briefing", schedule: "0 7 * * *", timezone: Europe/London }
@@ -50,7 +54,7 @@ digests:
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	e := &env{t: tb, store: st, smtp: smtptest.Start(tb, smtptest.Options{})}
+	e := &env{t: tb, clock: c, store: st, smtp: smtptest.Start(tb, smtptest.Options{})}
 	cfg.SMTP.Host, cfg.SMTP.Port = e.smtp.Host(), e.smtp.Port()
 	m, err := mailer.New(cfg.SMTP, mailer.WithLogger(quiet))
 	if err != nil {
@@ -65,7 +69,8 @@ digests:
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h, err := reader.New(reader.Options{Config: cfg, Subscriptions: e.svc, Pages: pages, Log: quiet, Now: c.Now})
+	h, err := reader.New(reader.Options{Config: cfg, Subscriptions: e.svc, Pages: pages, Log: quiet, Now: c.Now,
+		TrustedProxies: web.ParsePrefixes(cfg.HTTP.TrustedProxies)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func TestPreferences(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `value="world"`) || !strings.Contains(body, `value="ann"`) {
 		t.Fatalf("GET %d %s", code, body)
 	}
-	form := url.Values{"digest": {"daily"}, "section.daily": {"world", "nope"}, "author.daily": {"ann"}}
+	form := url.Values{"form": {"preferences"}, "digest": {"daily"}, "section.daily": {"world", "nope"}, "author.daily": {"ann"}}
 	if code, _ := e.do("POST", q, form.Encode()); code != 200 {
 		t.Fatalf("POST %d", code)
 	}
@@ -116,7 +116,7 @@ func TestPreferences(t *testing.T) {
 	if len(subs) != 1 || subs[0].Status != model.SubscriptionActive || strings.Join(subs[0].Sections, ",") != "world" || strings.Join(subs[0].Authors, ",") != "ann" {
 		t.Fatalf("saved %+v", subs)
 	}
-	if code, _ := e.do("POST", q, url.Values{}.Encode()); code != 200 {
+	if code, _ := e.do("POST", q, url.Values{"form": {"preferences"}}.Encode()); code != 200 {
 		t.Fatal(code)
 	}
 	subs, _ = e.store.SubscriptionsOf(context.Background(), sub.ID)

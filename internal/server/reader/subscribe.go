@@ -19,11 +19,38 @@ type subscribePage struct {
 	Error    string
 	Email    string
 	Name     string
+	TS       string // the signed render time
+	PoW      string // a proof-of-work challenge, when http.subscribe_pow is on
+	PoWBits  int
+}
+
+// formPage returns the subscribe form's view with a fresh challenge, and a
+// fresh ts unless p carries the one a post brought back (a reader fixing a
+// typo is not a bot because the form came back quickly).
+func (h *Handler) formPage(p subscribePage) subscribePage {
+	p.SiteName, p.Digests = h.opt.Pages.Site().Name, h.digests
+	if _, err := h.tokens.Verify(p.TS, purposeForm); err != nil {
+		p.TS = h.formStamp()
+	}
+	if h.opt.Config.HTTP.SubscribePoW {
+		p.PoW, p.PoWBits = h.challenge(), powBits
+	}
+	return p
+}
+
+// renderForm writes the subscribe form; with the proof of work on, its
+// page may run herald's own script.
+func (h *Handler) renderForm(w http.ResponseWriter, status int, p subscribePage) {
+	csp := web.CSP
+	if h.opt.Config.HTTP.SubscribePoW {
+		csp = web.ScriptCSP
+	}
+	h.opt.Pages.RenderCSP(w, status, "subscribe.html", h.formPage(p), csp)
 }
 
 // subscribeForm shows the subscribe form (GET /subscribe).
 func (h *Handler) subscribeForm(w http.ResponseWriter, r *http.Request) {
-	h.opt.Pages.Render(w, http.StatusOK, "subscribe.html", subscribePage{SiteName: h.opt.Pages.Site().Name, Digests: h.digests})
+	h.renderForm(w, http.StatusOK, subscribePage{})
 }
 
 // wantsJSON reports whether the client sent or prefers JSON.
@@ -32,26 +59,39 @@ func wantsJSON(r *http.Request) bool {
 	return mt == "application/json" || strings.Contains(r.Header.Get("Accept"), "application/json")
 }
 
-// subscribe handles POST /subscribe (form or JSON). It answers the same way
-// whether or not the address already exists, so it reveals nothing about who
-// subscribes; a confirmation email is required before any digest.
+// allow applies the per-client and per-network limits.
+func (h *Handler) allow(r *http.Request) bool {
+	ip := web.ClientIP(r, h.opt.TrustedProxies)
+	return h.limiter.Allow(ip) && h.network.Allow(ip)
+}
+
+// subscribe handles POST /subscribe (form or JSON). It records the request
+// and answers the same way whatever the address — new, pending, active,
+// gone — and whether or not a bot check caught it, so it reveals nothing
+// about who subscribes; a worker applies the rules and mails
+// (subscription.Service.Run). Only a malformed request (400, 413) or a
+// client over its limit (429) hears otherwise.
 func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	asJSON := wantsJSON(r)
+	var bot botCheck
 	fail := func(code int, msg string, req subscription.Request) {
 		if asJSON {
 			web.JSONMessage(w, code, msg)
 			return
 		}
-		h.opt.Pages.Render(w, code, "subscribe.html", subscribePage{SiteName: h.opt.Pages.Site().Name, Digests: h.digests,
-			Error: msg, Email: req.Email, Name: req.Name})
+		h.renderForm(w, code, subscribePage{Error: msg, Email: req.Email, Name: req.Name, TS: bot.TS})
 	}
-	if !h.limiter.Allow(web.ClientIP(r, h.opt.TrustedProxies)) {
+	limited := func() {
 		h.opt.OnSubscribe("limited")
 		w.Header().Set("Retry-After", "3600")
 		fail(http.StatusTooManyRequests, "Too many subscription requests from your address. Please try again later.", subscription.Request{})
+	}
+	if !h.allow(r) {
+		limited()
 		return
 	}
-	req, err := parseSubscribe(w, r)
+	req, posted, err := parseSubscribe(w, r)
+	bot = posted
 	if err != nil {
 		h.opt.OnSubscribe("invalid")
 		var mbe *http.MaxBytesError
@@ -62,8 +102,15 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, err.Error(), req)
 		return
 	}
-	req.Async = true
-	if _, _, err := h.opt.Subscriptions.Subscribe(r.Context(), req); err != nil {
+	why, full := h.caught(bot)
+	if full {
+		limited()
+		return
+	}
+	if why != "" {
+		h.opt.OnSubscribe("caught")
+		h.opt.Log.Info("subscribe request caught by a bot check", "check", why)
+	} else if err := h.opt.Subscriptions.Enqueue(r.Context(), req); err != nil {
 		p := web.ProblemOf(err)
 		if p.Status == http.StatusInternalServerError {
 			h.opt.Log.Error("subscribe failed", "err", err)
@@ -73,8 +120,9 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.opt.OnSubscribe("invalid")
 		fail(p.Status, p.Message, req)
 		return
+	} else {
+		h.opt.OnSubscribe("accepted")
 	}
-	h.opt.OnSubscribe("accepted")
 	if asJSON {
 		web.JSON(w, http.StatusAccepted, map[string]string{"status": "pending",
 			"message": "If the address can receive mail, a confirmation link is on its way."})
@@ -83,8 +131,11 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 	h.opt.Pages.Render(w, http.StatusAccepted, "subscribed.html", subscribePage{SiteName: h.opt.Pages.Site().Name})
 }
 
-func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Request, error) {
-	var req subscription.Request
+func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Request, botCheck, error) {
+	var (
+		req subscription.Request
+		bot botCheck
+	)
 	r.Body = http.MaxBytesReader(w, r.Body, web.MaxFormBytes)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
@@ -97,47 +148,55 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 			Authors  []string `json:"authors"`
 			Section  []string `json:"section"`
 			Author   []string `json:"author"`
+			Timezone string   `json:"timezone"`
+			Website  string   `json:"website"`
+			TS       string   `json:"ts"`
+			PoW      string   `json:"pow"`
+			Nonce    string   `json:"nonce"`
 		}
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return req, err
+				return req, bot, err
 			}
-			return req, invalid("The request body is not valid JSON.")
+			return req, bot, invalid("The request body is not valid JSON.")
 		}
-		req = subscription.Request{Email: body.Email, Name: body.Name, Digest: body.Digest,
+		req = subscription.Request{Email: body.Email, Name: body.Name, Digest: body.Digest, Timezone: body.Timezone,
 			Sections: append(body.Sections, body.Section...), Authors: append(body.Authors, body.Author...)}
+		bot = botCheck{Website: body.Website, TS: body.TS, PoW: body.PoW, Nonce: body.Nonce}
 	case "application/x-www-form-urlencoded", "multipart/form-data":
 		if err := r.ParseForm(); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return req, err
+				return req, bot, err
 			}
-			return req, invalid("The form could not be read.")
+			return req, bot, invalid("The form could not be read.")
 		}
 		f := r.PostForm
-		req = subscription.Request{Email: f.Get("email"), Name: f.Get("name"), Digest: f.Get("digest"),
+		req = subscription.Request{Email: f.Get("email"), Name: f.Get("name"), Digest: f.Get("digest"), Timezone: f.Get("timezone"),
 			Sections: values(f, "section"), Authors: values(f, "author")}
+		bot = botCheck{Website: f.Get("website"), TS: f.Get("ts"), PoW: f.Get("pow"), Nonce: f.Get("nonce")}
 	default:
-		return req, invalid("Send the form as application/x-www-form-urlencoded or JSON.")
+		return req, bot, invalid("Send the form as application/x-www-form-urlencoded or JSON.")
 	}
 	req.Email = strings.TrimSpace(req.Email)
 	req.Name = strings.TrimSpace(req.Name)
+	req.Timezone = strings.TrimSpace(req.Timezone)
 	if req.Email == "" {
-		return req, invalid("Please enter your email address.")
+		return req, bot, invalid("Please enter your email address.")
 	}
 	if _, err := model.ParseAddress(req.Email); err != nil {
-		return req, invalid("That does not look like an email address.")
+		return req, bot, invalid("That does not look like an email address.")
 	}
 	if len(req.Name) > 200 || strings.ContainsAny(req.Name, "\r\n\x00") {
-		return req, invalid("The name is too long or contains line breaks.")
+		return req, bot, invalid("The name is too long or contains line breaks.")
 	}
 	if len(req.Sections)+len(req.Authors) > 200 {
-		return req, invalid("Too many sections or authors.")
+		return req, bot, invalid("Too many sections or authors.")
 	}
-	return req, nil
+	return req, bot, nil
 }
 
 // values returns the non-empty values of key, also accepting a

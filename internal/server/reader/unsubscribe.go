@@ -9,7 +9,7 @@ import (
 // unsubscribePage shows the button that ends one subscription (GET
 // /unsubscribe?token=…); it changes nothing.
 func (h *Handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	u, err := h.opt.Subscriptions.UnsubscribeTarget(r.Context(), token(r))
+	u, err := h.opt.Subscriptions.UnsubscribeTarget(r.Context(), linkToken(r))
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -26,14 +26,14 @@ func (h *Handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 // button, or a mail client's RFC 8058 one-click POST, whose body is
 // List-Unsubscribe=One-Click.
 func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.opt.Subscriptions.UnsubscribeTarget(r.Context(), token(r)); err != nil {
+	if _, err := h.opt.Subscriptions.UnsubscribeTarget(r.Context(), linkToken(r)); err != nil {
 		h.fail(w, err)
 		return
 	}
 	if !h.readForm(w, r) {
 		return
 	}
-	u, err := h.opt.Subscriptions.Unsubscribe(r.Context(), token(r), r.PostForm.Get("List-Unsubscribe") == "One-Click")
+	u, err := h.opt.Subscriptions.Unsubscribe(r.Context(), linkToken(r), r.PostForm.Get("List-Unsubscribe") == "One-Click")
 	if err != nil {
 		h.fail(w, err)
 		return

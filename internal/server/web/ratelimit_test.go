@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
@@ -60,11 +61,91 @@ func TestHourlyLimiter(t *testing.T) {
 	}
 	// Memory stays bounded under a flood from many addresses.
 	lf := NewHourlyLimiter(1, func() time.Time { return now })
-	lf.maxClients = 100
+	lf.w.maxKeys = 100
 	for i := 0; i < 1000; i++ {
 		lf.Allow(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}))
 	}
-	if len(lf.hits) > 100 {
-		t.Errorf("limiter tracks %d clients", len(lf.hits))
+	if len(lf.w.hits) > 100 {
+		t.Errorf("limiter tracks %d clients", len(lf.w.hits))
+	}
+}
+
+// A keyed limiter counts only what is recorded: checking is free, so a
+// login form counts failures alone.
+func TestKeyedLimiter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewKeyedLimiter(2, func() time.Time { return now })
+	for range 5 {
+		if !l.Allowed("a@example.com") {
+			t.Fatal("checking counted")
+		}
+	}
+	l.Hit("a@example.com")
+	l.Hit("a@example.com")
+	if l.Allowed("a@example.com") || !l.Allowed("b@example.com") {
+		t.Fatal("limit not per key")
+	}
+	now = now.Add(61 * time.Minute)
+	if !l.Allowed("a@example.com") {
+		t.Fatal("not allowed again after an hour")
+	}
+}
+
+// No flood lifts a limit (issue 11, item 5): a client at its limit stays
+// limited however many other clients arrive after it; while the table is
+// full of live clients, newcomers are refused; once the hour has passed
+// their entries expire and newcomers are served again.
+func TestHourlyLimiterFloodKeepsLimits(t *testing.T) {
+	now := time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
+	l := NewHourlyLimiter(2, func() time.Time { return now })
+	l.w.maxKeys = 1000
+	victim := netip.MustParseAddr("198.51.100.1")
+	l.Allow(victim)
+	l.Allow(victim)
+	if l.Allow(victim) {
+		t.Fatal("third request allowed")
+	}
+	refused := 0
+	for i := range 5000 { // five times the bound
+		now = now.Add(time.Millisecond)
+		if !l.Allow(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})) {
+			refused++
+		}
+	}
+	if len(l.w.hits) > l.w.maxKeys {
+		t.Errorf("the table grew to %d clients (bound %d)", len(l.w.hits), l.w.maxKeys)
+	}
+	if refused < 5000-l.w.maxKeys {
+		t.Errorf("%d newcomers refused while the table was full, want at least %d", refused, 5000-l.w.maxKeys)
+	}
+	if l.Allow(victim) {
+		t.Error("the flood lifted the limit of a client at its limit")
+	}
+	now = now.Add(61 * time.Minute)
+	if !l.Allow(netip.MustParseAddr("192.0.2.77")) || !l.Allow(victim) {
+		t.Error("clients still refused after their hour passed")
+	}
+	// Networks: an IPv4 /24 counts as one.
+	n := NewNetworkLimiter(2, func() time.Time { return now })
+	n.Allow(netip.MustParseAddr("203.0.113.1"))
+	n.Allow(netip.MustParseAddr("203.0.113.2"))
+	if n.Allow(netip.MustParseAddr("203.0.113.3")) || !n.Allow(netip.MustParseAddr("203.0.114.3")) {
+		t.Error("the network limiter does not count a /24 as one")
+	}
+}
+
+// A keyed limiter (the admin login's) keeps its limits under a flood too:
+// a key at its limit stays limited, and a new key is refused while the
+// table is full.
+func TestKeyedLimiterFloodKeepsLimits(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewKeyedLimiter(1, func() time.Time { return now })
+	l.w.maxKeys = 100
+	l.Hit("victim@example.com")
+	for i := range 500 {
+		l.Hit(fmt.Sprintf("flood%d@example.com", i))
+	}
+	if l.Allowed("victim@example.com") || l.Allowed("newcomer@example.com") || len(l.w.hits) > 100 {
+		t.Errorf("after a flood: victim allowed %v, newcomer allowed %v, %d keys", l.Allowed("victim@example.com"), l.Allowed("newcomer@example.com"), len(l.w.hits))
 	}
 }
