@@ -60,7 +60,7 @@ type relay struct {
 	conns   []*conn
 
 	// Guarded by Mailer.mu.
-	idle      []*conn // free connections, the most recently used last
+	idle      []*conn // free connections, the longest idle first
 	busy      int
 	limit     int       // connections it may use now
 	credit    float64   // toward the next connection back after a throttle
@@ -187,8 +187,8 @@ func (m *Mailer) pick(j *job, now time.Time) (c *conn, wait time.Duration, fail 
 	switch {
 	case best != nil:
 		best.current -= total
-		c = best.idle[len(best.idle)-1]
-		best.idle = best.idle[:len(best.idle)-1]
+		c = best.idle[0] // the longest idle: every connection takes its turn
+		best.idle = append(best.idle[:0], best.idle[1:]...)
 		best.busy++
 		c.reserved = true
 		return c, 0, nil
