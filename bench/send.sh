@@ -10,11 +10,22 @@
 #
 # Environment: RUNS (3), SUBSCRIBERS (100000), CONNS (smtp.max_connections
 # and smtp-source -s, 4), ARTICLES/SECTIONS/AUTHORS (2000/10/50), SINCE
-# (send-now --since, 14d: about 15 candidate articles), NO_SOURCE (1: skip
-# smtp-source, for bench/memory.sh), WATCH (1: each run sends the edition a
-# second time, from a fresh copy, with herald serve running and an editor
-# watching its live progress, and reports that run's sending rate against
-# the plain one's; the bar is 0.95).
+# (send-now --since, 14d: about 15 candidate articles), FOLLOWS (mixed:
+# half follow everything, half a few sections and authors; distinct:
+# nearly every subscriber a different set, see bench/gen), DKIM (empty:
+# off; rsa: a 2048-bit RSA key; ed25519), NO_SOURCE (1: skip smtp-source,
+# for bench/memory.sh), HERALD_BIN (a herald binary to measure instead of
+# this tree's: an older build, side by side), WATCH (1: each run sends the
+# edition a second time, from a fresh copy, with herald serve running and
+# an editor watching its live progress, and reports that run's sending
+# rate against the plain one's; the bar is 0.95).
+#
+# The figures docs/benchmarks.md quotes, one command each:
+#   bench/send.sh W                 4 connections (the goal: herald/smtp-source >= 0.8 overall)
+#   CONNS=1 bench/send.sh W         one connection
+#   CONNS=16 bench/send.sh W        sixteen
+#   DKIM=rsa bench/send.sh W        DKIM-signed (rsa-sha256, 2048 bits)
+#   DKIM=ed25519 bench/send.sh W    DKIM-signed (ed25519-sha256)
 #
 # Each herald run works on a fresh copy of the generated database (a second
 # edition would find every article already received). Peak RSS comes from
@@ -26,16 +37,18 @@ need_peers
 work=${1:-$(mktemp -d -t herald-send-XXXXXX)}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-runs=${RUNS:-3} subs=${SUBSCRIBERS:-100000} conns=${CONNS:-4} since=${SINCE:-14d}
+runs=${RUNS:-3} subs=${SUBSCRIBERS:-100000} conns=${CONNS:-4} since=${SINCE:-14d} follows=${FOLLOWS:-mixed}
+arts=${ARTICLES:-2000} secs=${SECTIONS:-10} auths=${AUTHORS:-50} dkim=${DKIM:-}
 build_herald "$work"
-base="$work/send-$subs.db"
+if [ -n "${HERALD_BIN:-}" ]; then cp "$HERALD_BIN" "$work/herald"; fi
+base="$work/send-$subs-$follows-a$arts-s$secs-u$auths.db"
 if [ ! -s "$base" ]; then
-  say "generating ${ARTICLES:-2000} articles and $subs subscribers"
+  say "generating $arts articles and $subs subscribers ($follows follows)"
   rm -f "$base.tmp"*
   # Articles up to an hour ago; every article counts as seen on its own
   # date (as if herald had watched the site for five years), so --since
   # picks a realistic window rather than everything the generator wrote.
-  "$work/gen" -db "$base.tmp" -articles "${ARTICLES:-2000}" -sections "${SECTIONS:-10}" -authors "${AUTHORS:-50}" \
+  "$work/gen" -db "$base.tmp" -articles "$arts" -sections "$secs" -authors "$auths" -follows "$follows" \
     -subscribers "$subs" -end "$(date -u -d '1 hour ago' +%Y-%m-%dT%H:%M:%SZ)" >&2
   sqlite3 "$base.tmp" "UPDATE herald_article_visible SET seen_at = coalesce((SELECT unixepoch(published_at) FROM articles WHERE id = article_id), 0);
     DELETE FROM herald_changes; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
@@ -43,17 +56,27 @@ if [ ! -s "$base" ]; then
 fi
 
 port=$(free_port)
+dkimyaml=""
+case "$dkim" in
+  "") ;;
+  rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/dkim.pem" 2>/dev/null ;;
+  ed25519) openssl genpkey -algorithm ed25519 -out "$work/dkim.pem" ;;
+  *) die "DKIM must be empty, rsa or ed25519" ;;
+esac
+[ -z "$dkim" ] || dkimyaml=", dkim: { domain: news.example.com, selector: bench, private_key_file: \"$work/dkim.pem\" }"
 cat > "$work/herald.yaml" <<YAML
 site: { url: "https://news.example.com", postal_address: "1 Main Street, Springfield" }
 secret: "bench-secret-bench-secret-bench-secret"
 log: { level: info, format: json }
-smtp: { host: 127.0.0.1, port: $port, tls: none, max_connections: $conns, from: "News <digest@news.example.com>" }
+smtp: { host: 127.0.0.1, port: $port, tls: none, max_connections: $conns, from: "News <digest@news.example.com>"$dkimyaml }
 digests:
   - { name: daily, title: "Daily briefing", schedule: "0 7 1 1 *", timezone: UTC, catch_up: 1m }
 YAML
 export HERALD_CONFIG="$work/herald.yaml"
 
 sinkpid=
+# sinkcpu prints smtp-sink's user + system CPU seconds so far.
+sinkcpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$sinkpid/stat"; }
 cleanup() { [ -z "$sinkpid" ] || kill "$sinkpid" 2>/dev/null || true; }
 trap cleanup EXIT
 smtp-sink -u nobody "127.0.0.1:$port" 1024 2> "$work/sink.log" &
@@ -120,16 +143,19 @@ watched_run() {
 
 results="$work/send-results.txt"
 : > "$results"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for run in $(seq "$runs"); do
   db="$work/run.db"
   rm -f "$db" "$db-wal" "$db-shm"
   cp "$base" "$db"
-  t0=$(date +%s.%N)
-  HERALD_DATABASE="$db" /usr/bin/time -f '%e %M' -o "$work/time.txt" \
+  k0=$(sinkcpu)
+  HERALD_DATABASE="$db" /usr/bin/time -f '%e %M %U %S' -o "$work/time.txt" \
     "$work/herald" send-now --since "$since" > "$work/out.txt" 2> "$work/log.json"
-  t1=$(date +%s.%N)
+  k1=$(sinkcpu)
   sent=$(awk '{print $2}' "$work/out.txt" | tr -d ,)
-  read -r wall rss < "$work/time.txt"
+  read -r wall rss hu hs < "$work/time.txt"
+  hcpu=$(awk -v u="$hu" -v s="$hs" -v n="$sent" 'BEGIN {printf "%.0f", (u+s)/n*1e6}')
+  hsink=$(awk -v a="$k0" -v b="$k1" -v n="$sent" 'BEGIN {printf "%.0f", (b-a)/n*1e6}')
   plan_s=$(jq -r 'select(.msg=="edition planned") | .time' "$work/log.json" | head -1)
   done_s=$(jq -r 'select(.msg=="edition done") | .time' "$work/log.json" | tail -1)
   start_s=$(head -1 "$work/log.json" | jq -r .time)
@@ -145,27 +171,33 @@ for run in $(seq "$runs"); do
     say "run $run watched: $watch_rate msgs/s sending while an editor watched ($events progress events), plain $herald_rate"
   fi
 
-  src=0
+  src=0 scpu=0 ssink=0
   if [ "${NO_SOURCE:-}" != 1 ]; then
-  s0=$(date +%s.%N)
-  smtp-source -d -s "$conns" -l "$payload" -m "$sent" -f digest@news.example.com -t reader@example.org "127.0.0.1:$port"
-  s1=$(date +%s.%N)
+  s0=$(date +%s.%N) k0=$(sinkcpu)
+  /usr/bin/time -f '%U %S' -o "$work/stime.txt" \
+    smtp-source -d -s "$conns" -l "$payload" -m "$sent" -f digest@news.example.com -t reader@example.org "127.0.0.1:$port"
+  s1=$(date +%s.%N) k1=$(sinkcpu)
+  read -r su ss < "$work/stime.txt"
   src=$(awk -v a="$s0" -v b="$s1" -v n="$sent" 'BEGIN {printf "%.0f", n/(b-a)}')
+  scpu=$(awk -v u="$su" -v s="$ss" -v n="$sent" 'BEGIN {printf "%.0f", (u+s)/n*1e6}')
+  ssink=$(awk -v a="$k0" -v b="$k1" -v n="$sent" 'BEGIN {printf "%.0f", (b-a)/n*1e6}')
   fi
-  echo "$run $sent $wall $planning $sending $herald_rate $herald_total $rss $src $watch_rate $events" >> "$results"
-  say "run $run: herald sent $sent in ${wall}s (planning ${planning}s, sending ${sending}s): $herald_rate msgs/s sending, $herald_total overall, peak RSS $((rss / 1024)) MB; smtp-source $src msgs/s"
+  echo "$run $sent $wall $planning $sending $herald_rate $herald_total $rss $src $hcpu $hsink $scpu $ssink $watch_rate $events" >> "$results"
+  say "run $run: herald sent $sent in ${wall}s (planning ${planning}s, sending ${sending}s): $herald_rate msgs/s sending, $herald_total overall, peak RSS $((rss / 1024)) MB, CPU ${hcpu}us/msg (sink ${hsink}); smtp-source $src msgs/s, CPU ${scpu}us/msg (sink ${ssink}); load $(cut -d' ' -f1 /proc/loadavg)"
 done
 
 col() { median $(awk -v c="$1" '{print $c}' "$results"); }
 echo
 echo "machine: $(machine)"
-echo "subscribers: $subs; sent per edition: $(col 2); mean message $size bytes (smtp-source -l $payload); connections: $conns; $runs runs interleaved"
+echo "subscribers: $subs ($follows follows); sent per edition: $(col 2); mean message $size bytes (smtp-source -l $payload); connections: $conns; DKIM: ${dkim:-off}; $runs runs interleaved; load average before: $load0"
 printf '%-34s %s\n' "herald sending rate (msgs/s)" "$(col 6)" "herald overall incl. planning" "$(col 7)" \
   "smtp-source -d (msgs/s)" "$(col 9)" "herald/smtp-source (sending)" "$(ratio "$(col 6)" "$(col 9)")" \
   "herald/smtp-source (overall)" "$(ratio "$(col 7)" "$(col 9)")" "planning (s)" "$(col 4)" \
-  "peak RSS (MB)" "$(awk -v m="$(col 8)" 'BEGIN {printf "%.0f", m/1024}')"
+  "peak RSS (MB)" "$(awk -v m="$(col 8)" 'BEGIN {printf "%.0f", m/1024}')" \
+  "CPU per message, herald (us)" "$(col 10)" "  smtp-sink while herald sends" "$(col 11)" \
+  "CPU per message, smtp-source (us)" "$(col 12)" "  smtp-sink while it sends" "$(col 13)"
 if [ "${WATCH:-}" = 1 ]; then
-  printf '%-34s %s\n' "sending rate, editor watching" "$(col 10)" "watched/plain (bar 0.95)" "$(ratio "$(col 10)" "$(col 6)")" \
-    "progress events per watched run" "$(col 11)"
+  printf '%-34s %s\n' "sending rate, editor watching" "$(col 14)" "watched/plain (bar 0.95)" "$(ratio "$(col 14)" "$(col 6)")" \
+    "progress events per watched run" "$(col 15)"
 fi
 echo "raw results: $results"

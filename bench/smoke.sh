@@ -3,7 +3,8 @@
 # still work (CI runs it; the numbers mean nothing at this size): a 300-
 # article database and 2-second wrk runs for serve.sh, 500 articles for
 # build-vs-sql.sh with one article change, 200 subscribers into smtp-sink
-# for send.sh and memory.sh.
+# for send.sh (also DKIM-signed) and memory.sh (also the distinct-follows
+# worst case).
 #
 #   bench/smoke.sh
 set -euo pipefail
@@ -24,4 +25,6 @@ run serve RUNS=1 DURATION=2s CONNS=8 ARTICLES=300 SECTIONS=5 AUTHORS=20 bash "$d
 run build RUNS=1 CHANGES=1 REFRESH=200ms ARTICLES=500 SECTIONS=5 AUTHORS=20 bash "$dir/build-vs-sql.sh" "$work/build"
 run send RUNS=1 SUBSCRIBERS=200 ARTICLES=300 SINCE=60d bash "$dir/send.sh" "$work/send"
 run memory SUBSCRIBERS=200 ARTICLES=300 SINCE=60d bash "$dir/memory.sh" "$work/memory"
+run send-dkim RUNS=1 SUBSCRIBERS=200 ARTICLES=300 SINCE=60d DKIM=ed25519 CONNS=1 bash "$dir/send.sh" "$work/send"
+run memory-worst WORST=1 SUBSCRIBERS=200 ARTICLES=300 SECTIONS=10 AUTHORS=30 SINCE=60d bash "$dir/memory.sh" "$work/memory"
 echo "== bench smoke: ok"

@@ -43,21 +43,28 @@
 //
 // # Sending and the crash window
 //
-// A pass pages through the due deliveries; Sender.Workers() workers render
-// and send; one marker goroutine commits results in batches of MarkBatch
-// (default 32) or every MarkInterval (default 100ms). A delivery is marked
-// sent, with its Message-ID, time, server reply and the articles it
-// carried (received_articles, in the same transaction), only after the
-// server accepted it. A crash (or SIGKILL) can therefore repeat only what
-// was in flight: the messages the workers were sending (at most one per
-// connection) plus results not yet committed (at most MarkBatch, plus the
-// channel buffers of 2×workers). Those deliveries are still pending in the
-// database; the next send-now resumes the edition and sends them again
-// with the same Message-ID (derived from the edition and subscriber with
-// an HMAC of the secret). Every other delivery is sent exactly once.
-// Temporary failures (4xx, network, ambiguous) are retried with backoff and
-// jitter until smtp.max_attempts; permanent ones fail with the reply
-// recorded, and a 5.1.x reply marks the subscriber bounced.
+// A pass pages through the due deliveries; GOMAXPROCS renderers compose
+// messages and hand them to the Mailer (internal/mailer), whose
+// connections send them. Each connection reports a result through the
+// record func the outbox gave it, and that func returns only once one
+// marker goroutine has committed the result (group commit: whatever
+// results are waiting, from every connection, in one transaction). A
+// delivery is marked sent, with its Message-ID, time, server reply, relay
+// and the articles it carried (received_articles, in the same
+// transaction), only after the server accepted it. The mailer ends a
+// connection's next message (its final dot) only after the previous
+// record returned, and sends the rest of it meanwhile; so at any instant a
+// connection has at most one accepted message not yet committed, and a
+// crash (or SIGKILL) repeats at most one message per open connection,
+// summed over relays: design.md's bound, checked by internal/proving's
+// crash test. Those deliveries are still pending in the database; the next
+// send-now resumes the edition and sends them again with the same
+// Message-ID (derived from the edition and subscriber with an HMAC of the
+// secret). Every other delivery is sent exactly once, except a message
+// whose connection broke after its final dot (ambiguous: retried and
+// counted). Temporary failures (4xx, network, ambiguous) are retried with
+// backoff and jitter until smtp.max_attempts; permanent ones fail with the
+// reply recorded, and a 5.1.x reply marks the subscriber bounced.
 //
 // # Rendering
 //
@@ -65,8 +72,10 @@
 // and executed once with sample data at New, so a broken one fails at
 // start. A digest's HTML and text parts are rendered once per distinct
 // article set (and named or unnamed reader) with placeholders for the
-// recipient's name, address and tokens; the HTML's CSS is inlined then with
-// go-premailer. Each message only copies the parts with the recipient's
-// values filled in (HTML-escaped in the HTML part), which keeps rendering
-// to tens of microseconds per message.
+// recipient's name, address and tokens; the HTML's CSS is inlined then
+// with go-premailer. The result is cut into a model.Template (runs of
+// lines, interned, split at each article's URL, so article sets share
+// their text) and cached in a byte-bounded LRU. A message is the article
+// set's templates with the reader's values (model.Body): the mailer
+// encodes each template's text once and copies it into every message.
 package digest

@@ -16,11 +16,29 @@ import (
 // compose builds one delivery's message. Every value a person wrote
 // (names, titles, subjects) reaches headers only through sanitize.Line and
 // the mailer's encoding; the List-* headers hold only URLs herald built.
+// The message carries its parts as the article set's shared templates with
+// this reader's values (Body), which the mailer encodes once per template,
+// and filled (Text, HTML) for previews and any other Mailer.
 func (s *Service) compose(d config.Digest, r *renderer, e model.Edition, del model.Delivery, arts []*ArticleView) (*model.Message, error) {
+	return s.composeBody(d, r, e, del, arts, false)
+}
+
+// BodyMailer is a Mailer that composes a message from its Body (the
+// shared templates and this reader's values) whenever Body is set, as
+// internal/mailer does. For one the outbox leaves Text and HTML empty
+// rather than filling a copy of both parts for every message, which was
+// most of what sending allocated.
+type BodyMailer interface {
+	Mailer
+	ComposesBody() bool
+}
+
+// composeBody is compose; bodyOnly leaves Text and HTML empty.
+func (s *Service) composeBody(d config.Digest, r *renderer, e model.Edition, del model.Delivery, arts []*ArticleView, bodyOnly bool) (*model.Message, error) {
 	unsub := s.tokens.Make(token.Unsubscribe, del.SubscriptionID, UnsubscribeTTL)
 	mgmt := s.tokens.Make(token.Manage, del.SubscriberID, ManageTTL)
 	name := sanitize.Line(del.Name)
-	subject, text, html, err := r.render(arts, part{name: name, email: string(del.Email), unsubTok: unsub, mgmtTok: mgmt})
+	subject, body, err := r.renderBody(arts, part{name: name, email: string(del.Email), unsubTok: unsub, mgmtTok: mgmt})
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +50,11 @@ func (s *Service) compose(d config.Digest, r *renderer, e model.Edition, del mod
 		ToAddr:    del.Email,
 		ToName:    name,
 		Subject:   subject,
-		Text:      text,
-		HTML:      html,
 		Headers:   s.listHeaders(d, unsub, del.SubscriptionID),
+		Body:      body,
+	}
+	if !bodyOnly {
+		msg.Text, msg.HTML = body.Text.Fill(body.TextValues), body.HTML.Fill(body.HTMLValues)
 	}
 	if s.opt.ReturnPath != nil {
 		msg.ReturnPath = s.opt.ReturnPath(del.ID)
@@ -55,12 +75,15 @@ func (s *Service) listHeaders(d config.Digest, unsubToken string, subscriptionID
 		lu += ", <mailto:" + to + "?subject=unsubscribe>"
 	}
 	return []model.Header{
-		{Name: "List-Id", Value: strings.Trim(strings.NewReplacer("<", "", ">", "", "\"", "").Replace(sanitize.Line(d.Title))+" <"+listAtom(d.Name)+"."+s.domain+">", " ")},
+		{Name: "List-Id", Value: strings.Trim(listIDStrip.Replace(sanitize.Line(d.Title))+" <"+listAtom(d.Name)+"."+s.domain+">", " ")},
 		{Name: "List-Unsubscribe", Value: lu},
 		{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 		{Name: "Precedence", Value: "bulk"},
 	}
 }
+
+// listIDStrip removes what would end a List-Id phrase early.
+var listIDStrip = strings.NewReplacer("<", "", ">", "", "\"", "")
 
 // listAtom makes a digest name usable as the left part of a List-Id.
 func listAtom(name string) string {

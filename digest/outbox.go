@@ -30,30 +30,37 @@ type OutboxStore interface {
 	RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error
 }
 
-// outcome is one finished attempt on its way to the marker.
+// outcome is one finished attempt on its way to the marker. done, when
+// set, is told the commit's result: the mailer's connection is waiting.
 type outcome struct {
 	d      model.Delivery // with its new state
 	bounce bool
 	retry  bool
+	done   chan error
 }
 
 // pass sends every delivery of e due now once. Renderers compose messages
-// and hand them to the Mailer; its connections report each result to one
-// marker goroutine, which commits results in batches of MarkBatch or every
-// MarkInterval.
+// and hand them to the Mailer; each connection reports a result through
+// its record func, which hands it to the marker and returns only once the
+// marker has committed it (group commit: the marker commits whatever
+// results are waiting, from every connection, in one transaction). The
+// mailer ends a connection's next message only after that, so a crash
+// repeats at most one message per connection (design.md).
 func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r *renderer, cache *articleCache, p *Progress, prog func(Progress)) error {
 	if s.opt.Mailer == nil {
 		return errors.New("digest: no mailer configured")
 	}
+	// A commit that fails stops the pass: whatever is sent after it could
+	// not be recorded, and would all be sent again.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	renderers := max(runtime.GOMAXPROCS(0), 1)
 	// Unbuffered, like results: a cancel or a stop finds at most one
 	// delivery per renderer taken and not yet handed over.
 	jobs := make(chan model.Delivery)
-	// Unbuffered: a connection's result waits for the marker to take it,
-	// so nothing sits between the two in a crash.
 	results := make(chan outcome)
 	markErr := make(chan error, 1)
-	go func() { markErr <- s.marker(ctx, d, results, p, prog) }()
+	go func() { markErr <- s.marker(ctx, stop, d, results, p, prog) }()
 	var inFlight sync.WaitGroup // messages handed to the Mailer, not yet reported
 	var wg sync.WaitGroup
 	for range renderers {
@@ -73,7 +80,11 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 	wg.Wait()
 	inFlight.Wait()
 	close(results)
-	return errors.Join(feedErr, <-markErr)
+	mErr := <-markErr
+	if mErr != nil {
+		feedErr = nil // the feed stopped because the marker did
+	}
+	return errors.Join(feedErr, mErr)
 }
 
 // feed pages through the due deliveries and hands them to the renderers.
@@ -148,7 +159,8 @@ func (s *Service) attempt(ctx context.Context, d config.Digest, e model.Edition,
 		results <- outcome{d: del}
 		return
 	}
-	msg, err := s.compose(d, r, e, del, arts)
+	bm, bodyOnly := s.opt.Mailer.(BodyMailer)
+	msg, err := s.composeBody(d, r, e, del, arts, bodyOnly && bm.ComposesBody())
 	if err != nil {
 		// A template that fails for this data fails every attempt: record it.
 		del.Status, del.LastReply = model.DeliveryFailed, sanitize.Line("render: "+err.Error())
@@ -159,7 +171,10 @@ func (s *Service) attempt(ctx context.Context, d config.Digest, e model.Edition,
 	inFlight.Add(1)
 	err = s.opt.Mailer.Send(ctx, msg, func(res model.SendResult) {
 		defer inFlight.Done()
-		results <- s.judge(del, msg, arts, res)
+		o := s.judge(del, msg, arts, res)
+		o.done = make(chan error, 1)
+		results <- o
+		<-o.done // committed (or failed to commit: the pass stops)
 	})
 	if err != nil {
 		// Not handed over (stopping, or the mailer closed): the delivery
@@ -171,6 +186,7 @@ func (s *Service) attempt(ctx context.Context, d config.Digest, e model.Edition,
 // judge works out a delivery's new state from its send result.
 func (s *Service) judge(del model.Delivery, msg *model.Message, arts []*ArticleView, res model.SendResult) outcome {
 	del.LastReply = sanitize.Line(res.Reply)
+	del.Relay = res.Relay
 	switch res.Outcome {
 	case model.Accepted:
 		del.Status, del.MessageID, del.SentAt = model.DeliverySent, msg.MessageID, s.now()
@@ -194,67 +210,128 @@ func (s *Service) judge(del model.Delivery, msg *model.Message, arts []*ArticleV
 	}
 }
 
-// marker commits results in small batches. The crash window: results
-// received here but not yet committed (at most MarkBatch, at most
-// MarkInterval old) and the messages the Mailer's connections are sending
-// or reporting (one per connection) are the only ones a crash can repeat:
-// at most MarkBatch + connections messages. Each is still pending in the
-// database, so a resumed run sends it again with the same Message-ID.
-func (s *Service) marker(ctx context.Context, d config.Digest, results <-chan outcome, p *Progress, prog func(Progress)) error {
+// marker commits results as they come (group commit): it takes every
+// result waiting, up to MarkBatch, commits them in one transaction and
+// tells each waiting connection, then takes the next lot. While it commits
+// the connections send their next messages up to the final dot, so results
+// gather for the next commit; what a crash can repeat is the results
+// handed over and not yet committed: at most one per connection (design.md,
+// docs/reliability.md). Progress is reported at most every MarkInterval.
+// When a commit fails (three tries), the marker stops the pass (stop) and
+// answers every later result with the error: those deliveries stay
+// pending, to be sent again by a later run.
+func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d config.Digest, results <-chan outcome, p *Progress, prog func(Progress)) error {
 	var (
-		batch   []model.Delivery
+		batch   = make([]outcome, 0, s.opt.MarkBatch)
+		ds      = make([]model.Delivery, 0, s.opt.MarkBatch)
 		bounced []int64
 		failed  error
+		shown   time.Time
 	)
 	wctx := context.WithoutCancel(ctx)
-	flush := func() {
-		if len(batch) == 0 || failed != nil {
-			return
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	commit := func() error {
+		if failed != nil {
+			return failed
 		}
-		var err error
-		for try := 0; try < 3; try++ {
-			if err = s.opt.Outbox.RecordDeliveries(wctx, d.Name, batch, bounced); err == nil {
-				break
-			}
-			time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
-		}
-		if err != nil {
-			failed = err
-			return
-		}
-		batch, bounced = batch[:0], bounced[:0]
-		if prog != nil {
-			prog(*p)
-		}
-	}
-	tick := time.NewTicker(s.opt.MarkInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case o, ok := <-results:
-			if !ok {
-				flush()
-				return failed
-			}
-			batch = append(batch, o.d)
+		ds, bounced = ds[:0], bounced[:0]
+		for _, o := range batch {
+			ds = append(ds, o.d)
 			if o.bounce {
 				bounced = append(bounced, o.d.SubscriberID)
 			}
-			switch {
-			case o.d.Status == model.DeliverySent:
-				p.Sent++
-			case o.d.Status == model.DeliverySkipped:
-				p.Skipped++
-			case o.retry:
-				p.Retry++
-			default:
-				p.Failed++
-			}
-			if len(batch) >= s.opt.MarkBatch {
-				flush()
-			}
-		case <-tick.C:
-			flush()
 		}
+		var err error
+		for try := 0; try < 3; try++ {
+			if err = s.opt.Outbox.RecordDeliveries(wctx, d.Name, ds, bounced); err == nil {
+				return nil
+			}
+			time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+		}
+		failed = err
+		s.log.Error("recording deliveries failed: the pass stops", "err", err)
+		stop(err)
+		return err
+	}
+	for {
+		o, ok := <-results
+		if !ok {
+			if prog != nil {
+				prog(*p)
+			}
+			return failed
+		}
+		batch = append(batch[:0], o)
+		open := true
+		first := time.Now()
+	gather:
+		for open && len(batch) < s.opt.MarkBatch {
+			select {
+			case o, open = <-results:
+				if open {
+					batch = append(batch, o)
+				}
+				continue
+			default:
+			}
+			// Nothing waiting: linger for a short quiet gap, so the
+			// connections that finish together share one commit (each
+			// costs far more than its rows). A connection waiting for
+			// this commit meanwhile is sending its next message.
+			if time.Since(first) >= markLinger {
+				break
+			}
+			linger.Reset(markGap)
+			select {
+			case o, open = <-results:
+				linger.Stop()
+				if open {
+					batch = append(batch, o)
+				}
+			case <-linger.C:
+				break gather
+			}
+		}
+		err := commit()
+		for _, o := range batch {
+			if err == nil {
+				count(p, o)
+			}
+			if o.done != nil {
+				o.done <- err
+			}
+		}
+		if prog != nil && err == nil && time.Since(shown) >= s.opt.MarkInterval {
+			shown = time.Now()
+			prog(*p)
+		}
+		if !open {
+			if prog != nil {
+				prog(*p)
+			}
+			return failed
+		}
+	}
+}
+
+// A group commit waits for more results while they keep coming markGap
+// apart, for at most markLinger after the first (outbox.go, marker).
+const (
+	markGap    = 100 * time.Microsecond
+	markLinger = 500 * time.Microsecond
+)
+
+// count adds a committed result to the progress.
+func count(p *Progress, o outcome) {
+	switch {
+	case o.d.Status == model.DeliverySent:
+		p.Sent++
+	case o.d.Status == model.DeliverySkipped:
+		p.Skipped++
+	case o.retry:
+		p.Retry++
+	default:
+		p.Failed++
 	}
 }

@@ -2,6 +2,7 @@ package digest
 
 import (
 	"bytes"
+	"container/list"
 	"fmt"
 	"html"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
 	"github.com/heraldnews/herald/templates"
 )
@@ -26,9 +28,20 @@ const (
 	phMgmt  = "HERALDxPHxMGMTx7q"
 )
 
-// renderer renders digests for one edition. The HTML of each distinct
-// (articles, follows, named or not) combination is rendered and inlined
-// once and cached; a message only substitutes the recipient's values.
+// renderer renders digests for one edition. The parts of each distinct
+// (articles, follows, named or not) combination are rendered, inlined and
+// cut into a shared model.Template once and cached; a message only fills
+// in the recipient's values, and the mailer encodes each template's
+// literal text once (model.Body).
+//
+// Memory: a template is cut at line ends and each line is interned, so the
+// lines two article sets share (the masthead, the footer, an article's
+// block) are one string, and the mailer shares their encoding the same
+// way. A cached article set then costs its list of pieces (about 200, a
+// few KB) rather than two copies of an 18 KB message, and the cache is a
+// least-recently-used list bounded in bytes (renderCacheBytes), which holds
+// every article set of a typical edition: a miss costs a render and a CSS
+// inlining, milliseconds.
 type renderer struct {
 	cfg     *config.Config
 	digest  config.Digest
@@ -36,70 +49,136 @@ type renderer struct {
 	date    string
 	baseURL string
 
-	mu    sync.Mutex
-	cache map[string]*rendered
+	mu         sync.Mutex
+	cache      map[string]*list.Element // of *rendered
+	lru        list.List                // most recently used first
+	cacheBytes int
+	lines      map[string]string // interned lines
+	lineBytes  int
 }
 
 type rendered struct {
+	key        string
 	once       sync.Once
-	html, text template
+	html, text *model.Template
 	subject    string
 	err        error
-}
-
-// template is a rendered part cut at its placeholders: fixed[0] ph[0]
-// fixed[1] ph[1] ... fixed[n]. Filling it in is one pass of copying.
-type template struct {
-	fixed []string
-	ph    []int // index into the values given to fill
-	size  int
+	size       int // bytes charged to the cache; 0 until rendered
 }
 
 var placeholders = [...]string{phName, phEmail, phUnsub, phMgmt}
 
-func cut(s string) template {
-	t := template{size: len(s)}
-	for {
+// phPrefix starts every placeholder.
+const phPrefix = "HERALDxPHx"
+
+// cut makes s a template: literal text and a slot per placeholder (slot
+// i+1 for placeholders[i]). Literal text is cut into runs of whole lines,
+// a new run starting at each line that holds one of anchors (the article
+// set's URLs), and each run is interned: an article's block is the same
+// run in every article set that carries it, so a cached set costs a few
+// dozen pieces and the text is stored (and encoded, by the mailer) once.
+// Where the text is cut changes nothing but what is shared.
+func (r *renderer) cut(s string, anchors []string) *model.Template {
+	t := &model.Template{}
+	for len(s) > 0 {
 		at, which := -1, -1
-		for i, p := range placeholders {
-			if j := strings.Index(s, p); j >= 0 && (at < 0 || j < at) {
-				at, which = j, i
+		for from := 0; ; {
+			i := strings.Index(s[from:], phPrefix)
+			if i < 0 {
+				break
 			}
+			for k, p := range placeholders {
+				if strings.HasPrefix(s[from+i:], p) {
+					at, which = from+i, k
+				}
+			}
+			if which >= 0 {
+				break
+			}
+			from += i + len(phPrefix)
+		}
+		lit := s
+		if at >= 0 {
+			lit = s[:at]
+		}
+		start := 0
+		for pos := 0; pos < len(lit); {
+			end := len(lit)
+			if i := strings.IndexByte(lit[pos:], '\n'); i >= 0 {
+				end = pos + i + 1
+			}
+			if pos > start && (pos == 0 || lit[pos-1] == '\n') && holdsAny(lit[pos:end], anchors) {
+				t.Pieces = append(t.Pieces, model.Piece{Text: r.intern(lit[start:pos])})
+				start = pos
+			}
+			pos = end
+		}
+		if start < len(lit) {
+			t.Pieces = append(t.Pieces, model.Piece{Text: r.intern(lit[start:])})
 		}
 		if at < 0 {
-			t.fixed = append(t.fixed, s)
-			return t
+			break
 		}
-		t.fixed = append(t.fixed, s[:at])
-		t.ph = append(t.ph, which)
+		t.Pieces = append(t.Pieces, model.Piece{Slot: which + 1})
 		s = s[at+len(placeholders[which]):]
 	}
+	return t
 }
 
-func (t template) fill(values *[len(placeholders)]string) string {
-	var b strings.Builder
-	n := t.size
-	for _, v := range values {
-		n += len(v)
-	}
-	b.Grow(n)
-	for i, f := range t.fixed {
-		b.WriteString(f)
-		if i < len(t.ph) {
-			b.WriteString(values[t.ph[i]])
+func holdsAny(line string, anchors []string) bool {
+	for _, a := range anchors {
+		if strings.Contains(line, a) {
+			return true
 		}
 	}
-	return b.String()
+	return false
 }
 
-// maxCached bounds the per-edition cache of rendered article sets.
-const maxCached = 4096
+// anchorsOf are the strings that mark an article's block: its URL as it
+// appears in text and in HTML.
+func anchorsOf(arts []*ArticleView) []string {
+	out := make([]string, 0, 2*len(arts))
+	for _, a := range arts {
+		if len(a.URL) < 8 {
+			continue
+		}
+		out = append(out, a.URL)
+		if e := html.EscapeString(a.URL); e != a.URL {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// intern returns the one copy of a run of lines. Called with r.mu held.
+func (r *renderer) intern(line string) string {
+	if v, ok := r.lines[line]; ok {
+		return v
+	}
+	if r.lineBytes+len(line) > lineInternBytes {
+		clear(r.lines) // templates keep their lines; new ones stop sharing with them
+		r.lineBytes = 0
+	}
+	v := strings.Clone(line) // not a slice of the whole rendered part
+	r.lines[v] = v
+	r.lineBytes += len(v)
+	return v
+}
+
+// Cache bounds: the rendered article sets (pieces and the mailer's
+// per-template encoding, charged at pieceBytes a piece) and the interned
+// runs of lines.
+const (
+	renderCacheBytes = 3 << 20
+	lineInternBytes  = 2 << 20
+	pieceBytes       = 64
+)
 
 func newRenderer(cfg *config.Config, d config.Digest, t *Templates, editionDate time.Time) *renderer {
 	return &renderer{
 		cfg: cfg, digest: d, tmpl: t, baseURL: cfg.HTTP.BaseURL,
 		date:  editionDate.In(d.Location()).Format("Monday 2 January 2006"),
-		cache: map[string]*rendered{},
+		cache: map[string]*list.Element{}, lines: map[string]string{},
 	}
 }
 
@@ -138,6 +217,16 @@ func (r *renderer) data(arts []*ArticleView, subject string, p part) DigestData 
 
 // render returns the subject, text and HTML of one recipient's digest.
 func (r *renderer) render(arts []*ArticleView, p part) (subject, text, htmlOut string, err error) {
+	subject, b, err := r.renderBody(arts, p)
+	if err != nil {
+		return "", "", "", err
+	}
+	return subject, b.Text.Fill(b.TextValues), b.HTML.Fill(b.HTMLValues), nil
+}
+
+// renderBody returns the subject and the shared parts of one recipient's
+// digest, with their values.
+func (r *renderer) renderBody(arts []*ArticleView, p part) (string, *model.Body, error) {
 	var key strings.Builder
 	for _, a := range arts {
 		key.WriteString(strconv.FormatInt(a.ID, 36))
@@ -148,44 +237,65 @@ func (r *renderer) render(arts []*ArticleView, p part) (subject, text, htmlOut s
 	if p.name != "" {
 		key.WriteString("|n")
 	}
-	k := key.String()
-	r.mu.Lock()
-	c := r.cache[k]
-	if c == nil {
-		if len(r.cache) >= maxCached {
-			clear(r.cache)
-		}
-		c = &rendered{}
-		r.cache[k] = c
-	}
-	r.mu.Unlock()
-	c.once.Do(func() {
-		c.subject, c.err = r.subject(arts)
-		if c.err != nil {
-			return
-		}
-		ph := part{follows: p.follows, email: phEmail, unsubTok: phUnsub, mgmtTok: phMgmt}
-		if p.name != "" {
-			ph.name = phName
-		}
-		d := r.data(arts, c.subject, ph)
-		var h string
-		if h, c.err = r.inlineHTML(d); c.err != nil {
-			return
-		}
-		var tb strings.Builder
-		if c.err = r.tmpl.digestText[r.templateKey()].Execute(&tb, d); c.err != nil {
-			c.err = fmt.Errorf("digest %s: text part: %w", r.digest.Name, c.err)
-			return
-		}
-		c.html, c.text = cut(h), cut(tb.String())
-	})
+	c := r.lookup(key.String())
+	c.once.Do(func() { r.fill(c, arts, p) })
 	if c.err != nil {
-		return "", "", "", c.err
+		return "", nil, c.err
 	}
-	textVals := [len(placeholders)]string{p.name, p.email, p.unsubTok, p.mgmtTok}
-	htmlVals := [len(placeholders)]string{html.EscapeString(p.name), html.EscapeString(p.email), p.unsubTok, p.mgmtTok}
-	return c.subject, c.text.fill(&textVals), c.html.fill(&htmlVals), nil
+	return c.subject, &model.Body{
+		Text: c.text, HTML: c.html,
+		TextValues: []string{p.name, p.email, p.unsubTok, p.mgmtTok},
+		HTMLValues: []string{html.EscapeString(p.name), html.EscapeString(p.email), p.unsubTok, p.mgmtTok},
+	}, nil
+}
+
+// lookup returns the cache entry for key, adding an empty one.
+func (r *renderer) lookup(key string) *rendered {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.cache[key]; e != nil {
+		r.lru.MoveToFront(e)
+		return e.Value.(*rendered)
+	}
+	c := &rendered{key: key}
+	r.cache[key] = r.lru.PushFront(c)
+	return c
+}
+
+// fill renders an article set with placeholders for the recipient's values.
+func (r *renderer) fill(c *rendered, arts []*ArticleView, p part) {
+	if c.subject, c.err = r.subject(arts); c.err != nil {
+		return
+	}
+	ph := part{follows: p.follows, email: phEmail, unsubTok: phUnsub, mgmtTok: phMgmt}
+	if p.name != "" {
+		ph.name = phName
+	}
+	d := r.data(arts, c.subject, ph)
+	var h string
+	if h, c.err = r.inlineHTML(d); c.err != nil {
+		return
+	}
+	var tb strings.Builder
+	if c.err = r.tmpl.digestText[r.templateKey()].Execute(&tb, d); c.err != nil {
+		c.err = fmt.Errorf("digest %s: text part: %w", r.digest.Name, c.err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	anchors := anchorsOf(arts)
+	c.html, c.text = r.cut(h, anchors), r.cut(tb.String(), anchors)
+	c.size = 256 + len(c.key) + len(c.subject) + pieceBytes*(len(c.html.Pieces)+len(c.text.Pieces))
+	if e := r.cache[c.key]; e == nil || e.Value != c {
+		return // evicted while rendering
+	}
+	r.cacheBytes += c.size
+	for r.cacheBytes > renderCacheBytes && r.lru.Len() > 1 {
+		old := r.lru.Back().Value.(*rendered)
+		r.lru.Remove(r.lru.Back())
+		delete(r.cache, old.key)
+		r.cacheBytes -= old.size
+	}
 }
 
 func (r *renderer) templateKey() string {

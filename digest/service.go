@@ -100,8 +100,11 @@ type Options struct {
 	// PageSize is the planning and outbox page (default 1000).
 	PageSize int
 	// MarkBatch is the most results committed in one transaction (default
-	// 32); MarkInterval the longest a result waits for its commit (default
-	// 100ms). Together with the connections they bound what a crash can repeat.
+	// 32): results are committed as they come, each connection waiting for
+	// its result's commit before it ends its next message, so a crash
+	// repeats at most one message per connection (outbox.go).
+	// MarkInterval is how often progress is reported while sending
+	// (default 100ms).
 	MarkBatch    int
 	MarkInterval time.Duration
 	// RetryEvery is how often Run looks for unfinished editions (default 30s).

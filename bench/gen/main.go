@@ -46,12 +46,16 @@ func run(args []string, out io.Writer) error {
 	nAuthors := fs.Int("authors", 50, "authors to add")
 	nSubs := fs.Int("subscribers", 0, "subscribers to add")
 	seed := fs.Uint64("seed", 1, "random seed")
+	follows := fs.String("follows", "mixed", "subscribers' follows: mixed (half everything, half 0-3 sections and 0-2 authors) or distinct (each 2-5 sections and 3-8 authors: nearly every subscriber a different set)")
 	end := fs.String("end", "2026-11-26T00:00:00Z", "newest article date (RFC 3339); dates span the 5 years before")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *db == "" {
 		return fmt.Errorf("-db is required")
+	}
+	if *follows != "mixed" && *follows != "distinct" {
+		return fmt.Errorf("-follows must be mixed or distinct, got %q", *follows)
 	}
 	if *nSections < 1 || *nAuthors < 1 {
 		return fmt.Errorf("need at least one section and one author")
@@ -68,7 +72,7 @@ func run(args []string, out io.Writer) error {
 	}
 	defer st.Close()
 	start := time.Now()
-	g := &gen{rnd: rand.New(rand.NewPCG(*seed, 42)), end: endAt}
+	g := &gen{rnd: rand.New(rand.NewPCG(*seed, 42)), end: endAt, distinct: *follows == "distinct"}
 	err = st.Tx(ctx, func(tx *sql.Tx) error {
 		return g.fill(ctx, tx, *nSections, *nAuthors, *nArticles, *nSubs)
 	})
@@ -81,8 +85,9 @@ func run(args []string, out io.Writer) error {
 }
 
 type gen struct {
-	rnd *rand.Rand
-	end time.Time
+	rnd      *rand.Rand
+	distinct bool // subscribers follow many, nearly always different, sections and authors
+	end      time.Time
 }
 
 func (g *gen) words(n int) string {
@@ -283,6 +288,12 @@ func (g *gen) subscribers(ctx context.Context, tx *sql.Tx, n, nSec, nAu int, fir
 				return fmt.Errorf("subscription %d: %w", i, err)
 			}
 			scID, _ := res.LastInsertId()
+			if g.distinct {
+				if err := g.distinctFollows(ctx, fStmt, scID, nSec, nAu, firstSec, firstAu); err != nil {
+					return err
+				}
+				continue
+			}
 			// Half follow everything; the rest a few sections and/or authors.
 			if g.rnd.IntN(2) == 0 {
 				continue
@@ -297,6 +308,24 @@ func (g *gen) subscribers(ctx context.Context, tx *sql.Tx, n, nSec, nAu int, fir
 					return err
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// distinctFollows makes a subscription follow 2-5 sections and 3-8
+// authors: with tens of sections and hundreds of authors nearly every
+// subscriber follows a different set, the worst case for a render cache
+// keyed by what a reader gets.
+func (g *gen) distinctFollows(ctx context.Context, st *sql.Stmt, scID int64, nSec, nAu int, firstSec, firstAu int64) error {
+	for range 2 + g.rnd.IntN(4) {
+		if _, err := st.ExecContext(ctx, scID, "section", fmt.Sprintf("section-%d", firstSec+int64(g.rnd.IntN(nSec)))); err != nil {
+			return err
+		}
+	}
+	for range 3 + g.rnd.IntN(6) {
+		if _, err := st.ExecContext(ctx, scID, "author", fmt.Sprintf("author-%d", firstAu+int64(g.rnd.IntN(nAu)))); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -48,7 +48,7 @@ func (m *Main) editionsCommand() *cobra.Command {
 	var all bool
 	show := &cobra.Command{
 		Use:   "show ID [--all]",
-		Short: "One edition's deliveries: status, attempts, last reply (skipped ones with --all) and the bounces and complaints reported after sending",
+		Short: "One edition's deliveries: status, attempts, the relay that carried each, last reply (skipped ones with --all) and the bounces and complaints reported after sending",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := editionID(args[0])
@@ -70,7 +70,7 @@ func (m *Main) editionsCommand() *cobra.Command {
 			}
 			fmt.Fprintf(w, "counts: %v\n\n", e.Counts)
 			tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EMAIL\tSTATUS\tATTEMPTS\tSENT\tARTICLES\tMESSAGE-ID\tLAST REPLY")
+			fmt.Fprintln(tw, "EMAIL\tSTATUS\tATTEMPTS\tSENT\tARTICLES\tRELAY\tMESSAGE-ID\tLAST REPLY")
 			var after int64
 			for {
 				ds, err := m.Store.Deliveries(cmd.Context(), id, after, 1000)
@@ -88,8 +88,8 @@ func (m *Main) editionsCommand() *cobra.Command {
 					if !d.SentAt.IsZero() {
 						sent = d.SentAt.Format("2006-01-02 15:04:05Z07:00")
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s\n", d.Email, d.Status, d.Attempts, sent, len(d.ArticleIDs),
-						orDash(d.MessageID), orDash(oneLine(d.LastReply)))
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\n", d.Email, d.Status, d.Attempts, sent, len(d.ArticleIDs),
+						orDash(d.Relay), orDash(d.MessageID), orDash(oneLine(d.LastReply)))
 				}
 				after = ds[len(ds)-1].ID
 			}

@@ -80,7 +80,8 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	cfg := m.Config
 	d := &daemon{m: m, log: m.Log, metrics: server.NewMetrics()}
 	var err error
-	if d.mailer, err = m.newMailer(mailer.WithMetrics(mailer.Metrics{Result: d.metrics.SMTPResult})); err != nil {
+	if d.mailer, err = m.newMailer(mailer.WithMetrics(mailer.Metrics{Result: d.metrics.SMTPResult,
+		RelayUp: d.metrics.SMTPRelayUp, RelayAttempt: d.metrics.SMTPRelayAttempt})); err != nil {
 		return nil, err
 	}
 	if d.digests, err = m.newDigests(d.mailer, d.metrics.EditionRun); err != nil {

@@ -17,7 +17,7 @@ import (
 // The concrete parts meet here: *store.Store implements every store
 // interface the packages declare, *mailer.Mailer every Mailer.
 var (
-	_ digest.Mailer       = (*mailer.Mailer)(nil)
+	_ digest.BodyMailer   = (*mailer.Mailer)(nil)
 	_ subscription.Mailer = (*mailer.Mailer)(nil)
 	_ editor.Store        = (*store.Store)(nil)
 	_ admin.SessionStore  = (*store.Sessions)(nil)

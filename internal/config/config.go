@@ -104,6 +104,10 @@ type SMTP struct {
 	MaxAttempts    int      `yaml:"max_attempts"`
 	Timeout        Duration `yaml:"timeout"`
 	DKIM           DKIM     `yaml:"dkim"`
+	// Relays, when given, replace host, port, tls, username, password,
+	// max_connections and rate_per_second (which must then be absent):
+	// see relays.go.
+	Relays []Relay `yaml:"relays"`
 }
 
 // DKIM configures optional message signing.
@@ -308,6 +312,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("http.listen", c.HTTP.Listen),
 		slog.String("smtp.transport", c.SMTP.Transport),
 		slog.String("smtp.host", c.SMTP.Host),
+		slog.Int("smtp.relays", len(c.SMTP.Relays)),
 		slog.Int("digests", len(c.Digests)),
 		slog.Bool("secret_set", c.Secret != ""),
 		slog.Bool("secret_previous_set", c.SecretPrevious != ""),

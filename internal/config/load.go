@@ -44,6 +44,9 @@ func load(b []byte, getenv func(string) (string, bool)) (*Config, error) {
 	if err := applyEnv(reflect.ValueOf(c).Elem(), "HERALD", "", getenv); err != nil {
 		return nil, err
 	}
+	if err := c.fillRelays(b, getenv); err != nil {
+		return nil, err
+	}
 	if len(c.Digests) == 0 {
 		c.Digests = []Digest{DefaultDigest()}
 	}

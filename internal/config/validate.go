@@ -98,7 +98,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("smtp.tls", "must be none, starttls or tls, got %q", c.SMTP.TLS)
 	}
-	if c.SMTP.Transport == "smtp" && c.SMTP.TLS == "none" && c.SMTP.Password != "" && !loopbackHost(c.SMTP.Host) {
+	if c.SMTP.Transport == "smtp" && c.SMTP.TLS == "none" && c.SMTP.Password != "" && !loopbackHost(c.SMTP.Host) && len(c.SMTP.Relays) == 0 {
 		bad("smtp.tls", "is none while smtp.password is set: the password would cross the network in clear (use starttls or tls)")
 	}
 	if a, err := mail.ParseAddress(c.SMTP.From); err != nil || !strings.Contains(a.Address, "@") {
@@ -123,6 +123,7 @@ func (c *Config) Validate() error {
 	if c.SMTP.MaxAttempts < 1 || c.SMTP.MaxAttempts > 100 {
 		bad("smtp.max_attempts", "must be between 1 and 100, got %d", c.SMTP.MaxAttempts)
 	}
+	errs = append(errs, c.SMTP.validateRelays()...)
 	if c.SMTP.Timeout.D() <= 0 {
 		bad("smtp.timeout", "must be positive, got %s", c.SMTP.Timeout)
 	}

@@ -10,24 +10,51 @@ import (
 
 // Classification of an SMTP reply (go-mail's SendError.IsTemp only looks
 // at a leading 4, and its enhanced code is only filled in when the server
-// advertises ENHANCEDSTATUSCODES, so herald reads the reply itself):
+// advertises ENHANCEDSTATUSCODES, so herald reads the reply itself). Each
+// reply gets a result for the caller and a verdict on the relay:
 //
-//	2xx                      Accepted
-//	4xx                      Temporary (421 also closes the connection)
-//	5xx to MAIL FROM         Temporary: the sender is refused, a
-//	                         configuration problem common to every message
-//	5xx otherwise            Permanent; a 5.1.x enhanced code (bad
-//	                         mailbox, bad domain...) to RCPT TO or to the
-//	                         message sets Bounce, except 5.1.7 and 5.1.8,
-//	                         which are about the sender
-//	anything else            Temporary (the reply makes no sense here)
-//	no reply (network error, timeout, TLS handshake, cancelled context,
-//	a failure while connecting, EHLO, STARTTLS or AUTH)
-//	                         Temporary; Ambiguous when it came after the
-//	                         final dot had been sent
+//	2xx                        Accepted
+//	421, or "too many          throttled: the relay takes fewer connections
+//	connections"               for a while and the message goes to another
+//	                           relay (with one relay: Temporary, retried by
+//	                           the outbox after its backoff)
+//	any 4xx/5xx to MAIL FROM   relay: the relay refuses the sender (530
+//	                           authentication required, 5.7.1 relaying
+//	                           denied, 5.1.8 bad sender domain...), the same
+//	                           for every message: benched, the message goes
+//	                           to another relay
+//	a reply to RCPT or the     relay, as above: never a failure of the
+//	message that blames the    address, so a misconfigured relay cannot
+//	relay or the sender        mark a list bounced
+//	(X.7.0, X.1.7, X.1.8,
+//	X.3.x, X.4.x, X.5.x,
+//	"relay access denied",
+//	"authentication required",
+//	"sender address rejected")
+//	other 4xx                  Temporary (the outbox retries with backoff)
+//	other 5xx                  Permanent; a 5.1.x sets Bounce
+//	anything else              Temporary (the reply makes no sense here)
+//	no reply (network error,   Temporary; Ambiguous when it came after the
+//	timeout, cancelled)        final dot had been sent
+//	the connection closed      retry: the server dropped an idle connection;
+//	(EOF, reset) at MAIL FROM  the message is tried again on a new one
+//	no connection (refused,    unreachable: benched, the message goes to
+//	TLS, greeting, EHLO, AUTH) another relay
 //
-// A failure to connect is Temporary whatever its code (a 535 for a wrong
-// password is the operator's to fix; the message itself was never offered).
+// When no relay is left to try, the message comes back with the last
+// relay's result as Temporary: it is retried later, never failed.
+
+// verdict is what a result says about the relay that gave it.
+type verdict int
+
+const (
+	verdictDone        verdict = iota // a result for the caller
+	verdictUnreachable                // no usable connection: bench, try another relay
+	verdictThrottled                  // too many connections: fewer for a while, try again
+	verdictRelay                      // the relay refuses the sender or itself: bench, try another
+	verdictNoUTF8                     // the message needs SMTPUTF8, which the relay lacks
+	verdictRetry                      // the connection was found closed before the message: try again
+)
 
 var enhancedRE = regexp.MustCompile(`^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)`)
 
@@ -41,30 +68,66 @@ func enhancedCode(code int, text string) string {
 	return m[1] + "." + m[2] + "." + m[3]
 }
 
+// relayPhrases in a reply blame the relay or the sender, whatever the code.
+var relayPhrases = []string{"relay access denied", "relaying denied", "relay not permitted", "relaying not allowed",
+	"authentication required", "must authenticate", "not authenticated", "sender address rejected"}
+
+// throttlePhrases in a 4xx reply ask for fewer connections.
+var throttlePhrases = []string{"too many connections", "too many concurrent", "too many sessions"}
+
 // classifyReply classifies an error reply to the command at stage st.
-func classifyReply(st stage, code int, text string) model.SendResult {
+func classifyReply(st stage, code int, text string) (model.SendResult, verdict) {
 	res := model.SendResult{Code: code, Enhanced: enhancedCode(code, text),
 		Reply: oneLine(fmt.Sprintf("%d %s", code, text))}
-	switch code / 100 {
-	case 2:
+	lower := strings.ToLower(text)
+	switch {
+	case code/100 == 2:
 		res.Outcome = model.Accepted
-	case 5:
-		if st == stageMail {
-			// A 5xx to MAIL FROM refuses the sender (530 authentication
-			// required, 550 5.7.1 relaying denied, 5.1.7/5.1.8 bad sender):
-			// a configuration problem that would fail every delivery of
-			// the edition alike. It is retried with backoff, giving the
-			// operator until smtp.max_attempts runs out to fix the relay.
-			res.Outcome = model.Temporary
-			return res
-		}
-		res.Outcome = model.Permanent
-		res.Bounce = st >= stageRcpt && strings.HasPrefix(res.Enhanced, "5.1.") &&
-			res.Enhanced != "5.1.7" && res.Enhanced != "5.1.8"
-	default:
+		return res, verdictDone
+	case code/100 != 4 && code/100 != 5:
 		res.Outcome = model.Temporary
+		return res, verdictDone
 	}
-	return res
+	res.Outcome = model.Temporary
+	switch {
+	case code == 421 || code/100 == 4 && containsAny(lower, throttlePhrases):
+		return res, verdictThrottled
+	case st == stageMail || blamesRelay(code, res.Enhanced, lower):
+		return res, verdictRelay
+	case code/100 == 4:
+		return res, verdictDone
+	}
+	res.Outcome = model.Permanent
+	res.Bounce = st >= stageRcpt && strings.HasPrefix(res.Enhanced, "5.1.")
+	return res, verdictDone
+}
+
+// blamesRelay reports a reply about the relay or the sender rather than
+// the recipient.
+func blamesRelay(code int, enhanced, lower string) bool {
+	if code == 530 || containsAny(lower, relayPhrases) {
+		return true
+	}
+	if enhanced == "" {
+		return false
+	}
+	sub := enhanced[2:] // "7.0", "1.7", "3.4"...
+	switch {
+	case sub == "7.0", sub == "1.7", sub == "1.8":
+		return true
+	case strings.HasPrefix(sub, "3."), strings.HasPrefix(sub, "4."), strings.HasPrefix(sub, "5."):
+		return true
+	}
+	return false
+}
+
+func containsAny(s string, phrases []string) bool {
+	for _, p := range phrases {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // oneLine makes a reply or error text one line of at most 500 bytes.

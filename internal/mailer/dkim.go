@@ -95,24 +95,36 @@ func (d *dkimSettings) signer(hs []model.Header, now func() time.Time) *mail.DKI
 func foldSignature(buf *bytes.Buffer) {
 	b := buf.Bytes()
 	end := bytes.Index(b, []byte("\r\n"))
-	if end < 0 || !bytes.HasPrefix(b, []byte("DKIM-Signature: ")) {
+	if end < 0 {
 		return
 	}
-	i := bytes.LastIndex(b[:end], []byte("; b="))
+	line := foldSignatureLine(b[:end+2])
+	out := make([]byte, 0, len(line)+len(b)-end-2)
+	out = append(append(out, line...), b[end+2:]...)
+	buf.Reset()
+	buf.Write(out)
+}
+
+// foldSignatureLine folds the b= value of one "DKIM-Signature: ...\r\n"
+// line; any other line comes back as it is.
+func foldSignatureLine(line []byte) []byte {
+	if !bytes.HasPrefix(line, []byte("DKIM-Signature: ")) || !bytes.HasSuffix(line, []byte("\r\n")) {
+		return line
+	}
+	end := len(line) - 2
+	i := bytes.LastIndex(line[:end], []byte("; b="))
 	if i < 0 {
-		return
+		return line
 	}
 	i += len("; b=")
-	sig := b[i:end]
-	out := make([]byte, 0, len(b)+3*(len(sig)/74+1))
-	out = append(out, b[:i]...)
+	sig := line[i:end]
+	out := make([]byte, 0, len(line)+3*(len(sig)/74+1))
+	out = append(out, line[:i]...)
 	for len(sig) > 0 {
 		n := min(len(sig), 74)
 		out = append(out, "\r\n "...)
 		out = append(out, sig[:n]...)
 		sig = sig[n:]
 	}
-	out = append(out, b[end:]...)
-	buf.Reset()
-	buf.Write(out)
+	return append(out, "\r\n"...)
 }

@@ -75,3 +75,41 @@ func BenchmarkDotStuff(b *testing.B) {
 type discardWriter struct{}
 
 func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestDataEndMatchesDotWriter: what the pipelined transaction writes for a
+// message (all but its last line stuffed, then the last line stuffed and
+// dataEnd) is what go-mail's DotWriter writes, terminator included.
+func TestDataEndMatchesDotWriter(t *testing.T) {
+	cases := []string{"", ".", "a", "a\r\n", "a\r", "a\r\r", "a\r\r\r", "a\n", "x\r\ny", "x\r\n.", "--b--\r\n"}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(".\r\na")
+	for range 20000 {
+		b := make([]byte, rnd.IntN(24))
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		var want bytes.Buffer
+		tw := textproto.NewWriter(bufio.NewWriter(&want))
+		dw := tw.DotWriter()
+		if _, err := dw.Write([]byte(c)); err != nil {
+			t.Fatal(err)
+		}
+		if err := dw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		raw := []byte(c)
+		cut := 0
+		if i := bytes.LastIndexByte(raw[:max(len(raw)-1, 0)], '\n'); i >= 0 {
+			cut = i + 1
+		}
+		got := appendDotStuffed(nil, raw[:cut])
+		got = appendDotStuffed(got, raw[cut:])
+		got = dataEnd(got, raw[cut:])
+		if string(got) != want.String() {
+			t.Fatalf("%q: got %q, want %q", c, got, want.String())
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package mailer
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,21 +11,22 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 )
 
-// fileTransport writes each message as <dir>/<time>-<message id>.eml
-// (smtp.transport: file), for the demo, tests and local previews.
-type fileTransport struct {
+// fileConn writes each message as <dir>/<time>-<message id>.eml
+// (smtp.transport: file), for the demo, tests and local previews. Each of
+// the mailer's connections has one.
+type fileConn struct {
 	dir string
 	now func() time.Time
 }
 
-func newFileTransport(dir string, now func() time.Time) (*fileTransport, error) {
+func newFileConn(dir string, now func() time.Time) (*fileConn, error) {
 	if dir == "" {
 		return nil, errors.New("mailer: smtp.file_dir must name a folder when smtp.transport is file")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("mailer: smtp.file_dir: %w", err)
 	}
-	return &fileTransport{dir: dir, now: now}, nil
+	return &fileConn{dir: dir, now: now}, nil
 }
 
 // fileName is "20261126T070000.000000000Z-<sanitised message id>.eml".
@@ -46,16 +46,21 @@ func fileName(now time.Time, messageID string) string {
 }
 
 // send writes raw atomically: a temporary file in the same folder, synced,
-// then renamed, so a reader of the folder never sees half a message.
-func (f *fileTransport) send(_ context.Context, _ int, env envelope, raw []byte) model.SendResult {
+// then renamed (once prev is closed: the rename is the final dot), so a
+// reader of the folder never sees half a message.
+func (f *fileConn) send(env envelope, raw []byte, prev <-chan struct{}) (model.SendResult, verdict) {
 	name := filepath.Join(f.dir, fileName(f.now(), env.messageID))
-	if err := writeAtomic(name, raw); err != nil {
-		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}
+	if err := writeAtomic(name, raw, prev); err != nil {
+		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}, verdictDone
 	}
-	return model.SendResult{Outcome: model.Accepted, Reply: "written " + name}
+	return model.SendResult{Outcome: model.Accepted, Reply: "written " + name}, verdictDone
 }
 
-func writeAtomic(name string, data []byte) (err error) {
+func (f *fileConn) utf8() (known, ok bool) { return true, true }
+
+func (f *fileConn) close() {}
+
+func writeAtomic(name string, data []byte, prev <-chan struct{}) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*.eml")
 	if err != nil {
 		return fmt.Errorf("mailer: write %s: %w", name, err)
@@ -79,10 +84,11 @@ func writeAtomic(name string, data []byte) (err error) {
 	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
 		return fmt.Errorf("mailer: write %s: %w", name, err)
 	}
+	if prev != nil {
+		<-prev
+	}
 	if err = os.Rename(tmp.Name(), name); err != nil {
 		return fmt.Errorf("mailer: write %s: %w", name, err)
 	}
 	return nil
 }
-
-func (f *fileTransport) close() error { return nil }

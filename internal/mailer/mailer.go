@@ -21,13 +21,24 @@ import (
 // with Prometheus counters. Nil funcs are skipped. They are called from the
 // connections' goroutines and must be safe for concurrent use.
 type Metrics struct {
-	// Result is called after every Send with its result and duration
-	// (rate-limit wait included). res.Ambiguous counts the messages that may
-	// be repeated by a retry.
+	// Result is called once per message handed to Send, with its result
+	// and the time from its first connection to the result (rate-limit
+	// waits and tries on other relays included). res.Ambiguous counts the
+	// messages that may be repeated by a retry.
 	Result func(res model.SendResult, took time.Duration)
 	// Dial is called after every SMTP connection attempt (nil error: the
 	// connection is ready: greeted, TLS and AUTH done).
 	Dial func(err error)
+	// RelayUp is called with each relay's name (host:port) and true when
+	// the mailer starts, false when the relay is benched (refused
+	// connections, TLS or AUTH, or refused the sender or itself), and true
+	// again when it next carries a message.
+	RelayUp func(relay string, up bool)
+	// RelayAttempt is called after every try of a message on a relay with
+	// the relay's name and what came of it: accepted, temporary,
+	// permanent (results for the caller), or rerouted, throttled,
+	// retried (the message went on to another try).
+	RelayAttempt func(relay, outcome string)
 }
 
 // Option configures a Mailer. Options validate their argument.
@@ -45,7 +56,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithClock sets the clock used for a message without a Date, for DKIM's
-// t= tag and for .eml file names (default time.Now).
+// t= tag, for .eml file names and for benching relays (default time.Now).
 func WithClock(now func() time.Time) Option {
 	return func(m *Mailer) error {
 		if now == nil {
@@ -57,8 +68,8 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithTLSConfig replaces the TLS client configuration used for STARTTLS and
-// implicit TLS (default: system roots, ServerName smtp.host, TLS 1.2+).
-// Tests use it to trust a self-signed server.
+// implicit TLS (default: system roots, ServerName the relay's host, TLS
+// 1.2+). Tests use it to trust a self-signed server.
 func WithTLSConfig(c *tls.Config) Option {
 	return func(m *Mailer) error {
 		if c == nil {
@@ -72,7 +83,7 @@ func WithTLSConfig(c *tls.Config) Option {
 // WithMetrics sets the metrics hooks.
 func WithMetrics(x Metrics) Option {
 	return func(m *Mailer) error {
-		if x.Result == nil && x.Dial == nil {
+		if x.Result == nil && x.Dial == nil && x.RelayUp == nil && x.RelayAttempt == nil {
 			return errors.New("mailer: metrics without any hook")
 		}
 		m.metrics = x
@@ -80,11 +91,11 @@ func WithMetrics(x Metrics) Option {
 	}
 }
 
-// Mailer sends composed messages over SMTP or writes them as .eml files,
-// as smtp.transport says. It owns its connections: smtp.max_connections of
-// them, each served by one goroutine that takes the next message handed to
-// Send. Nothing outside the package knows how many there are or which one
-// carries a message.
+// Mailer sends composed messages over SMTP, through one or more relays, or
+// writes them as .eml files, as smtp.transport says. It owns its
+// connections: each relay's max_connections of them, each served by one
+// goroutine. Nothing outside the package knows how many there are or which
+// one carries a message.
 type Mailer struct {
 	cfg       config.SMTP
 	log       *slog.Logger
@@ -92,44 +103,60 @@ type Mailer struct {
 	tlsConfig *tls.Config
 	metrics   Metrics
 	dkim      *dkimSettings
-	limiter   *rate.Limiter // nil: no limit
-	transport transport
+	from      *netmail.Address // smtp.from, parsed
+	lines     *lineCache
+	addrs     addrCache
 	bufs      sync.Pool
 
-	jobs     chan job      // unbuffered: a hand-over is a connection taking the message
+	relays []*relay
+
+	mu     sync.Mutex
+	wake   chan struct{} // closed and replaced when a connection is freed or a relay changes
+	closed bool
+
+	ctx      context.Context // ends at Close: bounds tries on other relays
+	cancel   context.CancelFunc
 	quit     chan struct{} // closed by Close
 	conns    sync.WaitGroup
+	pending  sync.WaitGroup // record calls and reroutes not yet done
 	closeOne sync.Once
-	closeErr error
 }
 
-// job is one message on its way to a connection.
-type job struct {
-	msg    *model.Message
-	record func(model.SendResult)
-}
-
-// transport delivers one rendered message on connection conn.
-type transport interface {
-	send(ctx context.Context, conn int, env envelope, raw []byte) model.SendResult
-	close() error
-}
-
-// envelope is what a transport needs besides the message bytes.
+// envelope is what a connection needs besides the message bytes. It is
+// derived from the message in one place, envelopeOf.
 type envelope struct {
 	from, to  string // bare SMTP MAIL FROM and RCPT TO addresses
 	messageID string
+	utf8      bool // an address needs SMTPUTF8 (RFC 6531)
+}
+
+// job is one message on its way through the mailer.
+type job struct {
+	msg    *model.Message
+	record func(model.SendResult)
+	utf8   bool
+	start  time.Time
+
+	env      envelope
+	raw      *bytes.Buffer // assembled once, kept for a try on another relay
+	excluded []bool        // relays that failed this message for good
+	tries    int
+	last     model.SendResult // the last relay's result
 }
 
 // ErrClosed is returned by Send after Close.
 var ErrClosed = errors.New("mailer: closed")
+
+// lineCacheBytes bounds the shared encodings of identical template lines.
+const lineCacheBytes = 2 << 20
 
 // New builds a Mailer from the smtp config and starts its connection
 // goroutines. For transport smtp it does not connect: each connection is
 // dialled on its first message. A DKIM key that cannot be read is an error
 // here, not at send time.
 func New(cfg config.SMTP, opts ...Option) (*Mailer, error) {
-	m := &Mailer{cfg: cfg, log: slog.Default(), now: time.Now, jobs: make(chan job), quit: make(chan struct{})}
+	m := &Mailer{cfg: cfg, log: slog.Default(), now: time.Now, quit: make(chan struct{}), wake: make(chan struct{}),
+		lines: newLineCache(lineCacheBytes)}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -138,13 +165,12 @@ func New(cfg config.SMTP, opts ...Option) (*Mailer, error) {
 			return nil, err
 		}
 	}
-	if cfg.MaxConnections < 1 {
-		return nil, fmt.Errorf("mailer: smtp.max_connections must be at least 1, got %d", cfg.MaxConnections)
-	}
 	if cfg.From != "" {
-		if _, err := netmail.ParseAddress(cfg.From); err != nil {
+		from, err := netmail.ParseAddress(cfg.From)
+		if err != nil {
 			return nil, fmt.Errorf("mailer: smtp.from %q: %w", cfg.From, err)
 		}
+		m.from = from
 	}
 	var err error
 	if m.dkim, err = loadDKIM(cfg.DKIM); err != nil {
@@ -152,141 +178,142 @@ func New(cfg config.SMTP, opts ...Option) (*Mailer, error) {
 	}
 	switch cfg.Transport {
 	case "file":
-		if m.transport, err = newFileTransport(cfg.FileDir, m.now); err != nil {
-			return nil, err
-		}
+		err = m.fileRelay()
 	case "smtp", "":
-		if cfg.RatePerSecond < 0 {
-			return nil, fmt.Errorf("mailer: smtp.rate_per_second must be 0 or more, got %v", cfg.RatePerSecond)
-		}
-		if cfg.RatePerSecond > 0 {
-			// Burst 1: messages are spaced evenly, never bunched.
-			m.limiter = rate.NewLimiter(rate.Limit(cfg.RatePerSecond), 1)
-		}
-		if m.transport, err = newSMTPTransport(cfg, m.tlsConfig, m.log, m.metrics.Dial); err != nil {
-			return nil, err
-		}
+		err = m.smtpRelays()
 	default:
-		return nil, fmt.Errorf("mailer: smtp.transport must be smtp or file, got %q", cfg.Transport)
+		err = fmt.Errorf("mailer: smtp.transport must be smtp or file, got %q", cfg.Transport)
 	}
-	for conn := range cfg.MaxConnections {
-		m.conns.Go(func() { m.serve(conn) })
+	if err != nil {
+		return nil, err
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	for _, r := range m.relays {
+		if m.metrics.RelayUp != nil && r.name != fileRelayName {
+			m.metrics.RelayUp(r.name, true)
+		}
+		for _, c := range r.conns {
+			m.conns.Go(func() { m.serve(c) })
+		}
 	}
 	return m, nil
 }
 
-// Send hands msg to the next free connection, waiting for one, and returns
-// nil once a connection has taken it. That connection composes and sends
-// the message to the end (smtp.timeout bounds it: a transaction abandoned
-// midway would leave its outcome unknown), then calls record with the
-// result, and starts no other message until record returns — so the caller
-// decides when a result is durable before the connection moves on. Send
-// never retries: the result is classified (accepted, temporary, permanent)
-// and the caller decides what happens next.
+// fileRelay sets up the file transport as one relay of max_connections.
+func (m *Mailer) fileRelay() error {
+	if m.cfg.MaxConnections < 1 {
+		return fmt.Errorf("mailer: smtp.max_connections must be at least 1, got %d", m.cfg.MaxConnections)
+	}
+	r := newRelay(fileRelayName, 1, nil, m.cfg.MaxConnections)
+	for range m.cfg.MaxConnections {
+		fc, err := newFileConn(m.cfg.FileDir, m.now)
+		if err != nil {
+			return err
+		}
+		r.add(fc)
+	}
+	m.relays = []*relay{r}
+	return nil
+}
+
+// smtpRelays sets up smtp.relays (or the one relay of the single keys).
+func (m *Mailer) smtpRelays() error {
+	timeout := m.cfg.Timeout.D()
+	if timeout <= 0 {
+		return fmt.Errorf("mailer: smtp.timeout must be positive, got %s", m.cfg.Timeout)
+	}
+	for _, rc := range m.cfg.EffectiveRelays() {
+		if rc.MaxConnections < 1 {
+			return fmt.Errorf("mailer: smtp.max_connections must be at least 1, got %d (relay %s)", rc.MaxConnections, rc.Name())
+		}
+		if rc.RatePerSecond < 0 {
+			return fmt.Errorf("mailer: smtp.rate_per_second must be 0 or more, got %v (relay %s)", rc.RatePerSecond, rc.Name())
+		}
+		var lim *rate.Limiter
+		if rc.RatePerSecond > 0 {
+			// Burst 1: messages are spaced evenly, never bunched.
+			lim = rate.NewLimiter(rate.Limit(rc.RatePerSecond), 1)
+		}
+		r := newRelay(rc.Name(), max(rc.Weight, 1), lim, rc.MaxConnections)
+		r.index = len(m.relays)
+		for range rc.MaxConnections {
+			sc, err := newSMTPConn(rc, timeout, m.tlsConfig, m.log, m.metrics.Dial)
+			if err != nil {
+				return err
+			}
+			r.add(sc)
+		}
+		m.relays = append(m.relays, r)
+	}
+	return nil
+}
+
+// Send hands msg to a free connection of one of the relays, waiting for
+// one, and returns nil once a connection has taken it. The mailer then
+// owns the message until it calls record, exactly once, with its result:
+// it composes it once, sends it (smtp.timeout bounds each try), and when a
+// relay fails it as a relay (unreachable, refusing the sender, throttling)
+// tries the others before giving up with a Temporary result. Send never
+// retries a result meant for the caller: accepted, temporary or permanent,
+// the caller decides what happens next.
 //
-// ctx bounds the wait for a connection (and smtp.rate_per_second's pacing).
-// When Send returns an error — ctx ended, or the mailer is closed
+// Each connection calls record for its messages one at a time, in order,
+// and writes the final dot of its next message only after the previous
+// message's record has returned: so when record makes a result durable
+// before returning, a crash can leave at most one accepted but unrecorded
+// message per connection (design.md's bound). The connection may send the
+// rest of the next message meanwhile (the server discards a transaction
+// without its final dot).
+//
+// ctx bounds the wait for a connection (and the relay's rate_per_second
+// pacing). When Send returns an error — ctx ended, or the mailer is closed
 // (ErrClosed) — the message was not handed over and record is never
 // called. Send may be called from any number of goroutines.
 func (m *Mailer) Send(ctx context.Context, msg *model.Message, record func(model.SendResult)) error {
 	if record == nil {
 		return errors.New("mailer: Send without a record func")
 	}
-	select {
-	case <-m.quit:
-		return ErrClosed
-	default:
-	}
-	if m.limiter != nil {
-		if err := m.limiter.Wait(ctx); err != nil {
-			return fmt.Errorf("mailer: rate limit: %w", err)
-		}
-	}
-	select {
-	case m.jobs <- job{msg: msg, record: record}:
-		return nil
-	case <-m.quit:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	j := &job{msg: msg, record: record, utf8: m.needsUTF8(msg), excluded: make([]bool, len(m.relays))}
+	return m.dispatch(ctx, j, true)
 }
 
-// serve is one connection's loop: take a message, send it, report it.
-func (m *Mailer) serve(conn int) {
-	for {
-		select {
-		case <-m.quit:
-			return
-		case j := <-m.jobs:
-			start := time.Now()
-			res := m.deliver(conn, j.msg)
-			if m.metrics.Result != nil {
-				m.metrics.Result(res, time.Since(start))
-			}
-			if res.Ambiguous {
-				m.log.Warn("mail may have been delivered: connection lost after the message was sent",
-					"message_id", msgID(j.msg), "reply", res.Reply)
-			}
-			j.record(res)
-		}
-	}
-}
-
-// deliver composes msg and sends it on connection conn. A message that
-// cannot be composed (a header value with CR or LF, a bad address or
-// Message-ID) is Permanent with Code 0. msg.From and msg.ReplyTo default to
-// smtp.from and smtp.reply_to.
-func (m *Mailer) deliver(conn int, msg *model.Message) model.SendResult {
-	if msg == nil {
-		return model.SendResult{Outcome: model.Permanent, Reply: "mailer: nil message"}
-	}
-	cp := *msg
-	if cp.From == "" {
-		cp.From = m.cfg.From
-	}
-	if cp.ReplyTo == "" {
-		cp.ReplyTo = m.cfg.ReplyTo
-	}
-	buf, _ := m.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
-	defer func() {
-		if buf.Cap() <= 1<<20 {
-			buf.Reset()
-			m.bufs.Put(buf)
-		}
-	}()
-	if err := render(buf, &cp, composeOptions{now: m.now, signer: m.dkim}); err != nil {
-		return model.SendResult{Outcome: model.Permanent, Reply: oneLine(err.Error())}
-	}
-	from, err := netmail.ParseAddress(cp.From) // checked by render
-	if err != nil {
-		return model.SendResult{Outcome: model.Permanent, Reply: oneLine("mailer: from: " + err.Error())}
-	}
-	envFrom := from.Address
-	if cp.ReturnPath != "" {
-		envFrom = string(cp.ReturnPath) // VERP: bounces name the message
-	}
-	return m.transport.send(context.Background(), conn, envelope{from: envFrom, to: string(cp.ToAddr), messageID: cp.MessageID}, buf.Bytes())
-}
+// ComposesBody reports that the mailer composes a message from its Body
+// (shared templates and values) whenever it is set, so a caller may leave
+// Text and HTML empty (digest.BodyMailer).
+func (m *Mailer) ComposesBody() bool { return true }
 
 // Close stops taking messages, waits for every connection to finish the
-// message it is on (and its record call), then closes the connections
+// message it is on and for every record call, then closes the connections
 // (QUIT). Send after Close returns ErrClosed.
 func (m *Mailer) Close() error {
 	m.closeOne.Do(func() {
+		m.mu.Lock()
+		m.closed = true
+		m.mu.Unlock()
 		close(m.quit)
+		m.cancel()
 		m.conns.Wait()
-		m.closeErr = m.transport.close()
+		m.pending.Wait()
+		for _, r := range m.relays {
+			for _, c := range r.conns {
+				c.tr.close()
+			}
+		}
 	})
-	return m.closeErr
+	return nil
 }
 
-func msgID(msg *model.Message) string {
-	if msg == nil {
-		return ""
+// getBuf returns an empty pooled buffer.
+func (m *Mailer) getBuf() *bytes.Buffer {
+	if b, _ := m.bufs.Get().(*bytes.Buffer); b != nil {
+		return b
 	}
-	return msg.MessageID
+	return new(bytes.Buffer)
+}
+
+func (m *Mailer) putBuf(b *bytes.Buffer) {
+	if b != nil && b.Cap() <= 1<<20 {
+		b.Reset()
+		m.bufs.Put(b)
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/textproto"
+	"syscall"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -43,7 +45,11 @@ import (
 //     MAIL, RCPT or DATA) or closed and redialled on the next message
 //     (network error, timeout, 421, a reply the protocol does not expect,
 //     a failed RSET), so the next message always starts clean
-//     (TestClassification sends one after every kind of failure).
+//     (TestClassification sends one after every kind of failure);
+//   - the whole message but its last line is written and flushed before
+//     the connection waits for the previous message's record func (the
+//     final-dot barrier, conn.go): the server holds an unfinished
+//     transaction meanwhile, which it discards if herald dies.
 const idleCheck = 10 * time.Second
 
 // stage is how far a transaction got.
@@ -61,23 +67,19 @@ var stageNames = [...]string{"MAIL FROM", "RCPT TO", "DATA", "message data", "en
 
 func (s stage) String() string { return stageNames[s] }
 
-// smtpTransport keeps the mailer's connections, one slot each; each slot is
-// used by one goroutine of the Mailer at a time, and closed only after
-// those goroutines have stopped.
-type smtpTransport struct {
-	timeout time.Duration
-	log     *slog.Logger
-	onDial  func(error)
-	slots   []*slot
-}
-
-// slot is one connection.
-type slot struct {
+// smtpConn is one connection to a relay, used by one goroutine at a time.
+type smtpConn struct {
+	timeout  time.Duration
+	log      *slog.Logger
+	onDial   func(error)
 	mc       *mail.Client // dial settings; only used to dial
 	dialled  *trackConn   // set by the dial func during mc's dial
 	c        *gmsmtp.Client
 	tc       *trackConn // the TCP connection under c (under TLS, if any)
 	lastUsed time.Time
+	stuffed  []byte // the message being sent, dot-stuffed
+
+	pipelining, eightBit bool // the relay offers PIPELINING, 8BITMIME
 }
 
 // trackConn remembers whether a write failed, so a lost connection after
@@ -95,56 +97,49 @@ func (c *trackConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func newSMTPTransport(cfg config.SMTP, tlsConfig *tls.Config, log *slog.Logger, onDial func(error)) (*smtpTransport, error) {
-	if cfg.Host == "" {
+// newSMTPConn prepares (without dialling) a connection to relay r.
+func newSMTPConn(r config.Relay, timeout time.Duration, tlsConfig *tls.Config, log *slog.Logger, onDial func(error)) (*smtpConn, error) {
+	if r.Host == "" {
 		return nil, errors.New("mailer: smtp.host must not be empty")
-	}
-	timeout := cfg.Timeout.D()
-	if timeout <= 0 {
-		return nil, fmt.Errorf("mailer: smtp.timeout must be positive, got %s", cfg.Timeout)
 	}
 	if tlsConfig == nil {
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	if tlsConfig.ServerName == "" {
 		tlsConfig = tlsConfig.Clone()
-		tlsConfig.ServerName = cfg.Host
+		tlsConfig.ServerName = r.Host
 	}
-	t := &smtpTransport{timeout: timeout, log: log, onDial: onDial}
-	for range cfg.MaxConnections {
-		s := &slot{}
-		opts := []mail.Option{
-			mail.WithPort(cfg.Port), mail.WithTimeout(timeout), mail.WithTLSConfig(tlsConfig),
-			mail.WithDialContextFunc(s.dialFunc(cfg.TLS == "tls", tlsConfig)),
-		}
-		switch cfg.TLS {
-		case "none", "tls": // implicit TLS is done by the dial func
-			opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
-		case "starttls", "":
-			opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
-		default:
-			return nil, fmt.Errorf("mailer: smtp.tls must be none, starttls or tls, got %q", cfg.TLS)
-		}
-		if cfg.Username != "" {
-			// PLAIN and LOGIN refuse to send the password unless the
-			// connection is encrypted or to localhost (go-mail's check).
-			opts = append(opts, mail.WithUsername(cfg.Username), mail.WithPassword(cfg.Password),
-				mail.WithOpportunisticSMTPAuth(mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1,
-					mail.SMTPAuthCramMD5, mail.SMTPAuthPlain, mail.SMTPAuthLogin))
-		}
-		mc, err := mail.NewClient(cfg.Host, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("mailer: smtp: %w", err)
-		}
-		s.mc = mc
-		t.slots = append(t.slots, s)
+	s := &smtpConn{timeout: timeout, log: log, onDial: onDial}
+	opts := []mail.Option{
+		mail.WithPort(r.Port), mail.WithTimeout(timeout), mail.WithTLSConfig(tlsConfig),
+		mail.WithDialContextFunc(s.dialFunc(r.TLS == "tls", tlsConfig)),
 	}
-	return t, nil
+	switch r.TLS {
+	case "none", "tls": // implicit TLS is done by the dial func
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	case "starttls", "":
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	default:
+		return nil, fmt.Errorf("mailer: smtp.tls must be none, starttls or tls, got %q", r.TLS)
+	}
+	if r.Username != "" {
+		// PLAIN and LOGIN refuse to send the password unless the
+		// connection is encrypted or to localhost (go-mail's check).
+		opts = append(opts, mail.WithUsername(r.Username), mail.WithPassword(r.Password),
+			mail.WithOpportunisticSMTPAuth(mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1,
+				mail.SMTPAuthCramMD5, mail.SMTPAuthPlain, mail.SMTPAuthLogin))
+	}
+	mc, err := mail.NewClient(r.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("mailer: smtp: %w", err)
+	}
+	s.mc = mc
+	return s, nil
 }
 
 // dialFunc dials TCP (and TLS for implicit TLS) and records the TCP
 // connection in s.dialled.
-func (s *slot) dialFunc(implicitTLS bool, tlsConfig *tls.Config) mail.DialContextFunc {
+func (s *smtpConn) dialFunc(implicitTLS bool, tlsConfig *tls.Config) mail.DialContextFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		raw, err := d.DialContext(ctx, network, addr)
@@ -165,13 +160,13 @@ func (s *slot) dialFunc(implicitTLS bool, tlsConfig *tls.Config) mail.DialContex
 }
 
 // dial connects, greets, does STARTTLS and AUTH as configured.
-func (t *smtpTransport) dial(ctx context.Context, s *slot) error {
+func (s *smtpConn) dial() error {
 	s.dialled = nil
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	c, err := s.mc.DialToSMTPClientWithContext(ctx)
-	if t.onDial != nil {
-		t.onDial(err)
+	if s.onDial != nil {
+		s.onDial(err)
 	}
 	if err != nil {
 		if s.dialled != nil { // go-mail leaves it open when EHLO, STARTTLS or AUTH fail
@@ -180,90 +175,126 @@ func (t *smtpTransport) dial(ctx context.Context, s *slot) error {
 		return err
 	}
 	s.c, s.tc, s.lastUsed = c, s.dialled, time.Now()
+	s.pipelining, _ = c.Extension("PIPELINING")
+	s.eightBit, _ = c.Extension("8BITMIME")
 	return nil
 }
 
-// drop closes the slot's connection; the next message redials.
-func (s *slot) drop() {
+// drop closes the connection; the next message redials.
+func (s *smtpConn) drop() {
 	if s.c != nil {
 		_ = s.c.Close()
 	}
 	s.c, s.tc = nil, nil
 }
 
-func (t *smtpTransport) send(ctx context.Context, conn int, env envelope, raw []byte) model.SendResult {
-	s := t.slots[conn]
-
+// send delivers raw; it writes the final line and dot only once prev (the
+// previous message's record) is closed.
+func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}) (model.SendResult, verdict) {
 	if s.c != nil && time.Since(s.lastUsed) >= idleCheck {
-		if s.c.UpdateDeadline(t.timeout) != nil || s.c.Noop() != nil {
+		if s.c.UpdateDeadline(s.timeout) != nil || s.c.Noop() != nil {
 			s.drop()
 		}
 	}
 	if s.c == nil {
-		if err := t.dial(ctx, s); err != nil {
+		if err := s.dial(); err != nil {
 			res := model.SendResult{Outcome: model.Temporary, Reply: oneLine("connect: " + err.Error())}
 			var te *textproto.Error
 			if errors.As(err, &te) {
 				res.Code, res.Enhanced = te.Code, enhancedCode(te.Code, te.Msg)
 			}
-			return res
+			return res, verdictUnreachable
 		}
 	}
-	if err := s.c.UpdateDeadline(t.timeout); err != nil {
-		s.drop()
-		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}
+	if env.utf8 {
+		if ok, _ := s.c.Extension("SMTPUTF8"); !ok {
+			return model.SendResult{Outcome: model.Temporary,
+				Reply: "the relay does not offer SMTPUTF8 (RFC 6531), which this message's address needs"}, verdictNoUTF8
+		}
 	}
-	res := t.transaction(s, env.from, env.to, raw)
+	s.c.SkipSMTPUTF8(!env.utf8) // go-mail would declare SMTPUTF8 for every message the relay allows it on
+	if err := s.c.UpdateDeadline(s.timeout); err != nil {
+		s.drop()
+		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}, verdictDone
+	}
+	res, v := s.transaction(env, raw, prev)
 	s.lastUsed = time.Now()
-	return res
+	return res, v
 }
 
-// transaction sends one message on s's connection. go-mail's smtp.Client
-// writes "MAIL FROM:%s" and "RCPT TO:%s" verbatim, so the angle brackets
-// are ours to add; strict servers (mailpit, Postfix) refuse bare addresses
-// (smtptest's Violations catches a regression).
-func (t *smtpTransport) transaction(s *slot, from, to string, raw []byte) model.SendResult {
-	if err := s.c.Mail("<" + from + ">"); err != nil {
-		return t.fail(s, stageMail, err)
+// utf8 reports whether the connection is up and whether its relay offers
+// SMTPUTF8.
+func (s *smtpConn) utf8() (known, ok bool) {
+	if s.c == nil {
+		return false, false
 	}
-	if err := s.c.Rcpt("<" + to + ">"); err != nil {
-		return t.fail(s, stageRcpt, err)
+	ok, _ = s.c.Extension("SMTPUTF8")
+	return true, ok
+}
+
+// transaction sends one message. go-mail's smtp.Client writes "MAIL
+// FROM:%s" and "RCPT TO:%s" verbatim, so the angle brackets are ours to
+// add; strict servers (mailpit, Postfix) refuse bare addresses
+// (smtptest's Violations catches a regression).
+func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}) (model.SendResult, verdict) {
+	if s.pipelining {
+		return s.pipelined(env, raw, prev)
+	}
+	if err := s.c.Mail("<" + env.from + ">"); err != nil {
+		return s.fail(stageMail, err)
+	}
+	if err := s.c.Rcpt("<" + env.to + ">"); err != nil {
+		return s.fail(stageRcpt, err)
 	}
 	w, err := s.c.Data()
 	if err != nil {
-		return t.fail(s, stageData, err)
+		return s.fail(stageData, err)
 	}
-	// All but the last line go to the connection's buffer dot-stuffed a
-	// line at a time (writeDotStuffed); the DotWriter sees only the last
-	// line, from its start, so the bytes are the same and its Close ends
-	// the data as usual.
+	// All but the last line go to the connection dot-stuffed
+	// (appendDotStuffed); the DotWriter sees only the last line, from its
+	// start, so the bytes are the same and its Close ends the data as
+	// usual.
 	cut := 0
 	if i := bytes.LastIndexByte(raw[:max(len(raw)-1, 0)], '\n'); i >= 0 {
 		cut = i + 1
 	}
-	if err := writeDotStuffed(s.c.Text.W, raw[:cut]); err != nil {
-		return t.fail(s, stageBody, err)
+	// After DATA's reply the buffer is empty, so bufio writes the stuffed
+	// message straight to the connection: one system call.
+	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[:cut])
+	if _, err := s.c.Text.W.Write(s.stuffed); err != nil {
+		return s.fail(stageBody, err)
+	}
+	if cap(s.stuffed) > 1<<20 {
+		s.stuffed = nil
+	}
+	if prev != nil {
+		// The barrier: the server has all but the last line while the
+		// previous message's result is being made durable.
+		if err := s.c.Text.W.Flush(); err != nil {
+			return s.fail(stageBody, err)
+		}
+		<-prev
 	}
 	if _, err := w.Write(raw[cut:]); err != nil {
-		return t.fail(s, stageBody, err)
+		return s.fail(stageBody, err)
 	}
 	s.tc.werr = nil // from here on, a write error means the dot never left
 	if err := w.Close(); err != nil {
-		return t.fail(s, stageDot, err)
+		return s.fail(stageDot, err)
 	}
 	reply := "250"
 	if dc, ok := w.(*gmsmtp.DataCloser); ok {
 		reply += " " + dc.ServerResponse()
 	}
-	return model.SendResult{Outcome: model.Accepted, Code: 250, Enhanced: enhancedCode(250, reply[4:]), Reply: oneLine(reply)}
+	return model.SendResult{Outcome: model.Accepted, Code: 250, Enhanced: enhancedCode(250, reply[4:]), Reply: oneLine(reply)}, verdictDone
 }
 
 // fail classifies err at stage st and leaves the connection clean: RSET
 // after an error reply that leaves a transaction open, closed otherwise.
-func (t *smtpTransport) fail(s *slot, st stage, err error) model.SendResult {
+func (s *smtpConn) fail(st stage, err error) (model.SendResult, verdict) {
 	var te *textproto.Error
 	if errors.As(err, &te) {
-		res := classifyReply(st, te.Code, te.Msg)
+		res, v := classifyReply(st, te.Code, te.Msg)
 		switch {
 		case te.Code == 421 || (te.Code/100 != 4 && te.Code/100 != 5):
 			s.drop() // closing, or out of step with the server
@@ -274,31 +305,52 @@ func (t *smtpTransport) fail(s *slot, st stage, err error) model.SendResult {
 				s.drop()
 			}
 		}
-		return res
+		if v == verdictThrottled {
+			s.drop() // the relay wants fewer connections: this one goes
+		}
+		return res, v
 	}
 	// No reply: network error, timeout, TLS failure or cancelled context.
 	res := model.SendResult{Outcome: model.Temporary, Reply: oneLine(st.String() + ": " + err.Error())}
+	if st == stageMail && closedConn(err) {
+		// The server closed the connection while it was idle (or the
+		// relay went away): nothing of the message was offered.
+		s.drop()
+		return res, verdictRetry
+	}
 	if st == stageDot && s.tc != nil && s.tc.werr == nil {
 		// The whole message and the final dot were handed to the network
 		// and no reply came: the server may have accepted it. Retrying
-		// (Temporary) can deliver it twice; that is the "in flight" repeat
-		// design.md allows. Ambiguous lets the caller count it.
+		// (Temporary) can deliver it twice; that is the one repeat
+		// design.md allows besides a crash's. Ambiguous lets the caller
+		// count it.
 		res.Ambiguous = true
 		res.Reply = oneLine("connection lost after the message was sent: " + err.Error())
 	}
 	s.drop()
-	return res
+	return res, verdictDone
 }
 
-func (t *smtpTransport) close() error {
-	for _, s := range t.slots {
-		if s.c != nil {
-			_ = s.c.UpdateDeadline(min(t.timeout, 5*time.Second))
-			if err := s.c.Quit(); err != nil {
-				t.log.Debug("smtp quit failed", "error", err)
-			}
-			s.drop()
-		}
+// isReply reports an error that is an SMTP reply (not a network error).
+func isReply(err error) bool {
+	var te *textproto.Error
+	return errors.As(err, &te)
+}
+
+// closedConn reports an error that says the peer closed the connection
+// (not a timeout: a server that stops answering is not retried at once).
+func closedConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+}
+
+func (s *smtpConn) close() {
+	if s.c == nil {
+		return
 	}
-	return nil
+	_ = s.c.UpdateDeadline(min(s.timeout, 5*time.Second))
+	if err := s.c.Quit(); err != nil {
+		s.log.Debug("smtp quit failed", "error", err)
+	}
+	s.drop()
 }

@@ -169,6 +169,7 @@ type Delivery struct {
 	MessageID      string
 	SentAt         time.Time
 	ArticleIDs     []int64
+	Relay          string // the relay of the last attempt (host:port), "" before any
 }
 
 // ArticleQuery selects published articles for a feed or a listing.
@@ -212,6 +213,13 @@ type Message struct {
 	Text       string // text/plain part
 	HTML       string // text/html part (CSS inlined)
 	Headers    []Header
+	// Body, when set, is what Text and HTML were filled from: templates
+	// many messages share, with this message's values. A mailer may encode
+	// the shared text once per template instead of Text and HTML for every
+	// message; the message on the wire is the same byte for byte. For a
+	// mailer that says it composes from Body (digest.BodyMailer), Text and
+	// HTML may be left empty.
+	Body *Body
 }
 
 // SendOutcome classifies one delivery attempt.
@@ -244,4 +252,5 @@ type SendResult struct {
 	Reply     string // the server's reply or the error, one line
 	Bounce    bool   // a permanent 5.1.x: the address does not exist
 	Ambiguous bool   // the connection was lost after the message data was sent: it may have been delivered
+	Relay     string // the relay that gave this result (host:port; "file" for the file transport), "" when none was tried
 }

@@ -22,6 +22,8 @@ type Metrics struct {
 	FeedsRebuilt     prometheus.Counter
 	Deliveries       *prometheus.CounterVec // by status: sent, failed, skipped, retry
 	SMTPErrors       *prometheus.CounterVec // by class: temporary, permanent, ambiguous
+	RelayUp          *prometheus.GaugeVec   // by relay: 1 up, 0 benched
+	RelayAttempts    *prometheus.CounterVec // by relay and outcome: accepted, temporary, permanent, rerouted, throttled, retried
 	EditionSeconds   prometheus.Histogram
 	Subscribes       *prometheus.CounterVec // by result: accepted, invalid, limited, caught
 	HTTPRequests     *prometheus.CounterVec // non-feed routes by route and code
@@ -74,6 +76,12 @@ func NewMetrics() *Metrics {
 		SMTPErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herald_smtp_errors_total", Help: "SMTP send errors by class.",
 		}, []string{"class"}),
+		RelayUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_smtp_relay_up", Help: "1 while an SMTP relay takes messages, 0 while it is benched after failing.",
+		}, []string{"relay"}),
+		RelayAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_smtp_relay_attempts_total", Help: "Tries of a message on an SMTP relay by outcome (rerouted, throttled, retried: the message was tried again).",
+		}, []string{"relay", "outcome"}),
 		EditionSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "herald_edition_duration_seconds", Help: "Wall time to plan and send one edition.",
 			Buckets: prometheus.ExponentialBuckets(0.1, 3, 10),
@@ -96,7 +104,7 @@ func NewMetrics() *Metrics {
 	}
 	m.feedOther = m.FeedRequests.WithLabelValues("other")
 	r.MustRegister(m.FeedRequests, m.FeedNotModified, m.FeedBuildSeconds, m.FeedsRebuilt, m.Deliveries,
-		m.SMTPErrors, m.EditionSeconds, m.Subscribes, m.HTTPRequests, m.Bounces, m.Complaints,
+		m.SMTPErrors, m.RelayUp, m.RelayAttempts, m.EditionSeconds, m.Subscribes, m.HTTPRequests, m.Bounces, m.Complaints,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -119,6 +127,20 @@ func (m *Metrics) SMTPResult(res model.SendResult, _ time.Duration) {
 	case res.Outcome == model.Permanent:
 		m.SMTPErrors.WithLabelValues("permanent").Inc()
 	}
+}
+
+// SMTPRelayUp sets a relay's up gauge (the mailer's RelayUp hook).
+func (m *Metrics) SMTPRelayUp(relay string, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.RelayUp.WithLabelValues(relay).Set(v)
+}
+
+// SMTPRelayAttempt counts one try on a relay (the mailer's RelayAttempt hook).
+func (m *Metrics) SMTPRelayAttempt(relay, outcome string) {
+	m.RelayAttempts.WithLabelValues(relay, outcome).Inc()
 }
 
 // FeedBuilt records one feed build's time (the feed handler's OnBuild hook).

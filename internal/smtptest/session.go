@@ -66,6 +66,7 @@ type session struct {
 	id     int
 	authed bool
 	from   string
+	utf8   bool
 	rcpts  []string
 }
 
@@ -91,11 +92,12 @@ func (se *session) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-func (se *session) Mail(from string, _ *smtp.MailOptions) error {
+func (se *session) Mail(from string, opts *smtp.MailOptions) error {
 	if se.srv.opts.Username != "" && !se.authed {
 		return smtp.ErrAuthRequired
 	}
 	se.from = from
+	se.utf8 = opts != nil && opts.UTF8
 	_, err := se.srv.decide(se.conn, &Attempt{Stage: StageMail, Conn: se.id, From: from}, nil)
 	return err
 }
@@ -128,7 +130,7 @@ func (se *session) Data(r io.Reader) error {
 		se.srv.mu.Unlock()
 	}
 	record := func() {
-		m := Message{From: se.from, To: a.Rcpts, Data: a.Data, At: time.Now(), Conn: se.id}
+		m := Message{From: se.from, To: a.Rcpts, Data: a.Data, At: time.Now(), Conn: se.id, UTF8: se.utf8}
 		if se.srv.opts.DiscardData {
 			m.Data = nil
 		}
@@ -149,7 +151,7 @@ func (se *session) Data(r io.Reader) error {
 }
 
 func (se *session) Reset() {
-	se.from = ""
+	se.from, se.utf8 = "", false
 	se.rcpts = nil
 }
 

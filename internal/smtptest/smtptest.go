@@ -43,6 +43,12 @@ type Options struct {
 	// Latency delays every write of the server by this much, standing in
 	// for a network round trip (benchmarks of round-trip counts).
 	Latency time.Duration
+	// SMTPUTF8 advertises RFC 6531 SMTPUTF8; Message.UTF8 says which
+	// messages asked for it.
+	SMTPUTF8 bool
+	// NoPipelining hides PIPELINING (RFC 2920) from the EHLO reply (go-smtp
+	// always offers it), for clients' one-command-at-a-time path.
+	NoPipelining bool
 }
 
 // Stage is the step of an SMTP transaction a hook is asked about.
@@ -137,6 +143,7 @@ type Message struct {
 	Data []byte
 	At   time.Time
 	Conn int
+	UTF8 bool // MAIL FROM carried SMTPUTF8
 }
 
 // Server is a running test SMTP server. Its methods are safe for concurrent
@@ -176,6 +183,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		s.srv.Domain = "mx.test"
 	}
 	s.srv.AllowInsecureAuth = true
+	s.srv.EnableSMTPUTF8 = opts.SMTPUTF8
 	s.srv.MaxRecipients = 100
 	s.srv.MaxMessageBytes = 32 << 20
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
@@ -186,8 +194,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	if err != nil {
 		tb.Fatalf("smtptest: listen: %v", err)
 	}
-	if opts.Latency > 0 {
-		s.ln = latencyListener{s.ln, opts.Latency}
+	if opts.Latency > 0 || opts.NoPipelining {
+		s.ln = latencyListener{s.ln, opts.Latency, opts.NoPipelining}
 	}
 	if opts.TLS != TLSNone {
 		cfg, cert, err := selfSigned()
@@ -217,10 +225,12 @@ func (s *Server) Close() {
 // Addr is the listening address, "127.0.0.1:port".
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// latencyListener hands out connections whose writes are delayed.
+// latencyListener hands out connections whose writes are delayed, and
+// whose EHLO reply may hide PIPELINING.
 type latencyListener struct {
 	net.Listener
-	d time.Duration
+	d      time.Duration
+	noPipe bool
 }
 
 func (l latencyListener) Accept() (net.Conn, error) {
@@ -228,16 +238,24 @@ func (l latencyListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return latencyConn{c, l.d}, nil
+	return latencyConn{c, l.d, l.noPipe}, nil
 }
 
 type latencyConn struct {
 	net.Conn
-	d time.Duration
+	d      time.Duration
+	noPipe bool
 }
 
 func (c latencyConn) Write(p []byte) (int, error) {
-	time.Sleep(c.d)
+	if c.d > 0 {
+		time.Sleep(c.d)
+	}
+	if c.noPipe && bytes.Contains(p, []byte("PIPELINING")) {
+		// Same length, so the caller's count stays right.
+		n, err := c.Conn.Write(bytes.ReplaceAll(p, []byte("PIPELINING"), []byte("XNOPIPELIN")))
+		return n, err
+	}
 	return c.Conn.Write(p)
 }
 

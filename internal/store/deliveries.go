@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -30,7 +31,7 @@ func idList(ids []int64) string {
 }
 
 const deliveryCols = `d.id, d.edition_id, d.subscriber_id, d.subscription_id, sb.email, sb.name, d.status, d.attempts,
-	d.next_attempt_at, d.last_reply, d.message_id, d.sent_at, d.article_ids`
+	d.next_attempt_at, d.last_reply, d.message_id, d.sent_at, d.article_ids, d.relay`
 
 func scanDelivery(sc scanner) (model.Delivery, error) {
 	var (
@@ -40,7 +41,7 @@ func scanDelivery(sc scanner) (model.Delivery, error) {
 		idJSON string
 	)
 	if err := sc.Scan(&d.ID, &d.EditionID, &d.SubscriberID, &d.SubscriptionID, &d.Email, &d.Name, &d.Status,
-		&d.Attempts, &next, &d.LastReply, &d.MessageID, &sent, &idJSON); err != nil {
+		&d.Attempts, &next, &d.LastReply, &d.MessageID, &sent, &idJSON, &d.Relay); err != nil {
 		return d, err
 	}
 	d.NextAttemptAt = time.Unix(next, 0).UTC()
@@ -119,7 +120,7 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 
 // RecordDeliveries writes the outcome of a batch of attempts in one
 // transaction. Each d carries its new state: Status (sent, failed or
-// pending for a retry), Attempts, NextAttemptAt, LastReply, and for sent
+// pending for a retry), Attempts, NextAttemptAt, LastReply, Relay, and for sent
 // ones MessageID, SentAt and ArticleIDs; a sent delivery also records its
 // articles in received_articles for digest, so selection never repeats
 // them. bounced lists subscribers to mark bounced (a permanent 5.1.x). Only
@@ -128,27 +129,19 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 // edition was cancelled while it was on its way: "what was sent to whom"
 // must stay true.
 func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error {
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?,
-			message_id = ?, sent_at = ? WHERE id = ? AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`)
-		if err != nil {
-			return err
-		}
-		defer upd.Close()
-		// One statement per delivery, whatever its article count: each
-		// statement costs far more than a row (BenchmarkRecordDeliveries).
-		rec, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
-			SELECT ?, ?, value, ? FROM json_each(?)`)
-		if err != nil {
-			return err
-		}
-		defer rec.Close()
+	upd, rec, err := s.marks.get(ctx, s.W)
+	if err != nil {
+		return fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
+	}
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		upd := tx.StmtContext(ctx, upd)
+		rec := tx.StmtContext(ctx, rec)
 		for _, d := range ds {
 			var sent any
 			if !d.SentAt.IsZero() {
 				sent = d.SentAt.Unix()
 			}
-			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.ID, d.Status); err != nil {
+			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.Relay, d.ID, d.Status); err != nil {
 				return err
 			}
 			if d.Status != model.DeliverySent {
@@ -173,6 +166,39 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 		return fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
 	}
 	return nil
+}
+
+// markStmts are RecordDeliveries' two statements, prepared once on the
+// writer's one connection: the outbox commits results in small groups
+// (one per connection at most, as they come), and preparing them for
+// every transaction cost more than the rows (SQL parsing was a tenth of
+// send-now's CPU). Inside a transaction tx.StmtContext reuses them.
+type markStmts struct {
+	mu       sync.Mutex
+	upd, rec *sql.Stmt
+}
+
+func (m *markStmts) get(ctx context.Context, db *sql.DB) (upd, rec *sql.Stmt, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.upd != nil {
+		return m.upd, m.rec, nil
+	}
+	// Only rows still pending are updated, except that an accepted
+	// message is recorded sent even in a cancelled edition.
+	if upd, err = db.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?,
+		message_id = ?, sent_at = ?, relay = ? WHERE id = ? AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`); err != nil {
+		return nil, nil, err
+	}
+	// One statement per delivery, whatever its article count: each
+	// statement costs far more than a row (BenchmarkRecordDeliveries).
+	if rec, err = db.PrepareContext(ctx, `INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
+		SELECT ?, ?, value, ? FROM json_each(?)`); err != nil {
+		_ = upd.Close()
+		return nil, nil, err
+	}
+	m.upd, m.rec = upd, rec
+	return upd, rec, nil
 }
 
 // PendingArticles returns, for each of subscriberIDs, the ids of articles

@@ -39,7 +39,8 @@ type Store struct {
 	// Log receives warnings about bad rows.
 	Log *slog.Logger
 
-	path string
+	path  string
+	marks markStmts // RecordDeliveries' statements, prepared once (deliveries.go)
 }
 
 // Options tune Open.

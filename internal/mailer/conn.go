@@ -1,0 +1,236 @@
+package mailer
+
+import (
+	netmail "net/mail"
+	"time"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+// conn is one connection of a relay, served by one goroutine.
+//
+// The crash bound lives here. A connection calls its messages' record
+// funcs one at a time, in order (each waits for the one before), and its
+// transport writes a message's final dot (or renames its file) only after
+// the previous message's record has returned. The caller's record makes
+// the result durable before returning (the outbox's group commit), so at
+// any instant a connection has at most one message the server accepted
+// that is not yet recorded. Meanwhile it sends the next message up to its
+// last line, so the commit costs no throughput unless it takes longer
+// than sending a message.
+type conn struct {
+	relay    *relay
+	tr       connTransport
+	jobs     chan *job     // capacity 1: a job is put here only after pick reserved the connection
+	reserved bool          // guarded by Mailer.mu: picked and not yet released
+	prev     chan struct{} // closed when this connection's last record call has returned
+}
+
+// maxTries bounds the tries of one message across relays before it comes
+// back Temporary: every relay once, and a few more for throttling.
+func (m *Mailer) maxTries() int { return 2*len(m.relays) + 2 }
+
+// serve is one connection's loop: take a message, send it, report it.
+// After Close it finishes a message already handed to it.
+func (m *Mailer) serve(c *conn) {
+	for {
+		select {
+		case j := <-c.jobs:
+			m.handle(c, j)
+		case <-m.quit:
+			for {
+				m.mu.Lock()
+				reserved, wake := c.reserved, m.wake
+				m.mu.Unlock()
+				if !reserved {
+					return
+				}
+				select {
+				case j := <-c.jobs:
+					m.handle(c, j)
+				case <-wake:
+				}
+			}
+		}
+	}
+}
+
+// handle tries j on c: a result for the caller is reported; a relay's
+// failure sends j on to another try.
+func (m *Mailer) handle(c *conn, j *job) {
+	if j.start.IsZero() {
+		j.start = time.Now()
+	}
+	if j.raw == nil {
+		if err := m.assembleJob(j); err != nil {
+			m.finish(c, j, model.SendResult{Outcome: model.Permanent, Reply: oneLine(err.Error())})
+			return
+		}
+	}
+	r := c.relay
+	res, v := c.tr.send(j.env, j.raw.Bytes(), c.prev)
+	res.Relay = r.name
+	m.noteUTF8(r, c.tr)
+	m.judge(r, res, v)
+	if v == verdictThrottled && len(m.relays) == 1 {
+		// The only relay asked to try later: the outbox does, after its
+		// backoff, on a connection the relay now has fewer of.
+		v = verdictDone
+	}
+	if m.metrics.RelayAttempt != nil {
+		outcome := res.Outcome.String()
+		switch v {
+		case verdictDone:
+		case verdictThrottled:
+			outcome = "throttled"
+		case verdictRetry:
+			outcome = "retried"
+		default:
+			outcome = "rerouted"
+		}
+		m.metrics.RelayAttempt(r.name, outcome)
+	}
+	if v == verdictDone {
+		m.finish(c, j, res)
+		return
+	}
+	j.last, j.tries = res, j.tries+1
+	if v != verdictRetry {
+		j.excluded[r.index] = true
+	}
+	m.release(c)
+	if j.tries >= m.maxTries() {
+		m.finishNoConn(j, res)
+		return
+	}
+	m.pending.Add(1)
+	go func() {
+		defer m.pending.Done()
+		_ = m.dispatch(m.ctx, j, false)
+	}()
+}
+
+// finish reports j's result after c's previous record call and frees c.
+func (m *Mailer) finish(c *conn, j *job, res model.SendResult) {
+	prev := c.prev
+	done := make(chan struct{})
+	c.prev = done
+	m.pending.Add(1)
+	m.release(c) // free before the result is reported: the caller's next Send finds it
+	go func() {
+		defer m.pending.Done()
+		if prev != nil {
+			<-prev
+		}
+		m.report(j, res)
+		close(done)
+		m.putBuf(j.raw)
+	}()
+}
+
+// finishNoConn reports the result of a message no connection will carry.
+func (m *Mailer) finishNoConn(j *job, res model.SendResult) {
+	if res.Outcome != model.Permanent {
+		res.Outcome, res.Bounce = model.Temporary, false
+	}
+	m.report(j, res)
+	m.putBuf(j.raw)
+}
+
+// giveUp ends j when the mailer closes before a try on another relay.
+func (m *Mailer) giveUp(j *job, reason string) {
+	res := j.last
+	if res.Outcome == 0 {
+		res = model.SendResult{Outcome: model.Temporary, Reply: reason}
+	}
+	m.finishNoConn(j, res)
+}
+
+func (m *Mailer) report(j *job, res model.SendResult) {
+	if m.metrics.Result != nil {
+		took := time.Duration(0)
+		if !j.start.IsZero() {
+			took = time.Since(j.start)
+		}
+		m.metrics.Result(res, took)
+	}
+	if res.Ambiguous {
+		m.log.Warn("mail may have been delivered: connection lost after the message was sent",
+			"message_id", msgID(j.msg), "relay", res.Relay, "reply", res.Reply)
+	}
+	j.record(res)
+}
+
+// assembleJob composes j's message once, into a pooled buffer, and
+// derives its envelope. msg.From and msg.ReplyTo default to smtp.from and
+// smtp.reply_to. A message that cannot be composed (a header value with
+// CR or LF, a bad address or Message-ID) is an error: a Permanent result
+// with Code 0.
+func (m *Mailer) assembleJob(j *job) error {
+	if j.msg == nil {
+		return errNilMessage
+	}
+	cp := *j.msg
+	if cp.From == "" {
+		cp.From = m.cfg.From
+	}
+	if cp.ReplyTo == "" {
+		cp.ReplyTo = m.cfg.ReplyTo
+	}
+	buf := m.getBuf()
+	c, err := assemble(buf, &cp, composeOptions{now: m.now, signer: m.dkim, addrs: &m.addrs}, m.lines)
+	if err != nil {
+		m.putBuf(buf)
+		return err
+	}
+	j.raw, j.env = buf, envelopeOf(c, cp.ReturnPath)
+	j.utf8 = j.env.utf8
+	return nil
+}
+
+// envelopeOf is the one place the SMTP envelope comes from: MAIL FROM is
+// the message's return path (a VERP address naming it, when bounces are
+// heard) or else the From address, RCPT TO the To address.
+func envelopeOf(c *checked, returnPath model.Address) envelope {
+	from := c.from.Address
+	if returnPath != "" {
+		from = string(returnPath) // VERP: bounces name the message
+	}
+	return envelope{from: from, to: c.to.Address, messageID: "<" + c.id + ">",
+		utf8: !isASCII(from) || !isASCII(c.to.Address)}
+}
+
+// needsUTF8 reports, before composing, whether msg's addresses need
+// SMTPUTF8 (envelopeOf decides for good).
+func (m *Mailer) needsUTF8(msg *model.Message) bool {
+	if msg == nil {
+		return false
+	}
+	if !isASCII(string(msg.ToAddr)) {
+		return true
+	}
+	if msg.From == "" {
+		return m.from != nil && !isASCII(m.from.Address)
+	}
+	if isASCII(msg.From) {
+		return false
+	}
+	a, err := netmail.ParseAddress(msg.From) // the name may be what is not ASCII
+	return err != nil || !isASCII(a.Address)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func msgID(msg *model.Message) string {
+	if msg == nil {
+		return ""
+	}
+	return msg.MessageID
+}

@@ -1,0 +1,164 @@
+package mailer
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"mime/quotedprintable"
+	"regexp"
+	"testing"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+// stdQP is what go-mail writes: the standard library's Writer.
+func stdQP(s string) []byte {
+	var b bytes.Buffer
+	w := quotedprintable.NewWriter(&b)
+	_, _ = w.Write([]byte(s))
+	_ = w.Close()
+	return b.Bytes()
+}
+
+// qpAlphabet favours the bytes that matter to the encoder: line ends,
+// white space, "=", bytes it must encode, and plain letters.
+const qpAlphabet = "ab.= \t\r\n\r\n\x00\x7f\xc3\xa9?-"
+
+func randQP(rng *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		switch rng.IntN(8) {
+		case 0, 1:
+			b[i] = byte('a' + rng.IntN(26))
+		case 2:
+			b[i] = byte(rng.IntN(256))
+		default:
+			b[i] = qpAlphabet[rng.IntN(len(qpAlphabet))]
+		}
+	}
+	// Some long runs, so soft breaks land everywhere.
+	if rng.IntN(3) == 0 {
+		at := rng.IntN(len(b) + 1)
+		run := bytes.Repeat([]byte{"x= \xe2"[rng.IntN(4)]}, rng.IntN(200))
+		b = append(b[:at], append(run, b[at:]...)...)
+	}
+	return string(b)
+}
+
+func TestQPMatchesStdlib(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 20000 {
+		s := randQP(rng, rng.IntN(300))
+		if got, want := qpString(s), stdQP(s); !bytes.Equal(got, want) {
+			t.Fatalf("case %d %q:\n got %q\nwant %q", i, s, got, want)
+		}
+	}
+}
+
+func FuzzQP(f *testing.F) {
+	f.Add("plain text\nwith lines\r\nand = signs \t\n")
+	f.Add("a\r=\nb")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := qpString(s), stdQP(s); !bytes.Equal(got, want) {
+			t.Fatalf("%q:\n got %q\nwant %q", s, got, want)
+		}
+	})
+}
+
+// TestTemplateEncoding cuts random texts into literal pieces (some at
+// line ends, as the digest cuts them, some anywhere) and slots, and checks
+// that the prepared encoding with values equals the standard Writer's
+// encoding of the filled text, with the line cache shared across cases.
+func TestTemplateEncoding(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	lines := newLineCache(1 << 16) // small: it starts again often
+	for i := range 20000 {
+		tmpl := &model.Template{}
+		var values []string
+		for range rng.IntN(8) + 1 {
+			if rng.IntN(3) == 0 {
+				values = append(values, randQP(rng, rng.IntN(40)))
+				tmpl.Pieces = append(tmpl.Pieces, model.Piece{Slot: len(values)})
+				continue
+			}
+			s := randQP(rng, rng.IntN(200))
+			for s != "" {
+				// cut at a line end or anywhere
+				n := rng.IntN(len(s)) + 1
+				if j := bytes.IndexByte([]byte(s[:n]), '\n'); j >= 0 && rng.IntN(2) == 0 {
+					n = j + 1
+				}
+				tmpl.Pieces = append(tmpl.Pieces, model.Piece{Text: s[:n]})
+				s = s[n:]
+			}
+		}
+		p := prepare(tmpl, lines)
+		got := p.encode(nil, values)
+		want := stdQP(tmpl.Fill(values))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("case %d: pieces %+v values %q:\n got %q\nwant %q", i, tmpl.Pieces, values, got, want)
+		}
+		if filledLen(tmpl, values) != len(tmpl.Fill(values)) {
+			t.Fatalf("case %d: filledLen", i)
+		}
+	}
+}
+
+// TestCanContainBoundary checks the quick test against a search of the
+// filled text, with "herald-" planted across piece and value edges.
+func TestCanContainBoundary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	word := "herald-"
+	for i := range 20000 {
+		var text []byte
+		for range rng.IntN(30) {
+			if rng.IntN(4) == 0 {
+				text = append(text, word[:rng.IntN(len(word)+1)]...)
+			}
+			text = append(text, "xyzherald"[rng.IntN(9)])
+		}
+		// Cut the text into literal pieces and values at random points.
+		tmpl := &model.Template{}
+		var values []string
+		for s := string(text); s != ""; {
+			n := rng.IntN(len(s)) + 1
+			if rng.IntN(3) == 0 {
+				values = append(values, s[:n])
+				tmpl.Pieces = append(tmpl.Pieces, model.Piece{Slot: len(values)})
+			} else {
+				tmpl.Pieces = append(tmpl.Pieces, model.Piece{Text: s[:n]})
+			}
+			s = s[n:]
+		}
+		p := prepare(tmpl, newLineCache(1<<10))
+		has := bytes.Contains(text, []byte(word))
+		if got := canContainBoundary(p, values); has && !got {
+			t.Fatalf("case %d: %q holds %q but the check says it cannot (pieces %+v)", i, text, word, tmpl.Pieces)
+		}
+	}
+}
+
+// TestValidatorsMatchRegexps: the hand-written checks accept exactly what
+// the expressions they replaced accept.
+func TestValidatorsMatchRegexps(t *testing.T) {
+	nameRE := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,75}$`)
+	idRE := regexp.MustCompile("^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}@[A-Za-z0-9.-]{1,253}$")
+	rng := rand.New(rand.NewPCG(7, 7))
+	const alphabet = "aZ09-.@!#$%&'*+/=?^_`{|}~ <>\"\r\n\x00\xc3\xa9:"
+	for i := range 200000 {
+		n := rng.IntN(12)
+		if i%50 == 0 {
+			n = 70 + rng.IntN(400)
+		}
+		b := make([]byte, n)
+		for k := range b {
+			b[k] = alphabet[rng.IntN(len(alphabet))]
+		}
+		s := string(b)
+		if validHeaderName(s) != nameRE.MatchString(s) {
+			t.Fatalf("header name %q: hand %v, regexp %v", s, validHeaderName(s), nameRE.MatchString(s))
+		}
+		if validMessageID(s) != idRE.MatchString(s) {
+			t.Fatalf("message id %q: hand %v, regexp %v", s, validMessageID(s), idRE.MatchString(s))
+		}
+	}
+}
