@@ -65,6 +65,12 @@ func read(dir, name string) (src, from string, err error) {
 // html/template set named after the first, with missingkey=error. An error
 // names the file that failed.
 func ParseHTML(dir string, names ...string) (*htmltemplate.Template, error) {
+	return ParseHTMLFuncs(dir, nil, names...)
+}
+
+// ParseHTMLFuncs is ParseHTML with functions the templates may call (the
+// message catalogue's t, date, list: package i18n's FuncMap).
+func ParseHTMLFuncs(dir string, funcs map[string]any, names ...string) (*htmltemplate.Template, error) {
 	var t *htmltemplate.Template
 	for _, name := range names {
 		src, from, err := read(dir, name)
@@ -72,7 +78,7 @@ func ParseHTML(dir string, names ...string) (*htmltemplate.Template, error) {
 			return nil, err
 		}
 		if t == nil {
-			t = htmltemplate.New(name).Option("missingkey=error")
+			t = htmltemplate.New(name).Option("missingkey=error").Funcs(funcs)
 		} else {
 			t = t.New(name)
 		}
@@ -88,11 +94,16 @@ func ParseHTML(dir string, names ...string) (*htmltemplate.Template, error) {
 
 // ParseText is ParseHTML for text/template (plain-text mail parts).
 func ParseText(dir, name string) (*texttemplate.Template, error) {
+	return ParseTextFuncs(dir, nil, name)
+}
+
+// ParseTextFuncs is ParseText with functions, as ParseHTMLFuncs.
+func ParseTextFuncs(dir string, funcs map[string]any, name string) (*texttemplate.Template, error) {
 	src, from, err := read(dir, name)
 	if err != nil {
 		return nil, err
 	}
-	t, err := texttemplate.New(name).Option("missingkey=error").Parse(src)
+	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(funcs).Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %s: %w", from, err)
 	}

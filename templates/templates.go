@@ -29,5 +29,5 @@ import "embed"
 
 // FS holds the default templates at its root.
 //
-//go:embed *.tmpl
+//go:embed *.tmpl *.css i18n/*.yaml
 var FS embed.FS
