@@ -124,3 +124,10 @@ func InlineCSS(doc string) (string, error) {
 	}
 	return out, nil
 }
+
+// ReadFile returns the bytes of file name — from dir when dir is set and
+// holds it, else built in (a stylesheet such as reader.css).
+func ReadFile(dir, name string) ([]byte, error) {
+	src, _, err := read(dir, name)
+	return []byte(src), err
+}

@@ -234,7 +234,7 @@ func (c *Catalog) List(names []string) string {
 }
 
 // FuncMap is the catalogue for templates (html/template and text/template
-// take the same map): t, tn, date and list. t and tn fail the template on
+// take the same map): t, tn, date, list and lang (the text's language tag). t and tn fail the template on
 // an unknown key, so a typo is an error when the template is first run at
 // start.
 func (c *Catalog) FuncMap() map[string]any {
@@ -255,6 +255,7 @@ func (c *Catalog) FuncMap() map[string]any {
 		},
 		"date": c.Date,
 		"list": c.List,
+		"lang": c.Lang,
 	}
 }
 

@@ -1,0 +1,125 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+
+	"github.com/heraldnews/herald/feeds"
+)
+
+// Renderer renders a reader page's template into bytes (web.Pages.Bytes).
+type Renderer interface {
+	Bytes(name string, data any) ([]byte, error)
+}
+
+// Summary says what WriteStatic did.
+type Summary struct {
+	Written, Unchanged int
+}
+
+// WriteStatic writes every archived digest's archive under dir at its URL
+// paths: archive/{digest}/index.html (and page/N/index.html),
+// archive/{digest}/{edition}/index.html, archive/{digest}.{rss,atom,json},
+// and the pages' stylesheet as assets/reader.css. A file is replaced
+// atomically, and only when its bytes change; nothing is written outside
+// dir.
+func (s *Service) WriteStatic(ctx context.Context, dir string, r Renderer, css []byte) (Summary, error) {
+	var sum Summary
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return sum, fmt.Errorf("archive: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return sum, fmt.Errorf("archive: %w", err)
+	}
+	defer root.Close()
+	write := func(name string, b []byte) error {
+		changed, err := writeFile(root, name, b)
+		if err != nil {
+			return fmt.Errorf("archive: write %s: %w", name, err)
+		}
+		if changed {
+			sum.Written++
+		} else {
+			sum.Unchanged++
+		}
+		return nil
+	}
+	page := func(name, tmpl string, data any) error {
+		b, err := r.Bytes(tmpl, data)
+		if err != nil {
+			return err
+		}
+		return write(name, b)
+	}
+	archived := false
+	for _, d := range s.cfg.Digests {
+		if !d.Archived() {
+			continue
+		}
+		archived = true
+		for n := 1; ; n++ {
+			ix, err := s.Index(ctx, d.Name, n)
+			if err != nil {
+				return sum, err
+			}
+			if err := page(IndexPath(d.Name, n)[1:]+"/index.html", "archive-index", ix); err != nil {
+				return sum, err
+			}
+			for _, e := range ix.Editions {
+				ed, err := s.Edition(ctx, d.Name, path.Base(e.Path))
+				if err != nil {
+					return sum, err
+				}
+				if err := page(e.Path[1:]+"/index.html", "archive-edition", ed); err != nil {
+					return sum, err
+				}
+			}
+			if n >= ix.Pages {
+				break
+			}
+		}
+		set, _, err := s.Feed(ctx, d.Name)
+		if err != nil {
+			return sum, err
+		}
+		for _, f := range feeds.Formats {
+			if err := write(feedID(d.Name).Path(f)[1:], set[f]); err != nil {
+				return sum, err
+			}
+		}
+	}
+	if archived {
+		if err := write("assets/reader.css", css); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+// writeFile writes b to name under root through a temporary file and a
+// rename, unless name already holds b; it reports whether it wrote.
+func writeFile(root *os.Root, name string, b []byte) (bool, error) {
+	if old, err := root.ReadFile(name); err == nil && bytes.Equal(old, b) {
+		return false, nil
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
+		return false, err
+	}
+	tmp := name + ".tmp"
+	if err := root.WriteFile(tmp, b, 0o644); err != nil {
+		return false, err
+	}
+	if err := root.Rename(tmp, name); err != nil {
+		_ = root.Remove(tmp)
+		return false, err
+	}
+	return true, nil
+}
