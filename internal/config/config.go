@@ -258,6 +258,10 @@ func Default() *Config {
 	return c
 }
 
+// DefaultSubject is a digest's subject when the config gives none; it is
+// then worded by the site language's catalogue (digest.subject).
+const DefaultSubject = `{{.Site}}: {{.Title}} for {{.Date}}`
+
 // DefaultDigest is the digest herald has when the config names none.
 func DefaultDigest() Digest {
 	return Digest{Name: "daily", Schedule: "0 7 * * *", Timezone: "UTC"}
@@ -272,7 +276,7 @@ func (c *Config) fillDigest(d *Digest) {
 		d.Timezone = "UTC"
 	}
 	if d.Subject == "" {
-		d.Subject = `{{.Site}}: {{.Title}} for {{.Date}}`
+		d.Subject = DefaultSubject
 	}
 	if d.MinArticles == 0 {
 		d.MinArticles = 1
