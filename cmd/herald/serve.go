@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/heraldnews/herald/archive"
 	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/feeds"
 	"github.com/heraldnews/herald/internal/mailer"
@@ -71,6 +72,8 @@ type daemon struct {
 	sched   *scheduler.Scheduler
 	srv     *server.Server
 	admin   *admin.Handler
+	archive *archive.Service
+	pages   *web.Pages // the reader pages (the archive's static files)
 	metrics *server.Metrics
 	ln      net.Listener // when set, serve on it instead of http.listen
 }
@@ -127,8 +130,12 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.archive, err = m.newArchive(pages); err != nil {
+		return nil, err
+	}
+	d.pages = pages
 	trusted := web.ParsePrefixes(cfg.HTTP.TrustedProxies)
-	readers, err := reader.New(reader.Options{Config: cfg, Subscriptions: d.subs, Pages: pages, TrustedProxies: trusted,
+	readers, err := reader.New(reader.Options{Config: cfg, Subscriptions: d.subs, Pages: pages, Archive: d.archive, TrustedProxies: trusted,
 		OnSubscribe: d.metrics.Subscribe, Log: m.Log, Now: m.Now})
 	if err != nil {
 		return nil, err
@@ -142,9 +149,9 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		ReadTimeout:    cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:   cfg.HTTP.WriteTimeout.D(),
 		Feeds:          d.feeds,
-		Routes: []server.Registrar{readers, d.admin,
+		Routes: append([]server.Registrar{readers, d.admin,
 			api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log, Audit: m.apiAudit}),
-			hooks},
+			hooks}, m.extraRoutes...),
 		OnShutdown:    []func(){d.admin.StopStreams},
 		Metrics:       d.metrics,
 		Log:           m.Log,
@@ -171,6 +178,11 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 			return fmt.Errorf("feeds.output_dir: %w", err)
 		}
 		d.log.Info("static feeds written", "dir", cfg.Feeds.OutputDir, "written", sum.Written, "unchanged", sum.Unchanged, "removed", sum.Removed)
+		asum, err := d.m.writeArchive(ctx, d.archive, d.pages, cfg.Feeds.OutputDir)
+		if err != nil {
+			return fmt.Errorf("feeds.output_dir: %w", err)
+		}
+		d.log.Info("static archive written", "dir", cfg.Feeds.OutputDir, "written", asum.Written, "unchanged", asum.Unchanged)
 	}
 	// Services stop when the server has stopped, so an in-flight request
 	// never finds the mailer or the database closed.

@@ -39,9 +39,10 @@ const MaxFormBytes = 16 << 10
 
 // CSP is the Content-Security-Policy of the reader pages (the archive's
 // included): no inline style or script (their stylesheet is a file,
-// /assets/reader.css), images over https only (an archived article's),
+// /assets/reader.css), images from herald or over https only (an archived
+// article's),
 // forms post only to herald, no page can be framed.
-const CSP = "default-src 'none'; style-src 'self'; img-src https: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // ScriptCSP is CSP for a reader page that runs herald's own script files
 // (the subscribe form's proof of work, the reader's time zone): scripts and
