@@ -86,7 +86,7 @@ type Options struct {
 	// Archive gives editions their archive pages, for the "view in browser"
 	// link (default: Editions, when it implements it; none: no link).
 	Archive ArchiveStore
-	Mailer   Mailer         // required to send; preview and dry runs need none
+	Mailer  Mailer // required to send; preview and dry runs need none
 	// Templates parsed at start (default: LoadTemplatesLang(Config.TemplatesDir,
 	// Config.Site.Language, Config.Digests)).
 	Templates *Templates

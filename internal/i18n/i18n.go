@@ -258,7 +258,3 @@ func (c *Catalog) FuncMap() map[string]any {
 		"lang": c.Lang,
 	}
 }
-
-
-
-
