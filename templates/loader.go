@@ -61,15 +61,10 @@ func read(dir, name string) (src, from string, err error) {
 	return string(b), "templates/" + name + " (built in)", nil
 }
 
-// ParseHTML parses the named files, each from dir or built in, into one
-// html/template set named after the first, with missingkey=error. An error
-// names the file that failed.
-func ParseHTML(dir string, names ...string) (*htmltemplate.Template, error) {
-	return ParseHTMLFuncs(dir, nil, names...)
-}
-
-// ParseHTMLFuncs is ParseHTML with functions the templates may call (the
-// message catalogue's t, date, list: package i18n's FuncMap).
+// ParseHTMLFuncs parses the named files, each from dir or built in, into
+// one html/template set named after the first, with missingkey=error and
+// funcs (the message catalogue's t, date, list: package i18n's FuncMap;
+// nil for none). An error names the file that failed.
 func ParseHTMLFuncs(dir string, funcs map[string]any, names ...string) (*htmltemplate.Template, error) {
 	var t *htmltemplate.Template
 	for _, name := range names {
@@ -92,12 +87,8 @@ func ParseHTMLFuncs(dir string, funcs map[string]any, names ...string) (*htmltem
 	return t.Lookup(names[0]), nil
 }
 
-// ParseText is ParseHTML for text/template (plain-text mail parts).
-func ParseText(dir, name string) (*texttemplate.Template, error) {
-	return ParseTextFuncs(dir, nil, name)
-}
-
-// ParseTextFuncs is ParseText with functions, as ParseHTMLFuncs.
+// ParseTextFuncs is ParseHTMLFuncs for text/template (plain-text mail
+// parts).
 func ParseTextFuncs(dir string, funcs map[string]any, name string) (*texttemplate.Template, error) {
 	src, from, err := read(dir, name)
 	if err != nil {
