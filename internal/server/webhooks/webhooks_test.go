@@ -55,6 +55,7 @@ type snsFake struct {
 	client   *http.Client
 	key      *rsa.PrivateKey
 	confirms atomic.Int32
+	down     atomic.Bool // the certificate host answers 503
 }
 
 func newSNSFake(t *testing.T) *snsFake {
@@ -76,6 +77,8 @@ func newSNSFake(t *testing.T) *snsFake {
 	signPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signDER})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case strings.HasSuffix(r.URL.Path, ".pem") && f.down.Load():
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		case strings.HasSuffix(r.URL.Path, ".pem"):
 			w.Write(signPEM)
 		case r.URL.Query().Get("Action") == "ConfirmSubscription":
@@ -322,5 +325,25 @@ func TestWebhooks(t *testing.T) {
 	}
 	if n := e.events(); n != 4 {
 		t.Errorf("%d events recorded, want 4", n)
+	}
+}
+
+// When SNS's certificate host cannot be reached, a notification cannot be
+// verified now: 503, so SNS delivers it again, and nothing is recorded.
+func TestSESCertificateUnavailable(t *testing.T) {
+	e := newEnv(t)
+	e.sns.down.Store(true)
+	now := time.Now().UTC()
+	body := e.sns.sign(t, map[string]string{"Type": "Notification", "MessageId": "m9", "TopicArn": topic,
+		"Message": `{"notificationType":"Complaint"}`, "Timestamp": now.Format(time.RFC3339)})
+	if code := e.post("/webhooks/ses", body); code != http.StatusServiceUnavailable {
+		t.Fatalf("certificate host down: %d, want 503", code)
+	}
+	if e.events() != 0 {
+		t.Fatal("an unverified notification recorded something")
+	}
+	e.sns.down.Store(false)
+	if code := e.post("/webhooks/ses", body); code != 200 {
+		t.Fatalf("once the host is back: %d", code)
 	}
 }
