@@ -22,10 +22,12 @@ type Summary struct {
 	Written, Unchanged int
 }
 
-// WriteStatic writes every archived digest's archive under dir at its URL
+// WriteStatic writes the archive of every archived digest that has sent an
+// edition under dir at its URL
 // paths: archive/{digest}/index.html (and page/N/index.html),
 // archive/{digest}/{edition}/index.html, archive/{digest}.{rss,atom,json},
-// and the pages' stylesheet as assets/reader.css. A file is replaced
+// and the pages' stylesheet as assets/reader.css (none of it before a
+// digest's first edition). A file is replaced
 // atomically, and only when its bytes change; nothing is written outside
 // dir.
 func (s *Service) WriteStatic(ctx context.Context, dir string, r Renderer, css []byte) (Summary, error) {
@@ -61,6 +63,11 @@ func (s *Service) WriteStatic(ctx context.Context, dir string, r Renderer, css [
 	for _, d := range s.cfg.Digests {
 		if !d.Archived() {
 			continue
+		}
+		if n, err := s.st.ArchivePageCount(ctx, d.Name); err != nil {
+			return sum, err
+		} else if n == 0 {
+			continue // nothing sent yet: no files
 		}
 		archived = true
 		for n := 1; ; n++ {
