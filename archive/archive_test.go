@@ -281,3 +281,35 @@ func TestWriteStatic(t *testing.T) {
 		t.Fatalf("second run %+v %v", sum, err)
 	}
 }
+
+// herald serve with feeds.output_dir: the archive's files follow what is
+// sent and what is retracted, checked every interval.
+func TestRunStatic(t *testing.T) {
+	e := newEnv(t, "en")
+	e.reader("ada@example.com", "Ada Lovelace", "daily")
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		e.arch.RunStatic(ctx, dir, e.pages, []byte("body{}"), e.store, 20*time.Millisecond)
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	page := filepath.Join(dir, "archive/daily/2026-11-26/index.html")
+	waitFile := func(what string, ok func(string) bool) {
+		t.Helper()
+		for i := 0; i < 250; i++ {
+			if b, err := os.ReadFile(page); err == nil && ok(string(b)) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("the archive's files never showed %s", what)
+	}
+	e.send("daily")
+	waitFile("the edition", func(s string) bool { return strings.Contains(s, "Summit ends with a pledge") })
+	if err := e.store.ExecScript(context.Background(), `UPDATE articles SET status = 'retracted' WHERE guid = 'w1'`); err != nil {
+		t.Fatal(err)
+	}
+	waitFile("the retraction", func(s string) bool { return !strings.Contains(s, "Summit ends with a pledge") })
+}

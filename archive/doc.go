@@ -14,6 +14,7 @@
 // the articles themselves, which are read again each time, so a retracted
 // one is gone at the next refresh). It leaves as page views that the
 // reader pages' templates render (internal/server/reader serves them,
-// with a short cache), feed bytes, and, for `herald build --out`, static
-// files (static.go).
+// with a short cache), feed bytes, and static files (static.go): written
+// by `herald build --out`, and kept current by RunStatic under `herald
+// serve` with feeds.output_dir.
 package archive

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"time"
 
 	"github.com/heraldnews/herald/feeds"
 )
@@ -129,4 +130,72 @@ func writeFile(root *os.Root, name string, b []byte) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// ChangeStore says when content last changed (internal/store), so
+// RunStatic rewrites the files only after a change.
+type ChangeStore interface {
+	LastChangeID(ctx context.Context) (int64, error)
+}
+
+// fingerprint is what the archive's files depend on beyond templates:
+// each digest's pages (their number, the newest and when it last grew)
+// and the content's last change.
+func (s *Service) fingerprint(ctx context.Context, changes ChangeStore) (string, error) {
+	last, err := changes.LastChangeID(ctx)
+	if err != nil {
+		return "", err
+	}
+	fp := fmt.Sprint(last)
+	for _, d := range s.cfg.Digests {
+		if !d.Archived() {
+			continue
+		}
+		n, err := s.st.ArchivePageCount(ctx, d.Name)
+		if err != nil {
+			return "", err
+		}
+		ps, err := s.st.ArchivePages(ctx, d.Name, 0, 1)
+		if err != nil {
+			return "", err
+		}
+		fp += fmt.Sprint("|", d.Name, n)
+		if len(ps) > 0 {
+			fp += fmt.Sprint(ps[0].Slug(), ps[0].Updated.Unix(), len(ps[0].Editions))
+		}
+	}
+	return fp, nil
+}
+
+// RunStatic keeps the archive's files under dir current until ctx ends
+// (herald serve with feeds.output_dir): every interval it checks whether
+// an edition was sent or the content changed, and if so rewrites what
+// changed (a retracted article leaves the files at the next check).
+func (s *Service) RunStatic(ctx context.Context, dir string, r Renderer, css []byte, changes ChangeStore, interval time.Duration) {
+	last := ""
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if fp, err := s.fingerprint(ctx, changes); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("archive files not checked", "err", err)
+			}
+		} else if fp != last {
+			if sum, err := s.WriteStatic(ctx, dir, r, css); err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("archive files not written", "dir", dir, "err", err)
+				}
+			} else {
+				last = fp
+				if sum.Written > 0 {
+					s.log.Info("static archive written", "dir", dir, "written", sum.Written, "unchanged", sum.Unchanged)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/heraldnews/herald/internal/server/webhooks"
 	"github.com/heraldnews/herald/lifecycle"
 	"github.com/heraldnews/herald/subscription"
+	"github.com/heraldnews/herald/templates"
 )
 
 func (m *Main) serveCommand() *cobra.Command {
@@ -74,6 +75,7 @@ type daemon struct {
 	admin   *admin.Handler
 	archive *archive.Service
 	pages   *web.Pages // the reader pages (the archive's static files)
+	css     []byte     // their stylesheet
 	metrics *server.Metrics
 	ln      net.Listener // when set, serve on it instead of http.listen
 }
@@ -134,6 +136,9 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		return nil, err
 	}
 	d.pages = pages
+	if d.css, err = templates.ReadFile(cfg.TemplatesDir, "reader.css"); err != nil {
+		return nil, err
+	}
 	trusted := web.ParsePrefixes(cfg.HTTP.TrustedProxies)
 	readers, err := reader.New(reader.Options{Config: cfg, Subscriptions: d.subs, Pages: pages, Archive: d.archive, TrustedProxies: trusted,
 		OnSubscribe: d.metrics.Subscribe, Log: m.Log, Now: m.Now})
@@ -178,11 +183,6 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 			return fmt.Errorf("feeds.output_dir: %w", err)
 		}
 		d.log.Info("static feeds written", "dir", cfg.Feeds.OutputDir, "written", sum.Written, "unchanged", sum.Unchanged, "removed", sum.Removed)
-		asum, err := d.m.writeArchive(ctx, d.archive, d.pages, cfg.Feeds.OutputDir)
-		if err != nil {
-			return fmt.Errorf("feeds.output_dir: %w", err)
-		}
-		d.log.Info("static archive written", "dir", cfg.Feeds.OutputDir, "written", asum.Written, "unchanged", asum.Unchanged)
 	}
 	// Services stop when the server has stopped, so an in-flight request
 	// never finds the mailer or the database closed.
@@ -194,6 +194,11 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 		}
 	})
 	wg.Go(func() { d.refresh.Run(sctx) })
+	if d.writer != nil { // the archive's files beside the feeds, kept current too
+		wg.Go(func() {
+			d.archive.RunStatic(sctx, cfg.Feeds.OutputDir, d.pages, d.css, d.m.Store, cfg.Feeds.RefreshInterval.D())
+		})
+	}
 	wg.Go(func() { d.admin.Run(sctx) })
 	wg.Go(func() {
 		if err := d.digests.Run(sctx); err != nil {
