@@ -60,6 +60,11 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 	if err != nil {
 		return res, err
 	}
+	if counts[model.DeliveryPending] > 0 { // its archive page, for the "view in browser" link
+		if r.archiveURL, err = s.archiveURL(ctx, d, e); err != nil {
+			return res, err
+		}
+	}
 	p := Progress{EditionID: e.ID, Phase: "sending", Total: counts[model.DeliveryPending], Skipped: counts[model.DeliverySkipped]}
 	for {
 		if err := s.pass(ctx, d, e, r, cache, &p, prog); err != nil {

@@ -48,6 +48,9 @@ type renderer struct {
 	tmpl    *Templates
 	date    string
 	baseURL string
+	// archiveURL is the "view in browser" link: the edition's archive page
+	// (runEdition sets it), else the archive's index; "" without an archive.
+	archiveURL string
 
 	mu         sync.Mutex
 	cache      map[string]*list.Element // of *rendered
@@ -176,8 +179,8 @@ const (
 
 func newRenderer(cfg *config.Config, d config.Digest, t *Templates, editionDate time.Time) *renderer {
 	return &renderer{
-		cfg: cfg, digest: d, tmpl: t, baseURL: cfg.HTTP.BaseURL,
-		date:  editionDate.In(d.Location()).Format("Monday 2 January 2006"),
+		cfg: cfg, digest: d, tmpl: t, baseURL: cfg.HTTP.BaseURL, archiveURL: archiveIndex(cfg, d),
+		date:  t.cat.Date(editionDate.In(d.Location())),
 		cache: map[string]*list.Element{}, lines: map[string]string{},
 	}
 }
@@ -195,6 +198,9 @@ func (r *renderer) subject(arts []*ArticleView) (string, error) {
 	if len(arts) > 0 {
 		d.Top = arts[0].Title
 	}
+	if r.digest.Subject == config.DefaultSubject { // the catalogue words it
+		return sanitize.Line(r.tmpl.cat.T("digest.subject", d)), nil
+	}
 	var b strings.Builder
 	t := r.tmpl.subject[r.digest.Name]
 	if t == nil {
@@ -207,12 +213,36 @@ func (r *renderer) subject(arts []*ArticleView) (string, error) {
 }
 
 func (r *renderer) data(arts []*ArticleView, subject string, p part) DigestData {
+	site := templates.SiteOf(r.cfg.Site)
+	site.Language = r.tmpl.cat.Lang()
 	return DigestData{
-		Site: templates.SiteOf(r.cfg.Site), Title: sanitize.Line(r.digest.Title), Subject: subject, Date: r.date, Count: len(arts),
-		Sections: groupSections(arts), Subscriber: SubscriberView{Name: p.name, Email: p.email}, Follows: p.follows,
+		Site: site, SiteName: site.Name, Title: sanitize.Line(r.digest.Title), Subject: subject, Date: r.date, Count: len(arts),
+		Sections: groupSections(r.localized(arts)), Subscriber: SubscriberView{Name: p.name, Email: p.email}, Email: p.email, Follows: p.follows,
 		ManageURL:      r.baseURL + "/preferences?token=" + p.mgmtTok,
 		UnsubscribeURL: r.baseURL + "/unsubscribe?token=" + p.unsubTok,
+		ArchiveURL:     r.archiveURL,
+		Images:         r.digest.ShowImages(),
 	}
+}
+
+// localized returns copies of arts worded in the readers' language: the
+// byline joined by the catalogue's "and", an article with no section under
+// the catalogue's default section name.
+func (r *renderer) localized(arts []*ArticleView) []*ArticleView {
+	out := make([]*ArticleView, len(arts))
+	for i, a := range arts {
+		c := *a
+		names := make([]string, len(a.Authors))
+		for j, au := range a.Authors {
+			names[j] = au.Name
+		}
+		c.Byline = r.tmpl.cat.List(names)
+		if c.Section == "" {
+			c.Section = r.tmpl.cat.T("digest.section_default")
+		}
+		out[i] = &c
+	}
+	return out
 }
 
 // render returns the subject, text and HTML of one recipient's digest.

@@ -83,8 +83,12 @@ type Options struct {
 	Content  ContentStore   // required
 	Leases   lease.Store    // required
 	Local    LocalStore     // required when a digest has delivery: local
-	Mailer   Mailer         // required to send; preview and dry runs need none
-	// Templates parsed at start (default: LoadTemplates(Config.TemplatesDir, Config.Digests)).
+	// Archive gives editions their archive pages, for the "view in browser"
+	// link (default: Editions, when it implements it; none: no link).
+	Archive ArchiveStore
+	Mailer  Mailer // required to send; preview and dry runs need none
+	// Templates parsed at start (default: LoadTemplatesLang(Config.TemplatesDir,
+	// Config.Site.Language, Config.Digests)).
 	Templates *Templates
 	Log       *slog.Logger     // default slog.Default()
 	Now       func() time.Time // default time.Now
@@ -183,8 +187,11 @@ func New(opt Options) (*Service, error) {
 	if opt.RetryEvery <= 0 {
 		opt.RetryEvery = 30 * time.Second
 	}
+	if opt.Archive == nil {
+		opt.Archive, _ = opt.Editions.(ArchiveStore)
+	}
 	if opt.Templates == nil {
-		t, err := LoadTemplates(opt.Config.TemplatesDir, opt.Config.Digests)
+		t, err := LoadTemplatesLang(opt.Config.TemplatesDir, opt.Config.Site.Language, opt.Config.Digests)
 		if err != nil {
 			return nil, err
 		}

@@ -22,11 +22,11 @@ type ArticleView struct {
 	URL         string
 	ImageURL    string
 	Authors     []AuthorView
-	Byline      string // every co-author: "A, B and C"
+	Byline      string // every co-author: "A, B and C" (in the readers' language once rendered)
 	SummaryHTML htmltemplate.HTML
 	SummaryText string
 	Published   time.Time
-	Section     string // section name
+	Section     string // section name ("" for none: the renderer names it)
 	SectionSlug string
 	AuthorSlugs []string
 }
@@ -47,15 +47,23 @@ type SubscriberView struct {
 // DigestData is what a digest's HTML and text templates receive.
 type DigestData struct {
 	Site           templates.Site
+	SiteName       string // Site.Name, for the catalogue's messages
 	Title          string // the digest's title
 	Subject        string
 	Date           string // the edition's date in the digest's timezone
 	Count          int
 	Sections       []SectionView
 	Subscriber     SubscriberView
+	Email          string // Subscriber.Email, for the catalogue's messages
 	Follows        string // what the subscription follows, "" for everything
 	ManageURL      string
 	UnsubscribeURL string
+	// ArchiveURL is the "view in browser" link: the edition's public page
+	// (the same for every reader: it names no one); "" when the digest's
+	// archive is off.
+	ArchiveURL string
+	// Images says whether the digest shows articles' images (`images`).
+	Images bool
 }
 
 // SubjectData is what a digest's subject template receives.
@@ -71,9 +79,6 @@ func newArticleView(a model.Article) *ArticleView {
 		ID: a.ID, Title: a.Title, URL: a.URL, ImageURL: a.ImageURL,
 		SummaryHTML: htmltemplate.HTML(a.Summary), SummaryText: a.SummaryText,
 		Published: a.PublishedAt, Section: a.Section.Name, SectionSlug: a.Section.Slug,
-	}
-	if v.Section == "" {
-		v.Section = "News"
 	}
 	names := make([]string, 0, len(a.Authors))
 	for _, au := range a.Authors {

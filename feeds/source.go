@@ -38,6 +38,9 @@ const (
 	KindAll Kind = iota
 	KindSection
 	KindAuthor
+	// KindArchive is a digest's feed of editions (package archive): its
+	// Slug is the digest's name. It is not among Builder.Feeds.
+	KindArchive
 )
 
 // Format is an encoding of a feed.
@@ -94,6 +97,8 @@ func (id FeedID) Path(f Format) string {
 		return "/feeds/sections/" + id.Slug + "." + f.Ext()
 	case KindAuthor:
 		return "/feeds/authors/" + id.Slug + "." + f.Ext()
+	case KindArchive:
+		return "/archive/" + id.Slug + "." + f.Ext()
 	}
 	return "/feeds/all." + f.Ext()
 }
@@ -105,6 +110,8 @@ func (id FeedID) String() string {
 		return "section:" + id.Slug
 	case KindAuthor:
 		return "author:" + id.Slug
+	case KindArchive:
+		return "archive:" + id.Slug
 	}
 	return "all"
 }

@@ -5,10 +5,10 @@ import (
 	"context"
 	"fmt"
 	htmltemplate "html/template"
-	"strings"
 	texttemplate "text/template"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/i18n"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
 	"github.com/heraldnews/herald/internal/token"
@@ -19,6 +19,7 @@ import (
 // and the link to the preferences page (manage.*).
 type mails struct {
 	cfg                     *config.Config
+	cat                     *i18n.Catalog
 	confirmHTML, manageHTML *htmltemplate.Template
 	confirmText, manageText *texttemplate.Template
 }
@@ -27,24 +28,31 @@ type mails struct {
 type mailData struct {
 	Site       templates.Site
 	Subscriber struct{ Name, Email string }
+	Name       string // the subscriber's, for the catalogue's messages
+	Email      string
+	Subject    string
 	Digests    string // "Daily and Weekly"
 	ConfirmURL string // confirm.*
 	ManageURL  string // manage.*
 }
 
 func newMails(cfg *config.Config) (*mails, error) {
-	m := &mails{cfg: cfg}
-	var err error
-	if m.confirmHTML, err = templates.ParseHTML(cfg.TemplatesDir, "confirm.html.tmpl"); err != nil {
+	cat, err := i18n.Load(cfg.TemplatesDir, cfg.Site.Language)
+	if err != nil {
 		return nil, err
 	}
-	if m.confirmText, err = templates.ParseText(cfg.TemplatesDir, "confirm.txt.tmpl"); err != nil {
+	m := &mails{cfg: cfg, cat: cat}
+	f := cat.FuncMap()
+	if m.confirmHTML, err = templates.ParseHTMLFuncs(cfg.TemplatesDir, f, "confirm.html.tmpl"); err != nil {
 		return nil, err
 	}
-	if m.manageHTML, err = templates.ParseHTML(cfg.TemplatesDir, "manage.html.tmpl"); err != nil {
+	if m.confirmText, err = templates.ParseTextFuncs(cfg.TemplatesDir, f, "confirm.txt.tmpl"); err != nil {
 		return nil, err
 	}
-	if m.manageText, err = templates.ParseText(cfg.TemplatesDir, "manage.txt.tmpl"); err != nil {
+	if m.manageHTML, err = templates.ParseHTMLFuncs(cfg.TemplatesDir, f, "manage.html.tmpl"); err != nil {
+		return nil, err
+	}
+	if m.manageText, err = templates.ParseTextFuncs(cfg.TemplatesDir, f, "manage.txt.tmpl"); err != nil {
 		return nil, err
 	}
 	sample := model.Subscriber{Email: "reader@example.com"}
@@ -60,15 +68,14 @@ func newMails(cfg *config.Config) (*mails, error) {
 // render renders the mail of kind for sub about the digests titled
 // digestTitles, whose link carries tok.
 func (m *mails) render(kind string, sub model.Subscriber, digestTitles []string, tok string) (text, html string, err error) {
-	titles := "our newsletter"
-	switch n := len(digestTitles); {
-	case n == 1:
-		titles = digestTitles[0]
-	case n > 1:
-		titles = strings.Join(digestTitles[:n-1], ", ") + " and " + digestTitles[n-1]
+	titles := m.cat.List(digestTitles)
+	if titles == "" {
+		titles = m.cat.T("mail.newsletter_any")
 	}
-	data := mailData{Site: templates.SiteOf(m.cfg.Site), Digests: titles}
+	data := mailData{Site: templates.SiteOf(m.cfg.Site), Digests: titles, Subject: m.subject(kind)}
+	data.Site.Language = m.cat.Lang()
 	data.Subscriber.Name, data.Subscriber.Email = sanitize.Line(sub.Name), string(sub.Email)
+	data.Name, data.Email = data.Subscriber.Name, data.Subscriber.Email
 	ht, tt := m.confirmHTML, m.confirmText
 	if kind == model.MailManage {
 		ht, tt = m.manageHTML, m.manageText
@@ -87,6 +94,15 @@ func (m *mails) render(kind string, sub model.Subscriber, digestTitles []string,
 	return tb.String(), html, err
 }
 
+// subject is the subject line of mail of kind.
+func (m *mails) subject(kind string) string {
+	key := "mail.confirm.subject"
+	if kind == model.MailManage {
+		key = "mail.manage.subject"
+	}
+	return sanitize.Line(m.cat.T(key, map[string]string{"Site": m.cfg.Site.Name}))
+}
+
 // ConfirmationMessage composes the double opt-in email for sub, naming its
 // active subscriptions.
 func (s *Service) ConfirmationMessage(ctx context.Context, sub model.Subscriber) (*model.Message, error) {
@@ -97,9 +113,8 @@ func (s *Service) ConfirmationMessage(ctx context.Context, sub model.Subscriber)
 // message composes transactional mail m to sub with Message-ID msgID.
 func (s *Service) message(ctx context.Context, m model.Mail, sub model.Subscriber, msgID string) (*model.Message, error) {
 	var (
-		titles  []string
-		tok     string
-		subject = "Confirm your subscription to " + s.cfg.Site.Name
+		titles []string
+		tok    string
 	)
 	title := func(digest string) string {
 		if d, err := s.digest(digest); err == nil {
@@ -121,7 +136,6 @@ func (s *Service) message(ctx context.Context, m model.Mail, sub model.Subscribe
 		tok = s.tokens.Make(token.Confirm, sub.ID, ConfirmTTL)
 		if m.Kind == model.MailManage {
 			tok = s.tokens.Make(token.Manage, sub.ID, ConfirmTTL)
-			subject = "Your subscription to " + s.cfg.Site.Name
 		}
 	case model.MailResubscribe:
 		su, err := s.store.SubscriptionByID(ctx, m.SubscriptionID)
@@ -144,7 +158,7 @@ func (s *Service) message(ctx context.Context, m model.Mail, sub model.Subscribe
 		ReplyTo:   s.cfg.SMTP.ReplyTo,
 		ToAddr:    sub.Email,
 		ToName:    sanitize.Line(sub.Name),
-		Subject:   sanitize.Line(subject),
+		Subject:   s.mail.subject(m.Kind),
 		Text:      text,
 		HTML:      html,
 		Headers:   []model.Header{{Name: "Auto-Submitted", Value: "auto-generated"}},

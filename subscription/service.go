@@ -135,7 +135,8 @@ type Options struct {
 	Suppressions SuppressionStore
 	Leases       lease.Store // one process at a time sends transactional mail
 	Privacy      PrivacyStore
-	Mailer       Mailer // required to send mail
+	Undo         UndoStore // the undo of an unsubscribe; none: no undo links
+	Mailer       Mailer    // required to send mail
 	// ReturnPath, when set, is the envelope sender of transactional mail
 	// number id (a VERP address, so its bounces name it).
 	ReturnPath func(mailID int64) model.Address
@@ -188,6 +189,9 @@ func New(opt Options) (*Service, error) {
 	}
 	if opt.Privacy == nil {
 		opt.Privacy, _ = opt.Store.(PrivacyStore)
+	}
+	if opt.Undo == nil {
+		opt.Undo, _ = opt.Store.(UndoStore)
 	}
 	if opt.Intake == nil || opt.Mails == nil || opt.Suppressions == nil || opt.Leases == nil {
 		return nil, errors.New("subscription: New needs an intake, a mail queue, a suppression store and leases")

@@ -13,6 +13,9 @@ type Unsubscription struct {
 	Subscription model.Subscription
 	Email        model.Address
 	DigestTitle  string
+	// Undo is the token of the undo link, set when Unsubscribe just ended
+	// the subscription (not for a one-click POST, which shows no page).
+	Undo string
 }
 
 // ErrNoSubscription: the subscription an unsubscribe link names is gone.
@@ -53,6 +56,15 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string, oneClick bool) (U
 		return u, err
 	}
 	if u.Subscription.Status != model.SubscriptionUnsubscribed {
+		if !oneClick {
+			before, err := s.store.SubscriptionsOf(ctx, u.Subscription.SubscriberID)
+			if err != nil {
+				return u, err
+			}
+			if u.Undo, err = s.snapshot(ctx, u.Subscription.SubscriberID, before); err != nil {
+				return u, err
+			}
+		}
 		if err := s.store.SetSubscriptionStatus(ctx, u.Subscription.ID, model.SubscriptionUnsubscribed); err != nil {
 			return u, err
 		}

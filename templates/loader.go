@@ -61,10 +61,11 @@ func read(dir, name string) (src, from string, err error) {
 	return string(b), "templates/" + name + " (built in)", nil
 }
 
-// ParseHTML parses the named files, each from dir or built in, into one
-// html/template set named after the first, with missingkey=error. An error
-// names the file that failed.
-func ParseHTML(dir string, names ...string) (*htmltemplate.Template, error) {
+// ParseHTMLFuncs parses the named files, each from dir or built in, into
+// one html/template set named after the first, with missingkey=error and
+// funcs (the message catalogue's t, date, list: package i18n's FuncMap;
+// nil for none). An error names the file that failed.
+func ParseHTMLFuncs(dir string, funcs map[string]any, names ...string) (*htmltemplate.Template, error) {
 	var t *htmltemplate.Template
 	for _, name := range names {
 		src, from, err := read(dir, name)
@@ -72,7 +73,7 @@ func ParseHTML(dir string, names ...string) (*htmltemplate.Template, error) {
 			return nil, err
 		}
 		if t == nil {
-			t = htmltemplate.New(name).Option("missingkey=error")
+			t = htmltemplate.New(name).Option("missingkey=error").Funcs(funcs)
 		} else {
 			t = t.New(name)
 		}
@@ -86,13 +87,14 @@ func ParseHTML(dir string, names ...string) (*htmltemplate.Template, error) {
 	return t.Lookup(names[0]), nil
 }
 
-// ParseText is ParseHTML for text/template (plain-text mail parts).
-func ParseText(dir, name string) (*texttemplate.Template, error) {
+// ParseTextFuncs is ParseHTMLFuncs for text/template (plain-text mail
+// parts).
+func ParseTextFuncs(dir string, funcs map[string]any, name string) (*texttemplate.Template, error) {
 	src, from, err := read(dir, name)
 	if err != nil {
 		return nil, err
 	}
-	t, err := texttemplate.New(name).Option("missingkey=error").Parse(src)
+	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(funcs).Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %s: %w", from, err)
 	}
@@ -112,4 +114,11 @@ func InlineCSS(doc string) (string, error) {
 		return "", fmt.Errorf("inline CSS: %w", err)
 	}
 	return out, nil
+}
+
+// ReadFile returns the bytes of file name — from dir when dir is set and
+// holds it, else built in (a stylesheet such as reader.css).
+func ReadFile(dir, name string) ([]byte, error) {
+	src, _, err := read(dir, name)
+	return []byte(src), err
 }

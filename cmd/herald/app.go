@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/server"
 	"github.com/heraldnews/herald/internal/store"
 )
 
@@ -61,6 +62,10 @@ type Main struct {
 	// CPUProfile and MemProfile name pprof output files (hidden flags, for
 	// bench/ and profiling; see docs/benchmarks.md).
 	CPUProfile, MemProfile string
+
+	// extraRoutes are mounted by herald serve beside its own (the demo's
+	// images).
+	extraRoutes []server.Registrar
 
 	// Set by load.
 	Config *config.Config

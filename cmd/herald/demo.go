@@ -46,6 +46,7 @@ digests:
     title: "Morning briefing"
     schedule: "0 7 * * *"
     timezone: Europe/London
+    description: "The morning's most important stories, before breakfast."
     lookback: 168h
     max_articles: 12
 `
@@ -125,10 +126,11 @@ func (m *Main) runDemo(ctx context.Context, out io.Writer, dir, listen string, r
 	n := 0
 	if fresh {
 		// Content first: the feed handler reads its routes when it is made.
-		if n, err = seedDemo(ctx, m.Store, m.Now()); err != nil {
+		if n, err = seedDemo(ctx, m.Store, m.Now(), m.Config.HTTP.BaseURL); err != nil {
 			return err
 		}
 	}
+	m.extraRoutes = append(m.extraRoutes, demoImages{})
 	d, err := m.newDaemon(ctx)
 	if err != nil {
 		return err
@@ -168,6 +170,7 @@ herald demo is running. Open:
   A section    %[1]s/feeds/sections/world-news.atom
   An author    %[1]s/feeds/authors/robert-overtone.json
   Subscribe    %[1]s/subscribe
+  Archive      %[1]s/archive/daily   (every edition sent, as a web page)
   Metrics      %[1]s/metrics
   Editors      %[1]s/admin/   %[6]s
 

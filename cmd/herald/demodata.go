@@ -50,8 +50,9 @@ var demoHeadlines = map[string][]string{
 
 // seedDemo fills an empty demo database: the seed article (dated a few
 // hours ago), 4 more sections, 7 more authors and about 60 articles over the
-// past week with co-bylines. Deterministic for a given now.
-func seedDemo(ctx context.Context, st *store.Store, now time.Time) (int, error) {
+// past week with co-bylines, two in three with a picture served by the demo
+// under images (its base URL). Deterministic for a given now.
+func seedDemo(ctx context.Context, st *store.Store, now time.Time, images string) (int, error) {
 	seed := strings.ReplaceAll(seedArticle, "'2019-04-25T14:30:00Z'", "'"+store.FormatTime(now.Add(-3*time.Hour))+"'")
 	seed = strings.ReplaceAll(seed, "'2019-04-25T16:05:00Z'", "'"+store.FormatTime(now.Add(-2*time.Hour))+"'")
 	if err := st.ExecScript(ctx, seed); err != nil {
@@ -106,9 +107,13 @@ func seedDemo(ctx context.Context, st *store.Store, now time.Time) (int, error) 
 			summary := fmt.Sprintf("%s. Our %s desk has the details and what it means for you.", title, strings.ToLower(sec.Name))
 			body := fmt.Sprintf("<p>%s</p><p>%s</p><p>Read the full story on <a href=\"/%s\">the %s page</a>.</p>",
 				summary, strings.Repeat("Reporting continues as more details emerge. ", 4), sec.Slug, sec.Name)
+			var image string
+			if i%3 != 2 {
+				image = fmt.Sprintf("%s/demo/images/%s-%d.png", images, sec.Slug, i+1)
+			}
 			if _, err := w.Article(model.Article{
 				GUID: fmt.Sprintf("urn:herald:demo:%d", i+1), URL: fmt.Sprintf("/%s/%s-%d", sec.Slug, slug, i+1),
-				Title: title, Summary: summary, BodyHTML: body, Section: sec, PublishedAt: pub, Authors: byline,
+				Title: title, Summary: summary, BodyHTML: body, Section: sec, PublishedAt: pub, Authors: byline, ImageURL: image,
 			}); err != nil {
 				return err
 			}

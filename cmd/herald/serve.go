@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/heraldnews/herald/archive"
 	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/feeds"
 	"github.com/heraldnews/herald/internal/mailer"
@@ -23,6 +24,7 @@ import (
 	"github.com/heraldnews/herald/internal/server/webhooks"
 	"github.com/heraldnews/herald/lifecycle"
 	"github.com/heraldnews/herald/subscription"
+	"github.com/heraldnews/herald/templates"
 )
 
 func (m *Main) serveCommand() *cobra.Command {
@@ -71,6 +73,9 @@ type daemon struct {
 	sched   *scheduler.Scheduler
 	srv     *server.Server
 	admin   *admin.Handler
+	archive *archive.Service
+	pages   *web.Pages // the reader pages (the archive's static files)
+	css     []byte     // their stylesheet
 	metrics *server.Metrics
 	ln      net.Listener // when set, serve on it instead of http.listen
 }
@@ -128,8 +133,15 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.archive, err = m.newArchive(pages); err != nil {
+		return nil, err
+	}
+	d.pages = pages
+	if d.css, err = templates.ReadFile(cfg.TemplatesDir, "reader.css"); err != nil {
+		return nil, err
+	}
 	trusted := web.ParsePrefixes(cfg.HTTP.TrustedProxies)
-	readers, err := reader.New(reader.Options{Config: cfg, Subscriptions: d.subs, Pages: pages, TrustedProxies: trusted,
+	readers, err := reader.New(reader.Options{Config: cfg, Subscriptions: d.subs, Pages: pages, Archive: d.archive, TrustedProxies: trusted,
 		OnSubscribe: d.metrics.Subscribe, Log: m.Log, Now: m.Now})
 	if err != nil {
 		return nil, err
@@ -143,9 +155,9 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 		ReadTimeout:    cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:   cfg.HTTP.WriteTimeout.D(),
 		Feeds:          d.feeds,
-		Routes: []server.Registrar{readers, d.admin,
+		Routes: append([]server.Registrar{readers, d.admin,
 			api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log, Audit: m.apiAudit}),
-			hooks},
+			hooks}, m.extraRoutes...),
 		OnShutdown:    []func(){d.admin.StopStreams},
 		Metrics:       d.metrics,
 		Log:           m.Log,
@@ -183,6 +195,11 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 		}
 	})
 	wg.Go(func() { d.refresh.Run(sctx) })
+	if d.writer != nil { // the archive's files beside the feeds, kept current too
+		wg.Go(func() {
+			d.archive.RunStatic(sctx, cfg.Feeds.OutputDir, d.pages, d.css, d.m.Store, cfg.Feeds.RefreshInterval.D())
+		})
+	}
 	wg.Go(func() { d.admin.Run(sctx) })
 	wg.Go(func() {
 		if err := d.digests.Run(sctx); err != nil {

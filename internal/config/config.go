@@ -121,6 +121,7 @@ type DKIM struct {
 type Digest struct {
 	Name        string   `yaml:"name"`
 	Title       string   `yaml:"title"`
+	Description string   `yaml:"description"` // one line on the subscribe form and the archive
 	Schedule    string   `yaml:"schedule"`
 	Timezone    string   `yaml:"timezone"`
 	Subject     string   `yaml:"subject"`
@@ -134,7 +135,17 @@ type Digest struct {
 	// Delivery is DeliveryDigest (one edition at each slot of the digest's
 	// timezone) or DeliveryLocal (each slot read in each reader's timezone).
 	Delivery string `yaml:"delivery"`
+	// Readers' pages (issue 16).
+	Archive        *bool `yaml:"archive"`         // a public web page per edition (default true); Archived reads it
+	ArchiveNoindex bool  `yaml:"archive_noindex"` // the archive's pages ask search engines not to index them
+	Images         *bool `yaml:"images"`          // the default digest shows articles' images (default true); ShowImages reads it
 }
+
+// Archived reports whether the digest's editions have public web pages.
+func (d *Digest) Archived() bool { return d.Archive == nil || *d.Archive }
+
+// ShowImages reports whether the digest shows articles' images.
+func (d *Digest) ShowImages() bool { return d.Images == nil || *d.Images }
 
 // Digest delivery modes.
 const (
@@ -251,6 +262,10 @@ func Default() *Config {
 	return c
 }
 
+// DefaultSubject is a digest's subject when the config gives none; it is
+// then worded by the site language's catalogue (digest.subject).
+const DefaultSubject = `{{.Site}}: {{.Title}} for {{.Date}}`
+
 // DefaultDigest is the digest herald has when the config names none.
 func DefaultDigest() Digest {
 	return Digest{Name: "daily", Schedule: "0 7 * * *", Timezone: "UTC"}
@@ -265,7 +280,7 @@ func (c *Config) fillDigest(d *Digest) {
 		d.Timezone = "UTC"
 	}
 	if d.Subject == "" {
-		d.Subject = `{{.Site}}: {{.Title}} for {{.Date}}`
+		d.Subject = DefaultSubject
 	}
 	if d.MinArticles == 0 {
 		d.MinArticles = 1

@@ -176,6 +176,9 @@ func (c *Config) Validate() error {
 		if strings.ContainsAny(d.Title, "\r\n") {
 			bad(key+".title", "must be one line")
 		}
+		if strings.ContainsAny(d.Description, "\r\n") || len(d.Description) > 300 {
+			bad(key+".description", "must be one line of at most 300 bytes")
+		}
 		if !validName(d.Template) {
 			bad(key+".template", "must be a template name such as digest, got %q", d.Template)
 		}

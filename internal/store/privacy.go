@@ -48,6 +48,7 @@ func (s *Store) EraseSubscriber(ctx context.Context, id int64, key []byte) error
 			{`UPDATE deliveries SET last_reply = '' WHERE subscriber_id = ?`, []any{id}},
 			{`UPDATE bounce_events SET diagnostic = '' WHERE subscriber_id = ?`, []any{id}},
 			{`DELETE FROM mail_queue WHERE subscriber_id = ?`, []any{id}},
+			{`DELETE FROM undo_snapshots WHERE subscriber_id = ?`, []any{id}},
 			{`DELETE FROM subscribe_intake WHERE email = ? COLLATE NOCASE`, []any{email}},
 			{`INSERT INTO suppressions (entry, reason, created_at) VALUES (?, 'erased', ?) ON CONFLICT (entry) DO NOTHING`,
 				[]any{"#" + model.AddressHash(key, email), now}},

@@ -1,6 +1,6 @@
 // Package token signs and verifies the tokens herald puts in mail: an
 // HMAC-SHA256 over a purpose, an id and an expiry. One purpose per token
-// (confirm, resubscribe, unsubscribe, manage, bounce), so a token made for
+// (confirm, resubscribe, unsubscribe, manage, undo, bounce), so a token made for
 // one use is refused for another; the id is the subscriber's, the
 // subscription's or the delivery's. Links carry the URL-safe base64 form
 // (Make, Verify); e-mail local parts the compact, case-insensitive base32
@@ -26,6 +26,7 @@ const (
 	Resubscribe = "resubscribe" // id: subscription (an active reader taking a digest again)
 	Unsubscribe = "unsubscribe" // id: subscription
 	Manage      = "manage"      // id: subscriber
+	Undo        = "undo"        // id: an undo snapshot (what a reader's subscriptions were before an unsubscribe)
 	Bounce      = "bounce"      // id: a delivery or a transactional mail (VERP)
 )
 

@@ -13,10 +13,10 @@ func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.Done {
-		h.message(w, http.StatusOK, "You are subscribed", "Your subscription is already confirmed. Thank you!")
+		h.message(w, http.StatusOK, h.t("confirm.done_heading"), h.t("confirm.already"))
 		return
 	}
-	h.render(w, http.StatusOK, "confirm", page{Heading: "Confirm your subscription", Action: action("/confirm", r),
+	h.render(w, http.StatusOK, "confirm", page{Heading: h.t("confirm.heading"), Action: action("/confirm", r),
 		Email: string(c.Subscriber.Email), DigestTitle: c.DigestTitle})
 }
 
@@ -33,5 +33,5 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	h.message(w, http.StatusOK, "You are subscribed", "Thank you! Your first digest arrives with the next edition.")
+	h.message(w, http.StatusOK, h.t("confirm.done_heading"), h.t("confirm.thanks"))
 }

@@ -35,7 +35,11 @@ type env struct {
 func newEnv(tb testing.TB) *env { return newEnvWith(tb, "") }
 
 // newEnvWith is newEnv with more config (such as an http: mapping).
-func newEnvWith(tb testing.TB, extra string) *env {
+func newEnvWith(tb testing.TB, extra string) *env { return newEnvTweak(tb, extra, nil) }
+
+// newEnvTweak is newEnvWith whose config tweak changes before anything
+// is built (the site's language, more digests).
+func newEnvTweak(tb testing.TB, extra string, tweak func(*config.Config)) *env {
 	tb.Helper()
 	c := testkit.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -48,6 +52,9 @@ digests:
 `))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(cfg)
 	}
 	st, err := store.Open(context.Background(), tb.TempDir()+"/herald.db", store.Options{Logger: quiet, Now: c.Now})
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 // myData answers GET /preferences/data?token=…: everything herald keeps
 // about the reader, as a JSON download. It changes nothing.
 func (h *Handler) myData(w http.ResponseWriter, r *http.Request) {
-	d, err := h.opt.Subscriptions.MyData(r.Context(), linkToken(r))
+	d, err := h.opt.Preferences.MyData(r.Context(), linkToken(r))
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -25,36 +25,35 @@ func (h *Handler) myData(w http.ResponseWriter, r *http.Request) {
 // erasePage shows the button that erases the reader's data (GET
 // /preferences/erase?token=…); it changes nothing.
 func (h *Handler) erasePage(w http.ResponseWriter, r *http.Request) {
-	p, err := h.opt.Subscriptions.Preferences(r.Context(), linkToken(r))
+	p, err := h.opt.Preferences.Preferences(r.Context(), linkToken(r))
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
-	h.render(w, http.StatusOK, "erase", page{Heading: "Erase your data", Action: action("/preferences/erase", r), Email: string(p.Subscriber.Email)})
+	h.render(w, http.StatusOK, "erase", page{Heading: h.t("erase.heading"), Action: action("/preferences/erase", r), Email: string(p.Subscriber.Email)})
 }
 
 // erase removes the reader's personal data (POST /preferences/erase?token=…),
 // for the page's own form only (form=erase), as /preferences.
 func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.opt.Subscriptions.Preferences(r.Context(), linkToken(r)); err != nil {
+	if _, err := h.opt.Preferences.Preferences(r.Context(), linkToken(r)); err != nil {
 		h.fail(w, err)
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		h.message(w, http.StatusUnsupportedMediaType, "Something went wrong", "Please use the button on the page.")
+		h.message(w, http.StatusUnsupportedMediaType, h.t("page.wrong"), h.t("page.use_button"))
 		return
 	}
 	if !h.readForm(w, r) {
 		return
 	}
 	if r.PostForm.Get("form") != "erase" {
-		h.message(w, http.StatusBadRequest, "Something went wrong", "Please use the button on the page.")
+		h.message(w, http.StatusBadRequest, h.t("page.wrong"), h.t("page.use_button"))
 		return
 	}
-	if err := h.opt.Subscriptions.Erase(r.Context(), linkToken(r)); err != nil {
+	if err := h.opt.Preferences.Erase(r.Context(), linkToken(r)); err != nil {
 		h.fail(w, err)
 		return
 	}
-	h.message(w, http.StatusOK, "Your data is erased", "We no longer have your address, your name or what we sent you. "+
-		"To stop it coming back in an import, we keep a one-way fingerprint of the address; it cannot be turned back into it.")
+	h.message(w, http.StatusOK, h.t("erase.done_heading"), h.t("erase.done"))
 }

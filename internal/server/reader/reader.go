@@ -1,9 +1,14 @@
 // Package reader serves the pages a reader meets: the subscribe form and
-// POST /subscribe (with its limits and bot checks: bot.go), and the pages
+// POST /subscribe (with its limits and bot checks: bot.go), the pages
 // behind the links in mail — /confirm, /unsubscribe (with the RFC 8058
-// one-click POST), /preferences, and the reader's own data (privacy.go). A
-// GET shows a page with a button; only a POST changes anything, since mail
-// scanners fetch links. One file per action.
+// one-click POST), /preferences (search, time zone, unsubscribe from
+// everything), /undo, and the reader's own data (privacy.go) — and the
+// digests' public archive with its feeds (archive_*.go). A GET shows a page
+// with a button; only a POST changes anything, since mail scanners fetch
+// links. One file per action. Every sentence comes from the site
+// language's message catalogue (package i18n); the pages' stylesheet and
+// scripts are files under /assets/ (assets.go): the policy allows nothing
+// inline.
 //
 // The rules live in package subscription, reached through the Subscriptions
 // interface declared here; pages, headers and error statuses come from
@@ -12,6 +17,7 @@ package reader
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -19,6 +25,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/i18n"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/server/web"
 	"github.com/heraldnews/herald/internal/token"
@@ -26,16 +33,28 @@ import (
 	"github.com/heraldnews/herald/templates"
 )
 
-// Subscriptions is what the reader pages ask of package subscription.
+// Subscriptions is what the reader pages ask of package subscription about
+// signing up and leaving.
 type Subscriptions interface {
 	// Enqueue checks a subscribe request and records it for the worker.
 	Enqueue(ctx context.Context, req subscription.Request) error
+	// Offers lists the digests as the subscribe form shows them.
+	Offers(ctx context.Context) ([]subscription.DigestChoice, error)
 	ConfirmTarget(ctx context.Context, tok string) (subscription.Confirmation, error)
 	Confirm(ctx context.Context, tok string) (model.Subscriber, error)
 	UnsubscribeTarget(ctx context.Context, tok string) (subscription.Unsubscription, error)
 	Unsubscribe(ctx context.Context, tok string, oneClick bool) (subscription.Unsubscription, error)
+	UndoTarget(ctx context.Context, tok string) (subscription.Restoration, error)
+	Undo(ctx context.Context, tok string) (subscription.Restoration, error)
+}
+
+// Preferences is what the preferences page and the reader's own data ask
+// of package subscription.
+type Preferences interface {
 	Preferences(ctx context.Context, tok string) (subscription.Preferences, error)
 	SavePreferences(ctx context.Context, tok string, wanted map[string]subscription.Wanted) (subscription.Preferences, error)
+	SaveTimezone(ctx context.Context, tok, tz string) error
+	UnsubscribeAll(ctx context.Context, tok string) (subscription.Preferences, error)
 	MyData(ctx context.Context, tok string) (subscription.MyData, error)
 	Erase(ctx context.Context, tok string) error
 }
@@ -44,7 +63,10 @@ type Subscriptions interface {
 type Options struct {
 	Config        *config.Config
 	Subscriptions Subscriptions
-	Pages         *web.Pages
+	Preferences   Preferences // default: Subscriptions, when it implements it
+	// Archive serves the digests' public archive; nil: no archive routes.
+	Archive Archive
+	Pages   *web.Pages
 	// TrustedProxies may set X-Forwarded-For (the subscribe limit is per client).
 	TrustedProxies []netip.Prefix
 	// OnSubscribe is told each POST /subscribe's result: accepted,
@@ -66,6 +88,11 @@ type Handler struct {
 	network *web.HourlyLimiter // per network
 	spent   *spentChallenges
 	digests []string
+	cat     *i18n.Catalog
+	css     []byte // /assets/reader.css
+	local   bool   // a digest goes out at each reader's own time
+	// archived caches the archive's answers (nil without an archive).
+	archived *pageCache
 }
 
 // New returns the reader pages. It renders each page once with sample
@@ -80,6 +107,12 @@ func New(opt Options) (*Handler, error) {
 	if opt.OnSubscribe == nil {
 		opt.OnSubscribe = func(string) {}
 	}
+	if opt.Preferences == nil {
+		opt.Preferences, _ = opt.Subscriptions.(Preferences)
+	}
+	if opt.Preferences == nil {
+		return nil, errors.New("reader: New needs the preferences' service")
+	}
 	// The subscribe form's render time and proof-of-work challenges are
 	// signed with the config's secret, under purposes of their own.
 	signer, err := token.NewSigner([]byte(opt.Config.Secret), opt.Now, []byte(opt.Config.SecretPrevious))
@@ -88,21 +121,44 @@ func New(opt Options) (*Handler, error) {
 	}
 	n := opt.Config.HTTP.SubscribePerHour
 	h := &Handler{opt: opt, tokens: signer, limiter: web.NewHourlyLimiter(n, opt.Now), network: web.NewNetworkLimiter(n*networkFactor, opt.Now),
-		spent: &spentChallenges{seen: map[int64]time.Time{}, max: 100_000}}
+		spent: &spentChallenges{seen: map[int64]time.Time{}, max: 100_000}, cat: opt.Pages.Catalog()}
+	if h.cat == nil {
+		return nil, errors.New("reader: the pages have no message catalogue (web.LoadPages loads it)")
+	}
 	for _, d := range opt.Config.Digests {
 		h.digests = append(h.digests, d.Name)
+		h.local = h.local || d.Local()
 	}
-	for _, name := range []string{"confirm", "unsubscribe", "preferences", "erase", "message"} {
-		if err := opt.Pages.Check(name, page{Site: opt.Pages.Site(), Heading: "x"}); err != nil {
-			return nil, err
-		}
+	if h.css, err = templates.ReadFile(opt.Config.TemplatesDir, "reader.css"); err != nil {
+		return nil, err
 	}
-	for _, name := range []string{"subscribe.html", "subscribed.html"} {
-		if err := opt.Pages.Check(name, subscribePage{SiteName: opt.Pages.Site().Name, Digests: h.digests}); err != nil {
-			return nil, err
-		}
+	if err := h.checkPages(); err != nil {
+		return nil, err
 	}
 	return h, nil
+}
+
+// checkPages renders each page once with sample data, so a template that
+// parses but fails when run (an unknown catalogue key) fails at start.
+func (h *Handler) checkPages() error {
+	site := h.opt.Pages.Site()
+	sample := []digestView{{DigestChoice: subscription.DigestChoice{Name: "d", Title: "T", Description: "D", Subscribed: true},
+		List: "x", Sections: []choiceView{{Name: "section.d", Slug: "s", Label: "S"}}}}
+	for _, name := range []string{"confirm", "unsubscribe", "preferences", "erase", "undo", "message"} {
+		p := page{Site: site, Heading: "x", DigestTitle: "T", Undo: "/u", Query: "q", Digests: sample, Zones: []string{"UTC"}}
+		if err := h.opt.Pages.Check(name, p); err != nil {
+			return err
+		}
+	}
+	offers := []subscription.DigestChoice{{Name: "a", Title: "A", Description: "D", Local: true,
+		Sections: []subscription.Choice{{Slug: "s", Name: "S"}, {Slug: "t", Name: "T"}},
+		Authors:  []subscription.Choice{{Slug: "s", Name: "S"}, {Slug: "t", Name: "T"}}}, {Name: "b", Title: "B"}}
+	for _, name := range []string{"subscribe.html", "subscribed.html"} {
+		if err := h.opt.Pages.Check(name, subscribePage{SiteName: site.Name, Digests: offers, Local: true, Zones: []string{"UTC"}, PoW: "p"}); err != nil {
+			return err
+		}
+	}
+	return h.checkArchive()
 }
 
 // Register mounts the pages on mux.
@@ -122,6 +178,12 @@ func (h *Handler) Register(mux web.Mux) {
 	mux.HandleFunc("GET /preferences/data", h.myData)
 	mux.HandleFunc("GET /preferences/erase", h.erasePage)
 	mux.HandleFunc("POST /preferences/erase", h.erase)
+	mux.HandleFunc("GET /undo", h.undoPage)
+	mux.HandleFunc("POST /undo", h.undo)
+	mux.HandleFunc("GET /assets/{file}", h.asset)
+	if h.opt.Archive != nil {
+		h.registerArchive(mux)
+	}
 }
 
 // page is what the link pages' templates receive.
@@ -134,7 +196,15 @@ type page struct {
 	Token       string // the link's token, for the page's other links
 	Email       string
 	DigestTitle string
-	Digests     []subscription.DigestChoice
+	Undo        string // the undo link, after an unsubscribe
+	// The preferences page.
+	Digests     []digestView
+	Query       string   // what the reader searched for
+	NoMatch     bool     // ... and nothing matched
+	MoreMatches bool     // ... and more matched than are shown
+	Names       []string // every section's and author's name, for typing
+	Timezone    string
+	Zones       []string
 }
 
 // render writes a link page.
@@ -151,14 +221,18 @@ func (h *Handler) message(w http.ResponseWriter, status int, heading, msg string
 	h.render(w, status, "message", page{Heading: heading, Message: msg, Error: status >= 400})
 }
 
-// fail answers err with the page its code maps to (web.ProblemOf).
+// fail answers err with the page its code maps to (web.ProblemOf), in the
+// site's language.
 func (h *Handler) fail(w http.ResponseWriter, err error) {
-	p := web.ProblemOf(err)
+	p := h.problem(err)
 	if p.Status == http.StatusInternalServerError {
 		h.opt.Log.Error("reader page failed", "err", err)
 	}
 	h.message(w, p.Status, p.Heading, p.Message)
 }
+
+// t is the catalogue's message id.
+func (h *Handler) t(id string, data ...any) string { return h.cat.T(id, data...) }
 
 // linkToken is the request's link token.
 func linkToken(r *http.Request) string { return r.URL.Query().Get("token") }
@@ -173,7 +247,7 @@ func action(path string, r *http.Request) string {
 func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		h.message(w, http.StatusBadRequest, "Something went wrong", "The form could not be read. Please try again.")
+		h.message(w, http.StatusBadRequest, h.t("page.wrong"), h.t("page.form_unreadable"))
 		return false
 	}
 	return true

@@ -1,11 +1,13 @@
 package reader
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -15,7 +17,12 @@ import (
 
 type subscribePage struct {
 	SiteName string
-	Digests  []string
+	// Digests are the digests offered, the one chosen (or the first) with
+	// Subscribed set, its ticked follows Checked.
+	Digests  []subscription.DigestChoice
+	Local    bool     // a digest goes out at each reader's own time: ask the zone
+	Zones    []string // the zone list (tz.js picks the browser's)
+	Timezone string
 	Error    string
 	Email    string
 	Name     string
@@ -26,31 +33,61 @@ type subscribePage struct {
 
 // formPage returns the subscribe form's view with a fresh challenge, and a
 // fresh ts unless p carries the one a post brought back (a reader fixing a
-// typo is not a bot because the form came back quickly).
-func (h *Handler) formPage(p subscribePage) subscribePage {
-	p.SiteName, p.Digests = h.opt.Pages.Site().Name, h.digests
+// typo is not a bot because the form came back quickly). req, from a
+// post, keeps the reader's choices.
+func (h *Handler) formPage(ctx context.Context, p subscribePage, req subscription.Request) (subscribePage, error) {
+	p.SiteName, p.Local, p.Zones, p.Timezone = h.opt.Pages.Site().Name, h.local, zoneList(req.Timezone), req.Timezone
+	offers, err := h.opt.Subscriptions.Offers(ctx)
+	if err != nil {
+		return p, err
+	}
+	chosen := 0
+	for i, d := range offers {
+		if d.Name == req.Digest {
+			chosen = i
+		}
+	}
+	for i := range offers {
+		offers[i].Subscribed = i == chosen
+		if i != chosen {
+			continue
+		}
+		for j := range offers[i].Sections {
+			offers[i].Sections[j].Checked = slices.Contains(req.Sections, offers[i].Sections[j].Slug)
+		}
+		for j := range offers[i].Authors {
+			offers[i].Authors[j].Checked = slices.Contains(req.Authors, offers[i].Authors[j].Slug)
+		}
+	}
+	p.Digests = offers
 	if _, err := h.tokens.Verify(p.TS, purposeForm); err != nil {
 		p.TS = h.formStamp()
 	}
 	if h.opt.Config.HTTP.SubscribePoW {
 		p.PoW, p.PoWBits = h.challenge(), powBits
 	}
-	return p
+	return p, nil
 }
 
-// renderForm writes the subscribe form; with the proof of work on, its
-// page may run herald's own script.
-func (h *Handler) renderForm(w http.ResponseWriter, status int, p subscribePage) {
+// renderForm writes the subscribe form; with the proof of work on, or a
+// digest sent at each reader's own time (the zone script), its page may
+// run herald's own scripts.
+func (h *Handler) renderForm(w http.ResponseWriter, r *http.Request, status int, p subscribePage, req subscription.Request) {
 	csp := web.CSP
-	if h.opt.Config.HTTP.SubscribePoW {
+	if h.opt.Config.HTTP.SubscribePoW || h.local {
 		csp = web.ScriptCSP
 	}
-	h.opt.Pages.RenderCSP(w, status, "subscribe.html", h.formPage(p), csp)
+	p, err := h.formPage(r.Context(), p, req)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	h.opt.Pages.RenderCSP(w, status, "subscribe.html", p, csp)
 }
 
 // subscribeForm shows the subscribe form (GET /subscribe).
 func (h *Handler) subscribeForm(w http.ResponseWriter, r *http.Request) {
-	h.renderForm(w, http.StatusOK, subscribePage{})
+	h.renderForm(w, r, http.StatusOK, subscribePage{}, subscription.Request{})
 }
 
 // wantsJSON reports whether the client sent or prefers JSON.
@@ -79,12 +116,12 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 			web.JSONMessage(w, code, msg)
 			return
 		}
-		h.renderForm(w, code, subscribePage{Error: msg, Email: req.Email, Name: req.Name, TS: bot.TS})
+		h.renderForm(w, r, code, subscribePage{Error: msg, Email: req.Email, Name: req.Name, TS: bot.TS}, req)
 	}
 	limited := func() {
 		h.opt.OnSubscribe("limited")
 		w.Header().Set("Retry-After", "3600")
-		fail(http.StatusTooManyRequests, "Too many subscription requests from your address. Please try again later.", subscription.Request{})
+		fail(http.StatusTooManyRequests, h.t("subscribe.limited"), subscription.Request{})
 	}
 	if !h.allow(r) {
 		limited()
@@ -96,11 +133,21 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.opt.OnSubscribe("invalid")
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			fail(http.StatusRequestEntityTooLarge, "The request is too large.", req)
+			fail(http.StatusRequestEntityTooLarge, h.t("subscribe.too_large"), req)
 			return
 		}
-		fail(http.StatusBadRequest, err.Error(), req)
+		fail(http.StatusBadRequest, h.t(err.Error()), req) // the error is its catalogue key
 		return
+	}
+	// The form's follows are per digest (section.NAME): those of the
+	// digest chosen count.
+	if d, ok := h.opt.Config.Digest(req.Digest); ok && r.PostForm != nil {
+		req.Sections = append(req.Sections, r.PostForm["section."+d.Name]...)
+		req.Authors = append(req.Authors, r.PostForm["author."+d.Name]...)
+		if len(req.Sections)+len(req.Authors) > 200 {
+			fail(http.StatusBadRequest, h.t("subscribe.too_many"), req)
+			return
+		}
 	}
 	why, full := h.caught(bot)
 	if full {
@@ -111,10 +158,10 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.opt.OnSubscribe("caught")
 		h.opt.Log.Info("subscribe request caught by a bot check", "check", why)
 	} else if err := h.opt.Subscriptions.Enqueue(r.Context(), req); err != nil {
-		p := web.ProblemOf(err)
+		p := h.problem(err)
 		if p.Status == http.StatusInternalServerError {
 			h.opt.Log.Error("subscribe failed", "err", err)
-			fail(p.Status, "Something went wrong on our side. Please try again later.", req)
+			fail(p.Status, h.t("subscribe.failed"), req)
 			return
 		}
 		h.opt.OnSubscribe("invalid")
@@ -124,13 +171,14 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.opt.OnSubscribe("accepted")
 	}
 	if asJSON {
-		web.JSON(w, http.StatusAccepted, map[string]string{"status": "pending",
-			"message": "If the address can receive mail, a confirmation link is on its way."})
+		web.JSON(w, http.StatusAccepted, map[string]string{"status": "pending", "message": h.t("subscribe.pending")})
 		return
 	}
 	h.opt.Pages.Render(w, http.StatusAccepted, "subscribed.html", subscribePage{SiteName: h.opt.Pages.Site().Name})
 }
 
+// parseSubscribe reads a subscribe request. Its errors' messages are
+// catalogue keys (subscribe.no_email): the handler words them.
 func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Request, botCheck, error) {
 	var (
 		req subscription.Request
@@ -161,7 +209,7 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 			if errors.As(err, &mbe) {
 				return req, bot, err
 			}
-			return req, bot, invalid("The request body is not valid JSON.")
+			return req, bot, invalid("subscribe.bad_json")
 		}
 		req = subscription.Request{Email: body.Email, Name: body.Name, Digest: body.Digest, Timezone: body.Timezone,
 			Sections: append(body.Sections, body.Section...), Authors: append(body.Authors, body.Author...)}
@@ -172,29 +220,29 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 			if errors.As(err, &mbe) {
 				return req, bot, err
 			}
-			return req, bot, invalid("The form could not be read.")
+			return req, bot, invalid("subscribe.bad_form")
 		}
 		f := r.PostForm
 		req = subscription.Request{Email: f.Get("email"), Name: f.Get("name"), Digest: f.Get("digest"), Timezone: f.Get("timezone"),
 			Sections: values(f, "section"), Authors: values(f, "author")}
 		bot = botCheck{Website: f.Get("website"), TS: f.Get("ts"), PoW: f.Get("pow"), Nonce: f.Get("nonce")}
 	default:
-		return req, bot, invalid("Send the form as application/x-www-form-urlencoded or JSON.")
+		return req, bot, invalid("subscribe.bad_type")
 	}
 	req.Email = strings.TrimSpace(req.Email)
 	req.Name = strings.TrimSpace(req.Name)
 	req.Timezone = strings.TrimSpace(req.Timezone)
 	if req.Email == "" {
-		return req, bot, invalid("Please enter your email address.")
+		return req, bot, invalid("subscribe.no_email")
 	}
 	if _, err := model.ParseAddress(req.Email); err != nil {
-		return req, bot, invalid("That does not look like an email address.")
+		return req, bot, invalid("subscribe.bad_email")
 	}
 	if len(req.Name) > 200 || strings.ContainsAny(req.Name, "\r\n\x00") {
-		return req, bot, invalid("The name is too long or contains line breaks.")
+		return req, bot, invalid("subscribe.bad_name")
 	}
 	if len(req.Sections)+len(req.Authors) > 200 {
-		return req, bot, invalid("Too many sections or authors.")
+		return req, bot, invalid("subscribe.too_many")
 	}
 	return req, bot, nil
 }
@@ -213,5 +261,5 @@ func values(f url.Values, key string) []string {
 	return out
 }
 
-// invalid is a problem with the request, in words shown to the reader.
+// invalid is a problem with the request; msg is the catalogue key of its words.
 func invalid(msg string) error { return &model.Error{Code: model.EINVALID, Message: msg} }

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/i18n"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/templates"
 )
@@ -36,13 +37,16 @@ type Mux interface {
 // MaxFormBytes bounds a form or JSON request body.
 const MaxFormBytes = 16 << 10
 
-// CSP is the Content-Security-Policy of the reader pages: nothing loads
-// from anywhere, forms post only to herald, no page can be framed.
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+// CSP is the Content-Security-Policy of the reader pages (the archive's
+// included): no inline style or script (their stylesheet is a file,
+// /assets/reader.css), images from herald or over https only (an archived
+// article's),
+// forms post only to herald, no page can be framed.
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // ScriptCSP is CSP for a reader page that runs herald's own script files
-// (the subscribe form's proof of work): scripts and fetches from herald
-// only, never inline.
+// (the subscribe form's proof of work, the reader's time zone): scripts and
+// fetches from herald only, never inline.
 const ScriptCSP = CSP + "; script-src 'self'; connect-src 'self'"
 
 // AdminCSP is the stricter policy of the editors' pages: no inline script
@@ -89,13 +93,15 @@ type Pages struct {
 	site    templates.Site
 	log     *slog.Logger
 	headers func(http.Header)
+	cat     *i18n.Catalog // the reader pages' text; nil for the editors' pages
 }
 
 // pageFiles are the template files of the reader pages, parsed into one set.
-var pageFiles = []string{"pages.html.tmpl", "subscribe.html.tmpl"}
+var pageFiles = []string{"pages.html.tmpl", "subscribe.html.tmpl", "archive.html.tmpl"}
 
 // pageNames are the templates the handlers render; each must be defined.
-var pageNames = []string{"confirm", "unsubscribe", "preferences", "erase", "message", "subscribe.html", "subscribed.html"}
+var pageNames = []string{"confirm", "unsubscribe", "preferences", "erase", "undo", "message", "subscribe.html", "subscribed.html",
+	"archive-index", "archive-edition"}
 
 // adminFiles are the template files of the editors' pages, one set.
 var adminFiles = []string{"admin.html.tmpl", "admin-pages.html.tmpl", "admin-send.html.tmpl",
@@ -107,23 +113,37 @@ var adminNames = []string{"admin/login", "admin/message", "admin/dashboard", "ad
 	"admin/import", "admin/audit", "admin/account", "admin/editors"}
 
 // LoadPages parses the reader page templates (built in, or from
-// templates_dir) and checks every page is defined, so a broken override is
-// an error at start naming its file.
+// templates_dir) with the site language's message catalogue, and checks
+// every page is defined, so a broken override is an error at start naming
+// its file.
 func LoadPages(cfg *config.Config, log *slog.Logger) (*Pages, error) {
-	return load(cfg, log, pageFiles, pageNames, SetPageHeaders)
+	cat, err := i18n.Load(cfg.TemplatesDir, cfg.Site.Language)
+	if err != nil {
+		return nil, err
+	}
+	if cat.Fallback() && log != nil {
+		log.Warn("no message catalogue for the site's language: readers see English", "site.language", cfg.Site.Language)
+	}
+	return load(cfg, log, pageFiles, pageNames, SetPageHeaders, cat)
 }
 
 // LoadAdminPages is LoadPages for the editors' pages, which carry the
 // stricter AdminCSP.
 func LoadAdminPages(cfg *config.Config, log *slog.Logger) (*Pages, error) {
-	return load(cfg, log, adminFiles, adminNames, SetAdminHeaders)
+	return load(cfg, log, adminFiles, adminNames, SetAdminHeaders, nil)
 }
 
-func load(cfg *config.Config, log *slog.Logger, files, names []string, headers func(http.Header)) (*Pages, error) {
+func load(cfg *config.Config, log *slog.Logger, files, names []string, headers func(http.Header), cat *i18n.Catalog) (*Pages, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	t, err := templates.ParseHTML(cfg.TemplatesDir, files...)
+	var funcs map[string]any
+	site := templates.SiteOf(cfg.Site)
+	if cat != nil {
+		funcs = cat.FuncMap()
+		site.Language = cat.Lang()
+	}
+	t, err := templates.ParseHTMLFuncs(cfg.TemplatesDir, funcs, files...)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +156,20 @@ func load(cfg *config.Config, log *slog.Logger, files, names []string, headers f
 			return nil, errors.New("templates: " + strings.Join(srcs, " or ") + ": no template " + `"` + name + `"` + " defined")
 		}
 	}
-	return &Pages{t: t, site: templates.SiteOf(cfg.Site), log: log, headers: headers}, nil
+	return &Pages{t: t, site: site, log: log, headers: headers, cat: cat}, nil
+}
+
+// Catalog is the reader pages' message catalogue (nil for the editors').
+func (p *Pages) Catalog() *i18n.Catalog { return p.cat }
+
+// Bytes executes page name with data into memory: a static page (the
+// archive under build --out).
+func (p *Pages) Bytes(name string, data any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := p.t.ExecuteTemplate(&b, name, data); err != nil {
+		return nil, errors.New("templates: page " + name + ": " + err.Error())
+	}
+	return b.Bytes(), nil
 }
 
 // Site is the site as the page templates see it.
@@ -172,6 +205,9 @@ func (p *Pages) RenderCSP(w http.ResponseWriter, status int, name string, data a
 	if csp != "" {
 		w.Header().Set("Content-Security-Policy", csp)
 	}
+	if p.cat != nil {
+		w.Header().Set("Content-Language", p.cat.Lang())
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
 }
@@ -201,6 +237,34 @@ func ProblemOf(err error) Problem {
 		return p
 	}
 	return Problem{http.StatusInternalServerError, "Something went wrong", "Please try again in a few minutes."}
+}
+
+// Problem is ProblemOf in the reader pages' language: the heading comes
+// from the catalogue (problem.CODE), and so does a 500's message; a domain
+// error's own message is the caller's to translate (it knows the
+// sentinels).
+func (p *Pages) Problem(err error) Problem {
+	pr := ProblemOf(err)
+	if p.cat == nil {
+		return pr
+	}
+	code := model.ErrorCode(err)
+	if _, ok := problems[code]; !ok {
+		code = model.EINTERNAL
+		pr.Message = p.cat.T("problem.internal_message")
+	}
+	pr.Heading = p.cat.T(problemKeys[code])
+	return pr
+}
+
+// problemKeys are the catalogue keys of the problems' headings.
+var problemKeys = map[string]string{
+	model.EINVALID:  "problem.invalid",
+	model.ENOTFOUND: "problem.not_found",
+	model.EEXPIRED:  "problem.expired",
+	model.ECONFLICT: "problem.conflict",
+	model.EFINISHED: "problem.finished",
+	model.EINTERNAL: "problem.internal",
 }
 
 // JSON writes v as indented JSON with status code.
