@@ -100,3 +100,31 @@ func TestSuppressionPages(t *testing.T) {
 		t.Errorf("a bad cursor: %v", err)
 	}
 }
+
+// SuppressionsOf with a nil key reads the stored key and never makes one
+// (a page's read changes nothing): with none stored it still finds the
+// address's other entries, with one it finds the erased hash too.
+func TestSuppressionsOfStoredKey(t *testing.T) {
+	ctx := context.Background()
+	s, _ := MustOpen(t)
+	if err := s.Suppress(ctx, "@example.com", "domain"); err != nil {
+		t.Fatal(err)
+	}
+	sps, err := s.SuppressionsOf(ctx, nil, "ann@example.com")
+	if err != nil || len(sps) != 1 || sps[0].Entry != "@example.com" {
+		t.Fatalf("without a key: %+v %v", sps, err)
+	}
+	if _, err := s.Setting(ctx, "suppression_key"); model.ErrorCode(err) != model.ENOTFOUND {
+		t.Fatalf("a read made the key: %v", err)
+	}
+	key, err := s.SuppressionKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SuppressErased(ctx, key, "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if sps, err := s.SuppressionsOf(ctx, nil, "ann@example.com"); err != nil || len(sps) != 2 {
+		t.Fatalf("with the stored key: %+v %v", sps, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -60,12 +61,27 @@ func (s *Store) SuppressionKey(ctx context.Context) ([]byte, error) {
 
 // SuppressionsOf returns every entry of the suppression list that matches
 // address: its own entry, its domain's, its erased hash (key is
-// SuppressionKey's), and its subscriber's bounced or complained status.
+// SuppressionKey's; nil reads the stored key without making one, for a
+// page that must change nothing: with none stored, no address has left a
+// hash), and its subscriber's bounced or complained status.
 func (s *Store) SuppressionsOf(ctx context.Context, key []byte, address model.Address) ([]model.Suppression, error) {
+	hash := "" // matches no entry
+	if key == nil {
+		v, err := s.Setting(ctx, "suppression_key")
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if key, err = hex.DecodeString(v); err != nil {
+			return nil, fmt.Errorf("store: suppression key: %w", err)
+		}
+	}
+	if len(key) > 0 {
+		hash = "#" + model.AddressHash(key, address)
+	}
 	out, err := queryRows(ctx, s.W, `SELECT entry, reason, note, created_at FROM suppressions WHERE entry IN (?, ?, ?)
 		UNION ALL
 		SELECT lower(email), status, '', updated_at FROM subscribers WHERE email = ? AND status IN ('bounced', 'complained')`,
-		scanSuppression, addressEntry(address), "@"+address.Domain(), "#"+model.AddressHash(key, address), address)
+		scanSuppression, addressEntry(address), "@"+address.Domain(), hash, address)
 	if err != nil {
 		return nil, fmt.Errorf("store: suppressions of %s: %w", address, err)
 	}

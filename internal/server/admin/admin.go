@@ -60,12 +60,12 @@ type Suppressions interface {
 
 // LifecycleStore reads what the lifecycle recorded: the bounce and
 // complaint events of a page of deliveries, of a subscriber and (counted)
-// of editions, and the suppression entries that match an address.
+// of editions, and the suppression entries that match an address (the
+// pages pass a nil key: the stored one, never made by a page).
 type LifecycleStore interface {
 	DeliveryEvents(ctx context.Context, ids []int64) ([]model.BounceEvent, error)
 	SubscriberEvents(ctx context.Context, subscriberID int64, limit int) ([]model.BounceEvent, error)
 	EditionReports(ctx context.Context, ids []int64) (map[int64]map[string]int, error)
-	SuppressionKey(ctx context.Context) ([]byte, error)
 	SuppressionsOf(ctx context.Context, key []byte, address model.Address) ([]model.Suppression, error)
 }
 
@@ -124,7 +124,6 @@ type Handler struct {
 	perAcct   *web.KeyedLimiter
 	samples   *sampleCache
 	reports   *reportCache
-	suppKey   suppressionKey
 	crossSite *http.CrossOriginProtection
 	tick      time.Duration // the progress stream's reading interval
 	stopping  chan struct{} // closed by StopStreams

@@ -140,22 +140,3 @@ func (c *reportCache) counts(ctx context.Context, st LifecycleStore, ids []int64
 	}
 	return out, nil
 }
-
-// suppressionKey is the suppression list's hash key, read once.
-type suppressionKey struct {
-	mu  sync.Mutex
-	key []byte
-}
-
-func (k *suppressionKey) get(ctx context.Context, st LifecycleStore) ([]byte, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.key == nil {
-		key, err := st.SuppressionKey(ctx)
-		if err != nil {
-			return nil, err
-		}
-		k.key = key
-	}
-	return k.key, nil
-}

@@ -98,11 +98,7 @@ func (h *Handler) showSuppressions(w http.ResponseWriter, r *http.Request, rq *r
 // suppressionsOf returns every entry that keeps addr from mail: its own,
 // its domain's, an erased hash of it, its subscriber's status.
 func (h *Handler) suppressionsOf(r *http.Request, rq *request, addr model.Address) ([]suppressionRow, error) {
-	key, err := h.suppKey.get(r.Context(), h.opt.Lifecycle)
-	if err != nil {
-		return nil, err
-	}
-	sps, err := h.opt.Lifecycle.SuppressionsOf(r.Context(), key, addr)
+	sps, err := h.opt.Lifecycle.SuppressionsOf(r.Context(), nil, addr)
 	if err != nil {
 		return nil, err
 	}
