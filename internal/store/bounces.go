@@ -169,10 +169,12 @@ func (s *Store) SubscriberEvents(ctx context.Context, subscriberID int64, limit 
 	return out, nil
 }
 
-// EditionReports counts, for each edition of ids, the deliveries that
-// drew a report of each kind (model.Report*): a delivery reported twice
-// (a DSN and a webhook) counts once. It reads the edition's events
-// (bounce_events_edition), not its deliveries.
+// EditionReports returns, for each edition of ids, how many of its
+// deliveries drew a report of each kind (model.Report*): a delivery
+// reported twice (a DSN and a webhook) counts once. The counts are kept
+// by a trigger as events are recorded (edition_reports, migration 0012),
+// so this reads one row per edition and kind, however many events there
+// are.
 func (s *Store) EditionReports(ctx context.Context, ids []int64) (map[int64]map[string]int, error) {
 	out := make(map[int64]map[string]int, len(ids))
 	if len(ids) == 0 {
@@ -182,8 +184,8 @@ func (s *Store) EditionReports(ctx context.Context, ids []int64) (map[int64]map[
 	for i, id := range ids {
 		args[i] = id
 	}
-	err := eachRow(ctx, s.R, `SELECT edition_id, kind, count(DISTINCT coalesce(delivery_id, -id)) FROM bounce_events INDEXED BY bounce_events_edition
-		WHERE edition_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) GROUP BY edition_id, kind`, func(sc scanner) error {
+	err := eachRow(ctx, s.R, `SELECT edition_id, kind, deliveries FROM edition_reports
+		WHERE edition_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, func(sc scanner) error {
 		var (
 			id   int64
 			kind string

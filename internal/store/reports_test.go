@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -72,5 +75,60 @@ func TestReportReads(t *testing.T) {
 	want := map[string]int{model.ReportComplaint: 1, model.ReportHard: 1, model.ReportSoft: 1}
 	if err != nil || len(counts) != 1 || fmt.Sprint(counts[eds[0].ID]) != fmt.Sprint(want) {
 		t.Errorf("EditionReports: %v %v", counts, err)
+	}
+}
+
+// Migration 0012 counts the events recorded before it ran, once per
+// delivery and kind, and the trigger goes on from there.
+func TestEditionReportsMigration(t *testing.T) {
+	ctx := context.Background()
+	w, err := sql.Open("sqlite", DSN(t.TempDir()+"/herald.db", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetMaxOpenConns(1)
+	defer w.Close()
+	s := &Store{W: w, R: w, Now: func() time.Time { return fixedNow }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := w.ExecContext(ctx, `CREATE TABLE herald_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.version < 12 {
+			if err := s.apply(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO subscribers (id, email, status, created_at, updated_at) VALUES (1, 'a@example.com', 'active', 1, 1), (2, 'b@example.com', 'active', 1, 1)`,
+		`INSERT INTO subscriptions (id, subscriber_id, digest, created_at, updated_at) VALUES (1, 1, 'daily', 1, 1), (2, 2, 'daily', 1, 1)`,
+		`INSERT INTO editions (id, digest, kind, cutoff, since, created_at) VALUES (1, 'daily', 'manual', 1, 0, 1)`,
+		`INSERT INTO deliveries (id, edition_id, subscriber_id, subscription_id) VALUES (5, 1, 1, 1), (6, 1, 2, 2)`,
+		`INSERT INTO bounce_events (delivery_id, edition_id, subscriber_id, kind, status, created_at) VALUES
+		  (5, 1, 1, 'complaint', '', 1), (5, 1, 1, 'complaint', '5.7.1', 1), (6, 1, 2, 'soft', '4.2.2', 1), (NULL, NULL, 2, 'soft', '', 1)`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.EditionReports(ctx, []int64{1})
+	if err != nil || fmt.Sprint(got[1]) != "map[complaint:1 soft:1]" {
+		t.Fatalf("after the migration: %v %v", got, err)
+	}
+	if _, err := s.RecordReport(ctx, model.BounceEvent{DeliveryID: 6, EditionID: 1, SubscriberID: 2, Kind: model.ReportHard, Status: "5.1.1"}, model.EffectNone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordReport(ctx, model.BounceEvent{DeliveryID: 6, EditionID: 1, SubscriberID: 2, Kind: model.ReportSoft, Status: "4.4.1"}, model.EffectNone); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.EditionReports(ctx, []int64{1}); fmt.Sprint(got[1]) != "map[complaint:1 hard:1 soft:1]" {
+		t.Fatalf("after two more reports: %v", got)
 	}
 }

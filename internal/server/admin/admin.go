@@ -123,7 +123,6 @@ type Handler struct {
 	perAddr   *web.HourlyLimiter
 	perAcct   *web.KeyedLimiter
 	samples   *sampleCache
-	reports   *reportCache
 	crossSite *http.CrossOriginProtection
 	tick      time.Duration // the progress stream's reading interval
 	stopping  chan struct{} // closed by StopStreams
@@ -148,7 +147,6 @@ func New(opt Options) *Handler {
 		perAddr:   web.NewHourlyLimiter(cfg.Admin.LoginPerAddress, opt.Now),
 		perAcct:   web.NewKeyedLimiter(cfg.Admin.LoginPerHour, opt.Now),
 		samples:   newSampleCache(64, 30*time.Minute, opt.Now),
-		reports:   newReportCache(reportsFresh, opt.Now),
 		crossSite: http.NewCrossOriginProtection(),
 		tick:      cfg.Admin.ProgressInterval.D(),
 		stopping:  make(chan struct{}),

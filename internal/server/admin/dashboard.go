@@ -76,7 +76,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, rq *request)
 		}
 		data.Digests = append(data.Digests, dd)
 	}
-	counts, err := h.reports.counts(ctx, h.opt.Lifecycle, ids)
+	counts, err := h.opt.Lifecycle.EditionReports(ctx, ids)
 	if err != nil {
 		h.fail(w, r, rq, err)
 		return

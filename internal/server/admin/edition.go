@@ -98,7 +98,7 @@ func (h *Handler) edition(w http.ResponseWriter, r *http.Request, rq *request) {
 	for _, ev := range evs {
 		byDelivery[ev.DeliveryID] = append(byDelivery[ev.DeliveryID], eventRowOf(ev, loc))
 	}
-	counts, err := h.reports.counts(ctx, h.opt.Lifecycle, []int64{id})
+	counts, err := h.opt.Lifecycle.EditionReports(ctx, []int64{id})
 	if err != nil {
 		h.fail(w, r, rq, err)
 		return

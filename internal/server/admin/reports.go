@@ -1,9 +1,7 @@
 package admin
 
 import (
-	"context"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -22,12 +20,6 @@ const (
 	complaintMax  = 0.003
 	hardBounceMax = 0.02
 )
-
-// reportsFresh is how long the pages reuse an edition's report counts:
-// complaints keep arriving for days after an edition, a minute late is
-// fine, and counting a million-reader edition's events on every view of
-// the dashboard is not.
-const reportsFresh = time.Minute
 
 // rates are an edition's (or several editions') reports against the
 // messages delivered.
@@ -82,61 +74,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// reportCache keeps editions' report counts for reportsFresh.
-type reportCache struct {
-	mu    sync.Mutex
-	fresh time.Duration
-	now   func() time.Time
-	items map[int64]cachedReports
-}
-
-type cachedReports struct {
-	counts map[string]int
-	at     time.Time
-}
-
-func newReportCache(fresh time.Duration, now func() time.Time) *reportCache {
-	return &reportCache{fresh: fresh, now: now, items: map[int64]cachedReports{}}
-}
-
-// counts returns the report counts of editions ids, reading those not
-// cached (or cached too long ago) from st in one query.
-func (c *reportCache) counts(ctx context.Context, st LifecycleStore, ids []int64) (map[int64]map[string]int, error) {
-	out := make(map[int64]map[string]int, len(ids))
-	var missing []int64
-	c.mu.Lock()
-	now := c.now()
-	for _, id := range ids {
-		if it, ok := c.items[id]; ok && now.Sub(it.at) < c.fresh {
-			out[id] = it.counts
-		} else {
-			missing = append(missing, id)
-		}
-	}
-	c.mu.Unlock()
-	if len(missing) == 0 {
-		return out, nil
-	}
-	got, err := st.EditionReports(ctx, missing)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, it := range c.items {
-		if now.Sub(it.at) >= c.fresh {
-			delete(c.items, id)
-		}
-	}
-	for _, id := range missing {
-		counts := got[id]
-		if counts == nil {
-			counts = map[string]int{}
-		}
-		out[id] = counts
-		c.items[id] = cachedReports{counts: counts, at: now}
-	}
-	return out, nil
 }
