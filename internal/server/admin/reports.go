@@ -2,6 +2,7 @@ package admin
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -56,6 +57,32 @@ func (r rates) add(delivered int, counts map[string]int) rates {
 		model.ReportHard: r.Hard + counts[model.ReportHard], model.ReportSoft: r.Soft + counts[model.ReportSoft]})
 }
 
+// Summary says the reports in words: "1 complaint (0.10%), 3 hard
+// bounces (0.30%), 2 soft bounces", or "nothing reported".
+func (r rates) Summary() string {
+	var parts []string
+	if r.Complaints > 0 {
+		parts = append(parts, plural(r.Complaints, "complaint")+" ("+r.ComplaintRate+")")
+	}
+	if r.Hard > 0 {
+		parts = append(parts, plural(r.Hard, "hard bounce")+" ("+r.HardRate+")")
+	}
+	if r.Soft > 0 {
+		parts = append(parts, plural(r.Soft, "soft bounce"))
+	}
+	if len(parts) == 0 {
+		return "nothing reported"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
 func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 2, 64) + "%" }
 
 // eventRow is one bounce or complaint event as the pages list it.
@@ -65,7 +92,7 @@ type eventRow struct {
 }
 
 func eventRowOf(ev model.BounceEvent, loc *time.Location) eventRow {
-	return eventRow{Kind: ev.Kind, Status: orDash(ev.Status), Diagnostic: ev.Diagnostic, Source: orDash(ev.Source),
+	return eventRow{Kind: ev.Kind, Status: ev.Status, Diagnostic: ev.Diagnostic, Source: orDash(ev.Source),
 		When: when(ev.CreatedAt, loc), DeliveryID: ev.DeliveryID, MailID: ev.MailID}
 }
 
