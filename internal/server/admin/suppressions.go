@@ -12,7 +12,7 @@ import (
 type suppressionRow struct {
 	Entry, Reason, Note, Since string
 	SubscriberID               int64
-	Removable                  bool // an address or domain herald suppressions remove takes
+	Removable                  bool // not an erased address's hash: only the reader's double opt-in lifts that
 }
 
 type suppressionsPage struct {
@@ -111,7 +111,7 @@ func (h *Handler) suppressionsOf(r *http.Request, rq *request, addr model.Addres
 
 func suppressionRowOf(sp model.Suppression, loc *time.Location) suppressionRow {
 	return suppressionRow{Entry: sp.Entry, Reason: sp.Reason, Note: sp.Note, Since: when(sp.CreatedAt, loc),
-		SubscriberID: sp.SubscriberID, Removable: !strings.HasPrefix(sp.Entry, "#")}
+		SubscriberID: sp.SubscriberID, Removable: sp.Reason != model.SuppressedErased}
 }
 
 // suppress adds an address or a domain to the list, with a note.
