@@ -28,6 +28,7 @@ type ReportStore interface {
 // SuppressionStore keeps the suppression list's operator entries.
 type SuppressionStore interface {
 	Suppressions(ctx context.Context) ([]model.Suppression, error)
+	SuppressionPage(ctx context.Context, q model.SuppressionQuery) ([]model.Suppression, error)
 	Suppress(ctx context.Context, entry, note string) error
 	Unsuppress(ctx context.Context, entry string) (bool, error)
 }

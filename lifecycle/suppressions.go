@@ -17,6 +17,20 @@ func (s *Service) Suppressions(ctx context.Context) ([]model.Suppression, error)
 	return s.opt.Suppressions.Suppressions(ctx)
 }
 
+// SuppressionPage lists a page of the suppression list's entries of one
+// reason (model.SuppressionQuery), for a list too long to show at once.
+func (s *Service) SuppressionPage(ctx context.Context, q model.SuppressionQuery) ([]model.Suppression, error) {
+	switch q.Reason {
+	case model.SuppressedOperator, model.SuppressedErased, model.SuppressedBounced, model.SuppressedComplained:
+	default:
+		return nil, &model.Error{Code: model.EINVALID, Message: fmt.Sprintf("%q is not a suppression reason", q.Reason)}
+	}
+	if s.opt.Suppressions == nil {
+		return nil, errNoSuppressions
+	}
+	return s.opt.Suppressions.SuppressionPage(ctx, q)
+}
+
 var errNoSuppressions = errors.New("lifecycle: no suppression store configured")
 
 // Suppress adds an address or a domain ("@example.com") to the suppression

@@ -19,7 +19,7 @@ func (m *Main) auditCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "audit [--since DURATION] [--limit N]",
-		Short: "Who did what, when: logins, send-now, cancel, resume, import, editor changes",
+		Short: "Who did what, when: logins, send-now, cancel, resume, import, suppressions, editor changes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var from time.Time

@@ -224,14 +224,44 @@ func TestEditorsInBrowser(t *testing.T) {
 		t.Fatalf("cancel mid-send: sent %d cancelled %d failed %d skipped %d of %s", sent, cancelled, failed, skipped2, recipients)
 	}
 
+	// What came back after the demo's first edition: grace complained,
+	// alan's address bounced, and a soft bounce was matched to grace by
+	// address only.
+	grace := reportsAfterFirstEdition(t, filepath.Join(dir, "herald.db"))
+
+	// The suppression list: a domain added, alan's bounce lifted after the
+	// confirm step.
+	run("suppress", chromedp.Navigate(base+"/admin/suppressions"), visible("#entry"), audit("suppressions"),
+		chromedp.SendKeys(chromedp.CSS("#entry"), "@spam-trap.example"), chromedp.SendKeys(chromedp.CSS("#note"), "a known spam trap domain"),
+		chromedp.Submit(chromedp.CSS("#entry")), visible("main .notice"), audit("suppressions added"), shot("suppressions"))
+	run("unsuppress", chromedp.Navigate(base+"/admin/suppressions/remove?entry=alan%40example.com&reason=bounced"), visible("form.confirm"),
+		audit("unsuppress"), shot("unsuppress"), click(`form.confirm button[type=submit]`), visible("main .notice"))
+	if n := text("main .notice"); !strings.Contains(n, "alan@example.com is off the suppression list") {
+		t.Fatalf("after the removal: %q", n)
+	}
+
+	// An import with rows skipped to keep opt-outs: the full report.
+	csvPath := filepath.Join(work, "readers.csv")
+	if err := os.WriteFile(csvPath, []byte("email,name,digest,sections,authors,status\nnew.reader@example.org,New,daily,,,active\n"+
+		"grace@example.com,Grace,daily,,,active\nx@spam-trap.example,,daily,,,active\nnot-an-address,,daily,,,active\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("import", chromedp.Navigate(base+"/admin/subscribers/import"), visible("#file"), audit("import"),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csvPath}), click(`main form button[type=submit]`), visible("#report-h"),
+		audit("import report"), shot("import"))
+	if r := text("main section.card"); !strings.Contains(r, "Added 1, updated 0, skipped 2") || !strings.Contains(r, "complained 1, operator 1") {
+		t.Fatalf("import report:\n%s", r)
+	}
+
 	// The other pages, each checked and shot.
 	for _, p := range []struct{ name, path, ready string }{
+		{"dashboard", "/admin/", ".grid"},
 		{"editions", "/admin/editions", "table"},
+		{"edition-reports", "/admin/editions/1", "#deliveries-h"},
 		{"preview", "/admin/preview?digest=daily&mode=subscriber&email=ada%40example.com", "iframe.mail"},
 		{"preview-search", "/admin/preview?digest=daily&mode=subscriber&email=reader0", "#matches"},
 		{"subscribers", "/admin/subscribers", "table"},
-		{"subscriber", "/admin/subscribers/1", "#hist-h"},
-		{"import", "/admin/subscribers/import", "#file"},
+		{"subscriber", fmt.Sprintf("/admin/subscribers/%d", grace), "#supp-h"},
 		{"audit", "/admin/audit", "table"},
 		{"account", "/admin/account", "#current"},
 		{"editors", "/admin/editors", "#new-email"},
@@ -240,7 +270,8 @@ func TestEditorsInBrowser(t *testing.T) {
 	}
 	// The audit log has the sends and the cancel.
 	run("audit again", chromedp.Navigate(base+"/admin/audit"), visible("table"))
-	if a := text("table"); !strings.Contains(a, "send_now") || !strings.Contains(a, "cancel") || !strings.Contains(a, "login") {
+	if a := text("table"); !strings.Contains(a, "send_now") || !strings.Contains(a, "cancel") || !strings.Contains(a, "login") ||
+		!strings.Contains(a, "unsuppress") || !strings.Contains(a, "a known spam trap domain") {
 		t.Fatalf("audit log:\n%s", a)
 	}
 
@@ -252,6 +283,46 @@ func TestEditorsInBrowser(t *testing.T) {
 
 	// Log out: the session ends, the pages ask for a login again.
 	run("logout", click(`.logout button`), visible("#email"), chromedp.Navigate(base+"/admin/editions"), visible("#email"))
+}
+
+// reportsAfterFirstEdition records, as the lifecycle would, a complaint
+// on grace's delivery of the demo's first edition, a hard bounce on
+// alan's and a soft bounce matched to grace by address only, and returns
+// grace's subscriber id.
+func reportsAfterFirstEdition(t *testing.T, db string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ds, err := st.DeliveriesWithStatus(ctx, 1, model.DeliverySent, 0, 10)
+	if err != nil || len(ds) != len(demoSubscribers()) {
+		t.Fatalf("the first edition's deliveries: %d %v", len(ds), err)
+	}
+	var grace int64
+	for _, d := range ds {
+		ev := model.BounceEvent{DeliveryID: d.ID, EditionID: d.EditionID, SubscriberID: d.SubscriberID, Source: "webhook:ses"}
+		effect := ""
+		switch d.Email {
+		case "grace@example.com":
+			grace = d.SubscriberID
+			ev.Kind, ev.Diagnostic, effect = model.ReportComplaint, "complaint from the reader's mailbox provider (abuse)", model.EffectComplained
+		case "alan@example.com":
+			ev.Kind, ev.Status, ev.Diagnostic, effect = model.ReportHard, "5.1.1", "550 5.1.1 <alan@example.com>: user unknown", model.EffectBounced
+		default:
+			continue
+		}
+		if _, err := st.RecordReport(ctx, ev, effect); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.RecordReport(ctx, model.BounceEvent{SubscriberID: grace, Kind: model.ReportSoft, Status: "4.2.2",
+		Diagnostic: "452 4.2.2 mailbox full", Source: "imap"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	return grace
 }
 
 // axeCheck runs axe-core on the page and fails t on any serious or

@@ -63,3 +63,23 @@ func TestSubscribersImportExport(t *testing.T) {
 		t.Fatalf("list: %s", out)
 	}
 }
+
+// suppressions add and remove are in the audit log (actor cli), as the
+// web pages' changes are.
+func TestSuppressionsAudited(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, nil, 1)
+	if code, _, errs := runHerald(t, cfg, "suppressions", "add", "@spam.example", "--reason", "a trap"); code != 0 {
+		t.Fatalf("add: %d %s", code, errs)
+	}
+	if code, _, errs := runHerald(t, cfg, "suppressions", "remove", "@spam.example"); code != 0 {
+		t.Fatalf("remove: %d %s", code, errs)
+	}
+	if code, _, _ := runHerald(t, cfg, "suppressions", "remove", "@spam.example"); code == 0 {
+		t.Fatal("removing it twice succeeded")
+	}
+	code, out, errs := runHerald(t, cfg, "audit")
+	if code != 0 || !strings.Contains(out, "suppress") || !strings.Contains(out, "a trap") || strings.Count(out, "unsuppress") != 1 {
+		t.Fatalf("audit: %d %s\n%s", code, errs, out)
+	}
+}

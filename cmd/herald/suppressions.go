@@ -62,6 +62,7 @@ entries go only with "suppressions remove".`,
 			if err := svc.Suppress(cmd.Context(), args[0], oneLine(reason)); err != nil {
 				return err
 			}
+			m.audit(cmd.Context(), "suppress", args[0], oneLine(reason))
 			fmt.Fprintf(cmd.OutOrStdout(), "%s suppressed\n", args[0])
 			return nil
 		},
@@ -86,6 +87,7 @@ entries go only with "suppressions remove".`,
 			if !ok {
 				return fmt.Errorf("%s is not on the suppression list", args[0])
 			}
+			m.audit(cmd.Context(), "unsuppress", args[0], "")
 			fmt.Fprintf(cmd.OutOrStdout(), "%s removed from the suppression list\n", args[0])
 			return nil
 		},

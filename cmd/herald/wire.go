@@ -17,12 +17,16 @@ import (
 // The concrete parts meet here: *store.Store implements every store
 // interface the packages declare, *mailer.Mailer every Mailer.
 var (
-	_ digest.BodyMailer   = (*mailer.Mailer)(nil)
-	_ subscription.Mailer = (*mailer.Mailer)(nil)
-	_ editor.Store        = (*store.Store)(nil)
-	_ admin.SessionStore  = (*store.Sessions)(nil)
-	_ admin.Digests       = (*digest.Service)(nil)
-	_ admin.Accounts      = (*editor.Service)(nil)
+	_ digest.BodyMailer    = (*mailer.Mailer)(nil)
+	_ subscription.Mailer  = (*mailer.Mailer)(nil)
+	_ editor.Store         = (*store.Store)(nil)
+	_ admin.SessionStore   = (*store.Sessions)(nil)
+	_ admin.Digests        = (*digest.Service)(nil)
+	_ admin.Accounts       = (*editor.Service)(nil)
+	_ admin.Suppressions   = (*lifecycle.Service)(nil)
+	_ admin.Lists          = (*subscription.Service)(nil)
+	_ admin.EditionStore   = (*store.Store)(nil)
+	_ admin.LifecycleStore = (*store.Store)(nil)
 )
 
 // newEditors builds the editor accounts and audit log service over the store.
@@ -35,7 +39,7 @@ func (m *Main) newAdmin(d *daemon) (*admin.Handler, error) {
 		return nil, err
 	}
 	return admin.New(admin.Options{Config: m.Config, Pages: pages, Digests: d.digests, Accounts: m.newEditors(),
-		Lists: d.subs, Editions: m.Store, Subscribers: m.Store, Sessions: m.Store.Sessions(),
+		Lists: d.subs, Editions: m.Store, Subscribers: m.Store, Suppressions: d.life, Lifecycle: m.Store, Sessions: m.Store.Sessions(),
 		TrustedProxies: web.ParsePrefixes(m.Config.HTTP.TrustedProxies), Log: m.Log, Now: m.Now}), nil
 }
 

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Intake is one POST /subscribe as the request path recorded it, waiting
 // for the subscription worker: the request path does the same work
@@ -55,6 +58,27 @@ type Suppression struct {
 	Reason    string
 	Note      string
 	CreatedAt time.Time
+	// SubscriberID names the subscriber of a bounced or complained entry
+	// (0 for the table's own entries), when the query reads it.
+	SubscriberID int64
+}
+
+// SuppressionQuery selects a page of the suppression list's entries of one
+// reason: operator and erased entries in entry order, bounced and
+// complained subscribers most recently changed first.
+type SuppressionQuery struct {
+	Reason string // SuppressedOperator, SuppressedErased, SuppressedBounced or SuppressedComplained
+	After  string // keyset cursor: the previous page's last entry's Cursor() ("" for the first page)
+	Limit  int
+}
+
+// Cursor is where the page after s starts (SuppressionQuery.After): the
+// entry itself, or for a subscriber's status its change time and id.
+func (s Suppression) Cursor() string {
+	if s.SubscriberID != 0 {
+		return strconv.FormatInt(s.CreatedAt.Unix(), 10) + "." + strconv.FormatInt(s.SubscriberID, 10)
+	}
+	return s.Entry
 }
 
 // Lifted reports whether a completed double opt-in lifts the entry

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -128,19 +129,92 @@ func (s *Store) RecordReport(ctx context.Context, ev model.BounceEvent, effect s
 // BounceEvents returns the bounce events of an edition's deliveries, by
 // delivery, oldest first (for herald editions show).
 func (s *Store) BounceEvents(ctx context.Context, editionID int64) ([]model.BounceEvent, error) {
-	out, err := queryRows(ctx, s.R, `SELECT id, coalesce(delivery_id, 0), coalesce(mail_id, 0), coalesce(edition_id, 0),
-		coalesce(subscriber_id, 0), kind, status, diagnostic, source, created_at
-		FROM bounce_events INDEXED BY bounce_events_edition WHERE edition_id = ? ORDER BY delivery_id, id`, func(sc scanner) (model.BounceEvent, error) {
-		var (
-			ev model.BounceEvent
-			at int64
-		)
-		err := sc.Scan(&ev.ID, &ev.DeliveryID, &ev.MailID, &ev.EditionID, &ev.SubscriberID, &ev.Kind, &ev.Status, &ev.Diagnostic, &ev.Source, &at)
-		ev.CreatedAt = time.Unix(at, 0).UTC()
-		return ev, err
-	}, editionID)
+	out, err := queryRows(ctx, s.R, `SELECT `+bounceEventCols+`
+		FROM bounce_events INDEXED BY bounce_events_edition WHERE edition_id = ? ORDER BY delivery_id, id`, scanBounceEvent, editionID)
 	if err != nil {
 		return nil, fmt.Errorf("store: bounce events of edition %d: %w", editionID, err)
 	}
 	return out, nil
+}
+
+// DeliveryEvents returns the bounce events recorded on the deliveries ids
+// (a page of an edition's), by delivery, oldest first: a seek per delivery
+// in bounce_events_delivery, so a page costs the same however many
+// deliveries and events its edition has.
+func (s *Store) DeliveryEvents(ctx context.Context, ids []int64) ([]model.BounceEvent, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	out, err := queryRows(ctx, s.R, `SELECT `+bounceEventCols+` FROM bounce_events INDEXED BY bounce_events_delivery
+		WHERE delivery_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY delivery_id, id`, scanBounceEvent, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: bounce events of %d deliveries: %w", len(ids), err)
+	}
+	return out, nil
+}
+
+// SubscriberEvents returns up to limit of a subscriber's bounce events,
+// newest first: those on deliveries, on transactional mail and those
+// matched by address only.
+func (s *Store) SubscriberEvents(ctx context.Context, subscriberID int64, limit int) ([]model.BounceEvent, error) {
+	out, err := queryRows(ctx, s.R, `SELECT `+bounceEventCols+` FROM bounce_events INDEXED BY bounce_events_subscriber
+		WHERE subscriber_id = ? ORDER BY id DESC LIMIT ?`, scanBounceEvent, subscriberID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: bounce events of subscriber %d: %w", subscriberID, err)
+	}
+	return out, nil
+}
+
+// EditionReports returns, for each edition of ids, how many of its
+// deliveries drew a report of each kind (model.Report*): a delivery
+// reported twice (a DSN and a webhook) counts once. The counts are kept
+// by a trigger as events are recorded (edition_reports, migration 0012),
+// so this reads one row per edition and kind, however many events there
+// are.
+func (s *Store) EditionReports(ctx context.Context, ids []int64) (map[int64]map[string]int, error) {
+	out := make(map[int64]map[string]int, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	err := eachRow(ctx, s.R, `SELECT edition_id, kind, deliveries FROM edition_reports
+		WHERE edition_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, func(sc scanner) error {
+		var (
+			id   int64
+			kind string
+			n    int
+		)
+		if err := sc.Scan(&id, &kind, &n); err != nil {
+			return err
+		}
+		if out[id] == nil {
+			out[id] = map[string]int{}
+		}
+		out[id][kind] = n
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: reports of %d editions: %w", len(ids), err)
+	}
+	return out, nil
+}
+
+const bounceEventCols = `id, coalesce(delivery_id, 0), coalesce(mail_id, 0), coalesce(edition_id, 0),
+	coalesce(subscriber_id, 0), kind, status, diagnostic, source, created_at`
+
+func scanBounceEvent(sc scanner) (model.BounceEvent, error) {
+	var (
+		ev model.BounceEvent
+		at int64
+	)
+	err := sc.Scan(&ev.ID, &ev.DeliveryID, &ev.MailID, &ev.EditionID, &ev.SubscriberID, &ev.Kind, &ev.Status, &ev.Diagnostic, &ev.Source, &at)
+	ev.CreatedAt = time.Unix(at, 0).UTC()
+	return ev, err
 }

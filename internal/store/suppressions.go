@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,12 +61,27 @@ func (s *Store) SuppressionKey(ctx context.Context) ([]byte, error) {
 
 // SuppressionsOf returns every entry of the suppression list that matches
 // address: its own entry, its domain's, its erased hash (key is
-// SuppressionKey's), and its subscriber's bounced or complained status.
+// SuppressionKey's; nil reads the stored key without making one, for a
+// page that must change nothing: with none stored, no address has left a
+// hash), and its subscriber's bounced or complained status.
 func (s *Store) SuppressionsOf(ctx context.Context, key []byte, address model.Address) ([]model.Suppression, error) {
+	hash := "" // matches no entry
+	if key == nil {
+		v, err := s.Setting(ctx, "suppression_key")
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if key, err = hex.DecodeString(v); err != nil {
+			return nil, fmt.Errorf("store: suppression key: %w", err)
+		}
+	}
+	if len(key) > 0 {
+		hash = "#" + model.AddressHash(key, address)
+	}
 	out, err := queryRows(ctx, s.W, `SELECT entry, reason, note, created_at FROM suppressions WHERE entry IN (?, ?, ?)
 		UNION ALL
 		SELECT lower(email), status, '', updated_at FROM subscribers WHERE email = ? AND status IN ('bounced', 'complained')`,
-		scanSuppression, addressEntry(address), "@"+address.Domain(), "#"+model.AddressHash(key, address), address)
+		scanSuppression, addressEntry(address), "@"+address.Domain(), hash, address)
 	if err != nil {
 		return nil, fmt.Errorf("store: suppressions of %s: %w", address, err)
 	}
@@ -154,4 +171,69 @@ func (s *Store) LiftErased(ctx context.Context, key []byte, address model.Addres
 		return fmt.Errorf("store: lift erased %s: %w", address, err)
 	}
 	return nil
+}
+
+// SuppressionPage returns up to q.Limit entries of the suppression list
+// with reason q.Reason, after the cursor q.After (model.Suppression's
+// Cursor), so that every page costs the same however long the list is.
+// Operator entries (addresses and domains) and erased addresses' hashes
+// ('#…', which sort between them, see notSuppressedSQL) walk the table's
+// key in entry order, each skipping the other's range; bounced and
+// complained subscribers walk subscribers_status_updated down from the
+// most recent change, ties by id.
+func (s *Store) SuppressionPage(ctx context.Context, q model.SuppressionQuery) ([]model.Suppression, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	const cols = `entry, reason, note, created_at, 0`
+	var (
+		query string
+		args  []any
+	)
+	switch q.Reason {
+	case model.SuppressedOperator:
+		// Addresses starting with '!' sort before the hashes, the rest after.
+		query = `SELECT * FROM (SELECT ` + cols + ` FROM suppressions WHERE entry > ?1 AND entry < '#' AND reason = 'operator' ORDER BY entry LIMIT ?2)
+			UNION ALL
+			SELECT * FROM (SELECT ` + cols + ` FROM suppressions WHERE entry > max(?1, '$') AND reason = 'operator' ORDER BY entry LIMIT ?2)
+			ORDER BY entry LIMIT ?2`
+		args = []any{q.After, q.Limit}
+	case model.SuppressedErased:
+		query = `SELECT ` + cols + ` FROM suppressions WHERE entry > max(?1, '#') AND entry < '$' ORDER BY entry LIMIT ?2`
+		args = []any{q.After, q.Limit}
+	case model.SuppressedBounced, model.SuppressedComplained:
+		at, id := int64(1<<62), int64(1<<62)
+		if q.After != "" {
+			a, b, ok := strings.Cut(q.After, ".")
+			x, err1 := strconv.ParseInt(a, 10, 64)
+			y, err2 := strconv.ParseInt(b, 10, 64)
+			if !ok || err1 != nil || err2 != nil {
+				return nil, fmt.Errorf("store: suppressions after %q: %w", q.After, ErrNotFound)
+			}
+			at, id = x, y
+		}
+		// Two seeks, the rest of the cursor's second by id and the seconds
+		// before it: a row value would walk every row of that second.
+		const sub = `SELECT lower(email) AS entry, status, '', updated_at, id FROM subscribers INDEXED BY subscribers_status_updated`
+		query = `SELECT * FROM (` + sub + ` WHERE status = ?1 AND updated_at = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4)
+			UNION ALL
+			SELECT * FROM (` + sub + ` WHERE status = ?1 AND updated_at < ?2 ORDER BY updated_at DESC, id DESC LIMIT ?4)
+			ORDER BY updated_at DESC, id DESC LIMIT ?4`
+		args = []any{q.Reason, at, id, q.Limit}
+	default:
+		return nil, fmt.Errorf("store: suppressions: no reason %q: %w", q.Reason, ErrNotFound)
+	}
+	out, err := queryRows(ctx, s.R, query, func(sc scanner) (model.Suppression, error) {
+		var (
+			sp      model.Suppression
+			created int64
+		)
+		err := sc.Scan(&sp.Entry, &sp.Reason, &sp.Note, &created, &sp.SubscriberID)
+		sp.CreatedAt = time.Unix(created, 0).UTC()
+		return sp, err
+	}, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s suppressions: %w", q.Reason, err)
+	}
+	return out, nil
 }

@@ -46,8 +46,27 @@ type Accounts interface {
 
 // Lists is the subscription service's bulk side: CSV import and export.
 type Lists interface {
-	Import(ctx context.Context, r io.Reader) (subscription.ImportReport, error)
+	ImportWith(ctx context.Context, r io.Reader, opt subscription.ImportOptions) (subscription.ImportReport, error)
 	Export(ctx context.Context, out io.Writer) error
+}
+
+// Suppressions is the lifecycle service's suppression list: a page of one
+// reason's entries, and an operator's entries added and removed.
+type Suppressions interface {
+	SuppressionPage(ctx context.Context, q model.SuppressionQuery) ([]model.Suppression, error)
+	Suppress(ctx context.Context, entry, note string) error
+	Unsuppress(ctx context.Context, entry string) (bool, error)
+}
+
+// LifecycleStore reads what the lifecycle recorded: the bounce and
+// complaint events of a page of deliveries, of a subscriber and (counted)
+// of editions, and the suppression entries that match an address (the
+// pages pass a nil key: the stored one, never made by a page).
+type LifecycleStore interface {
+	DeliveryEvents(ctx context.Context, ids []int64) ([]model.BounceEvent, error)
+	SubscriberEvents(ctx context.Context, subscriberID int64, limit int) ([]model.BounceEvent, error)
+	EditionReports(ctx context.Context, ids []int64) (map[int64]map[string]int, error)
+	SuppressionsOf(ctx context.Context, key []byte, address model.Address) ([]model.Suppression, error)
 }
 
 // EditionStore reads editions and their deliveries.
@@ -85,6 +104,8 @@ type Options struct {
 	Lists          Lists
 	Editions       EditionStore
 	Subscribers    SubscriberStore
+	Suppressions   Suppressions   // package lifecycle's service
+	Lifecycle      LifecycleStore // internal/store
 	Sessions       SessionStore
 	TrustedProxies []netip.Prefix
 	Log            *slog.Logger
@@ -171,6 +192,10 @@ func (h *Handler) Register(mux web.Mux) {
 		"GET /admin/subscribers/import":      admin(h.importForm),
 		"POST /admin/subscribers/import":     admin(h.importCSV),
 		"GET /admin/subscribers/export":      admin(h.exportCSV),
+		"GET /admin/suppressions":            admin(h.suppressions),
+		"POST /admin/suppressions":           admin(h.suppress),
+		"GET /admin/suppressions/remove":     admin(h.unsuppressConfirm),
+		"POST /admin/suppressions/remove":    admin(h.unsuppress),
 		"GET /admin/audit":                   signedIn(h.audit),
 		"GET /admin/account":                 signedIn(h.account),
 		"POST /admin/account":                signedIn(h.changePassword),

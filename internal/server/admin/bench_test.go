@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,6 +39,7 @@ func BenchmarkPages(b *testing.B) {
 		e := newEnv(b, envOptions{dbPath: db, yaml: "admin: { session_idle: 12h }"})
 		cookie := e.browser().mustLogin(adminEmail).cookie()
 		mid := strconv.Itoa(n / 2)
+		mk := benchMarks(b, db, n/2)
 		for _, p := range []struct{ name, path string }{
 			{"dashboard", "/admin/"},
 			{"send", "/admin/send"},
@@ -51,8 +53,17 @@ func BenchmarkPages(b *testing.B) {
 			{"subscribers-deep", "/admin/subscribers?before=" + mid},
 			{"subscribers-search", "/admin/subscribers?q=reader" + mid},
 			{"subscribers-status", "/admin/subscribers?status=pending"},
+			{"subscribers-complained", "/admin/subscribers?status=complained"},
 			{"subscribers-digest", "/admin/subscribers?digest=daily&before=" + mid},
 			{"subscriber", "/admin/subscribers/" + mid},
+			{"subscriber-complained", "/admin/subscribers/" + mk.complained},
+			{"suppressions", "/admin/suppressions"},
+			{"suppressions-deep", "/admin/suppressions?reason=operator&after=" + url.QueryEscape(mk.operator)},
+			{"suppressions-bounced", "/admin/suppressions?reason=bounced"},
+			{"suppressions-bounced-deep", "/admin/suppressions?reason=bounced&after=" + mk.bounced},
+			{"suppressions-erased", "/admin/suppressions?reason=erased"},
+			{"suppressions-check", "/admin/suppressions?check=reader" + mk.complained + "%40example.com"},
+			{"suppressions-remove", "/admin/suppressions/remove?entry=reader" + mk.complained + "%40example.com"},
 			{"audit", "/admin/audit"},
 		} {
 			b.Run(fmt.Sprintf("page=%s/subscribers=%d", p.name, n), func(b *testing.B) {
@@ -73,9 +84,14 @@ func BenchmarkPages(b *testing.B) {
 
 // benchDB returns a generated database of n subscribers (reader1@ ...),
 // kept between runs in HERALD_BENCH_DIR (default: the temp dir): 1 in 20
-// pending, 1 in 97 bounced; each subscribed to daily; edition 1 reached
-// every one of them (finished a day ago; 1 in 500 failed), and 40 small
-// editions and 2,000 audit entries follow.
+// pending, 1 in 17 bounced, 1 in 13 complained; each subscribed to
+// daily; edition 1 reached every one of them (finished a day ago; 1 in 500
+// failed), with a hard bounce reported for each bounced subscriber and a
+// complaint for each complained one; 40 small editions and 2,000 audit
+// entries follow. The suppression list holds n/10 operator entries
+// (blocked10@example.net ...) and n/10 erased addresses' hashes. The
+// rates are high so that at a thousand subscribers too every list the
+// pages show fills a page: the ratio then compares the same work.
 func benchDB(b *testing.B, n int) string {
 	b.Helper()
 	dir := os.Getenv("HERALD_BENCH_DIR")
@@ -85,7 +101,7 @@ func benchDB(b *testing.B, n int) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("admin-%d-v1.db", n))
+	path := filepath.Join(dir, fmt.Sprintf("admin-%d-v3.db", n))
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
@@ -123,7 +139,8 @@ func benchDB(b *testing.B, n int) string {
 		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
 		INSERT INTO subscribers (id, email, name, status, created_at, confirmed_at, updated_at)
 		SELECT i, 'reader' || i || '@example.com', 'Reader ' || i,
-		  CASE WHEN i %% 20 = 0 THEN 'pending' WHEN i %% 97 = 0 THEN 'bounced' ELSE 'active' END, %d, %d, %d FROM n`, n, day, day, day),
+		  CASE WHEN i %% 20 = 0 THEN 'pending' WHEN i %% 17 = 0 THEN 'bounced' WHEN i %% 13 = 0 THEN 'complained' ELSE 'active' END,
+		  %d, %d, %d FROM n`, n, day, day, day),
 		fmt.Sprintf(`INSERT INTO subscriptions (id, subscriber_id, digest, status, created_at, updated_at)
 		SELECT id, id, 'daily', 'active', %d, %d FROM subscribers`, day, day),
 		fmt.Sprintf(`INSERT INTO editions (id, digest, kind, cutoff, since, status, created_at, finished_at)
@@ -132,6 +149,14 @@ func benchDB(b *testing.B, n int) string {
 		SELECT 1, id, id, CASE WHEN id %% 500 = 0 THEN 'failed' ELSE 'sent' END, 1,
 		  CASE WHEN id %% 500 = 0 THEN '550 5.1.1 no such user' ELSE '250 2.0.0 Ok: queued' END,
 		  '<1.' || id || '@news.example.com>', %d, '[1,2,3]' FROM subscribers WHERE status <> 'pending'`, day+60),
+		fmt.Sprintf(`INSERT INTO bounce_events (delivery_id, edition_id, subscriber_id, kind, status, diagnostic, source, created_at)
+		SELECT d.id, 1, d.subscriber_id, CASE sb.status WHEN 'bounced' THEN 'hard' ELSE 'complaint' END,
+		  CASE sb.status WHEN 'bounced' THEN '5.1.1' ELSE '' END, 'reported', 'webhook:ses', %d
+		FROM deliveries d JOIN subscribers sb ON sb.id = d.subscriber_id WHERE sb.status IN ('bounced', 'complained')`, day+3600),
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+		INSERT INTO suppressions (entry, reason, note, created_at) SELECT 'blocked' || (i * 10) || '@example.net', 'operator', 'asked', %d FROM n`, n/10, day),
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+		INSERT INTO suppressions (entry, reason, created_at) SELECT '#' || lower(hex(randomblob(32))), 'erased', %d FROM n`, n/10, day),
 		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 41)
 		INSERT INTO editions (id, digest, kind, slot, cutoff, since, status, created_at, finished_at)
 		SELECT i, 'daily', 'scheduled', 'slot-' || i, %d, %d, 'done', %d + i, %d + i FROM n`, day, day-86400, day, day+600),
@@ -152,4 +177,31 @@ func benchDB(b *testing.B, n int) string {
 	os.Remove(tmp + "-shm")
 	b.Logf("generated %s in %s", path, time.Since(start).Round(time.Millisecond))
 	return path
+}
+
+// benchMarks are ids and cursors into a generated database: the first
+// complained subscriber from the middle of the list, and cursors deep
+// into the operator entries and the bounced subscribers that still leave
+// a full page after them (the 52nd entry from the end), so a thousand
+// subscribers' page does the same work as a million's.
+type marks struct{ complained, operator, bounced string }
+
+func benchMarks(b *testing.B, path string, from int) marks {
+	b.Helper()
+	st, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var m marks
+	for q, dst := range map[string]*string{
+		`SELECT min(id) FROM subscribers WHERE status = 'complained' AND id >= ` + strconv.Itoa(from):                        &m.complained,
+		`SELECT entry FROM suppressions WHERE reason = 'operator' ORDER BY entry DESC LIMIT 1 OFFSET 51`:                     &m.operator,
+		`SELECT updated_at || '.' || id FROM subscribers WHERE status = 'bounced' ORDER BY updated_at, id LIMIT 1 OFFSET 51`: &m.bounced,
+	} {
+		if err := st.R.QueryRow(q).Scan(dst); err != nil {
+			b.Fatalf("%s: %v", q, err)
+		}
+	}
+	return m
 }

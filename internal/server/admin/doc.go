@@ -1,7 +1,9 @@
 // Package admin is the editors' web UI under /admin/: login and logout,
-// the dashboard, send-now with a check before anything goes out, previews
-// of any digest for any reader, editions with live progress, subscribers
-// with import and export, the audit log, an editor's own password and (for
+// the dashboard (with each digest's complaint and bounce rates), send-now
+// with a check before anything goes out, previews of any digest for any
+// reader, editions with live progress and the bounces and complaints
+// reported on their deliveries, subscribers with import and export, the
+// suppression list, the audit log, an editor's own password and (for
 // admins) the editor accounts. One file per page or action.
 //
 // Pages are server-rendered from the admin template set (web.LoadAdminPages,
@@ -27,6 +29,8 @@
 // The rules live elsewhere, reached through the interfaces declared in
 // admin.go: package digest (dry runs, send-now, previews, samples, resume,
 // cancel), package editor (accounts, the audit log), package subscription
-// (import, export) and internal/store (the pages' reads, keyset-paged so a
-// page costs the same at a million subscribers as at a thousand).
+// (import, export), package lifecycle (the suppression list) and
+// internal/store (the pages' reads, keyset-paged so a page costs the same
+// at a million subscribers as at a thousand: an edition's reports are
+// read for the deliveries a page shows, by id, and counted by a trigger).
 package admin

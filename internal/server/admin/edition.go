@@ -7,15 +7,15 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 )
 
-// deliveryRow is one delivery as the edition page lists it. Bounce and
-// complaint events and the relay that carried it join here once the store
-// records them.
+// deliveryRow is one delivery as the edition page lists it, with the
+// bounces and complaints reported on it after it left.
 type deliveryRow struct {
 	SubscriberID         int64
 	Email, Name, Status  string
 	Attempts             int
 	Sent, NextAttempt    string
 	LastReply, MessageID string
+	Events               []eventRow
 }
 
 type editionPage struct {
@@ -28,6 +28,7 @@ type editionPage struct {
 	Next       int64 // cursor of the next page of deliveries
 	CanResume  bool
 	Admin      bool
+	Reports    rates // what came back after this edition
 }
 
 type statusLink struct {
@@ -82,9 +83,31 @@ func (h *Handler) edition(w http.ResponseWriter, r *http.Request, rq *request) {
 		ds = ds[:deliveriesPerPage]
 		data.Next = ds[len(ds)-1].ID
 	}
+	// The reports of this page's deliveries only: a seek per delivery,
+	// however many the edition has.
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	evs, err := h.opt.Lifecycle.DeliveryEvents(ctx, ids)
+	if err != nil {
+		h.fail(w, r, rq, err)
+		return
+	}
+	byDelivery := map[int64][]eventRow{}
+	for _, ev := range evs {
+		byDelivery[ev.DeliveryID] = append(byDelivery[ev.DeliveryID], eventRowOf(ev, loc))
+	}
+	counts, err := h.opt.Lifecycle.EditionReports(ctx, []int64{id})
+	if err != nil {
+		h.fail(w, r, rq, err)
+		return
+	}
+	data.Reports = ratesOf(e.Counts[model.DeliverySent], counts[id])
 	for _, d := range ds {
 		dr := deliveryRow{SubscriberID: d.SubscriberID, Email: string(d.Email), Name: d.Name, Status: d.Status,
-			Attempts: d.Attempts, Sent: when(d.SentAt, loc), LastReply: d.LastReply, MessageID: d.MessageID, NextAttempt: "-"}
+			Attempts: d.Attempts, Sent: when(d.SentAt, loc), LastReply: d.LastReply, MessageID: d.MessageID, NextAttempt: "-",
+			Events: byDelivery[d.ID]}
 		if d.Status == model.DeliveryPending && d.Attempts > 0 {
 			dr.NextAttempt = when(d.NextAttemptAt, loc)
 		}

@@ -13,6 +13,7 @@ import (
 type editionRow struct {
 	ID                                               int64
 	Digest, Kind, Status, Created, Window            string
+	Zone                                             string // a local digest's zone group, "" otherwise
 	Filters                                          string // send-now's --section/--author, "" for none
 	Sent, Skipped, Failed, Pending, Cancelled, Total int
 	Finished                                         bool
@@ -20,7 +21,7 @@ type editionRow struct {
 
 func rowOf(e model.Edition, loc *time.Location) editionRow {
 	c := e.Counts
-	r := editionRow{ID: e.ID, Digest: e.Digest, Kind: e.Kind, Status: e.Status, Created: when(e.CreatedAt, loc),
+	r := editionRow{ID: e.ID, Digest: e.Digest, Kind: e.Kind, Status: e.Status, Created: when(e.CreatedAt, loc), Zone: e.Zone,
 		Window: when(e.Since, loc) + " to " + when(e.Cutoff, loc),
 		Sent:   c[model.DeliverySent], Skipped: c[model.DeliverySkipped], Failed: c[model.DeliveryFailed],
 		Pending: c[model.DeliveryPending], Cancelled: c[model.DeliveryCancelled],

@@ -23,6 +23,7 @@ import (
 	"github.com/heraldnews/herald/internal/server/web"
 	"github.com/heraldnews/herald/internal/store"
 	"github.com/heraldnews/herald/internal/testkit"
+	"github.com/heraldnews/herald/lifecycle"
 	"github.com/heraldnews/herald/subscription"
 )
 
@@ -93,13 +94,17 @@ digests: [ { name: daily, schedule: "0 7 * * *", timezone: Europe/London, lookba
 	if err != nil {
 		tb.Fatal(err)
 	}
+	life, err := lifecycle.New(lifecycle.Options{Config: cfg, Reports: st, Suppressions: st, Housekeeping: st, Log: quiet, Now: clock.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	pages, err := web.LoadAdminPages(cfg, quiet)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	eds := editor.New(st, clock.Now, quiet)
 	h := admin.New(admin.Options{Config: cfg, Pages: pages, Digests: svc, Accounts: eds, Lists: subs, Editions: st,
-		Subscribers: st, Sessions: st.Sessions(), Log: quiet, Now: clock.Now})
+		Subscribers: st, Suppressions: life, Lifecycle: st, Sessions: st.Sessions(), Log: quiet, Now: clock.Now})
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewServer(mux)

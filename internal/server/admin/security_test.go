@@ -16,11 +16,13 @@ import (
 // pages are every GET page behind the session.
 var pages = []string{"/admin/", "/admin/send", "/admin/preview", "/admin/editions", "/admin/editions/1",
 	"/admin/editions/1/cancel", "/admin/subscribers", "/admin/subscribers/1", "/admin/subscribers/import",
-	"/admin/subscribers/export", "/admin/audit", "/admin/account", "/admin/editors", "/admin/preview/frame?digest=daily&email=r0@example.com"}
+	"/admin/subscribers/export", "/admin/audit", "/admin/account", "/admin/editors", "/admin/preview/frame?digest=daily&email=r0@example.com",
+	"/admin/suppressions", "/admin/suppressions?reason=bounced", "/admin/suppressions/remove?entry=r0%40example.com"}
 
 // posts are every state-changing route.
 var posts = []string{"/admin/logout", "/admin/send/check", "/admin/send/test", "/admin/send", "/admin/editions/1/cancel",
-	"/admin/editions/1/resume", "/admin/subscribers/import", "/admin/account", "/admin/account/timezone", "/admin/editors", "/admin/editors/remove"}
+	"/admin/editions/1/resume", "/admin/subscribers/import", "/admin/account", "/admin/account/timezone", "/admin/editors", "/admin/editors/remove",
+	"/admin/suppressions", "/admin/suppressions/remove"}
 
 // No admin page is reachable without a session: each redirects to the
 // login page (and back after it); the progress stream answers 401.
@@ -277,6 +279,16 @@ func TestPolicies(t *testing.T) {
 			t.Errorf("%s has inline script or style", p)
 		}
 	}
+	ad := e.browser().mustLogin(adminEmail)
+	for _, p := range []string{"/admin/suppressions", "/admin/suppressions/remove?entry=%40example.com", "/admin/subscribers/1", "/admin/subscribers/import"} {
+		code, body, h := ad.get(p)
+		if code != http.StatusOK || h.Get("Content-Security-Policy") != web.AdminCSP {
+			t.Errorf("%s: %d %s", p, code, h.Get("Content-Security-Policy"))
+		}
+		if strings.Contains(body, "<script>") || strings.Contains(body, "style=") || strings.Contains(body, "<style") {
+			t.Errorf("%s has inline script or style", p)
+		}
+	}
 	code, body, h := b.get("/admin/preview/frame?digest=daily&email=r0@example.com")
 	if code != http.StatusOK || h.Get("Content-Security-Policy") != web.FrameCSP || !strings.Contains(body, "Breaking") {
 		t.Fatalf("frame: %d %s", code, h.Get("Content-Security-Policy"))
@@ -297,7 +309,7 @@ func TestRoles(t *testing.T) {
 	e.seed(1)
 	ed := e.browser().mustLogin(editorEmail)
 	ad := e.browser().mustLogin(adminEmail)
-	for _, p := range []string{"/admin/subscribers", "/admin/subscribers/1", "/admin/subscribers/export", "/admin/editors"} {
+	for _, p := range []string{"/admin/subscribers", "/admin/subscribers/1", "/admin/subscribers/export", "/admin/editors", "/admin/suppressions"} {
 		if code, _, _ := ed.get(p); code != http.StatusForbidden {
 			t.Errorf("editor on %s: %d", p, code)
 		}
@@ -308,7 +320,22 @@ func TestRoles(t *testing.T) {
 	if code, _, _ := ed.post("/admin/editors", url.Values{"csrf": {ed.csrf}, "email": {"x@example.com"}, "password": {password}}); code != http.StatusForbidden {
 		t.Errorf("editor adding an editor: %d", code)
 	}
-	if _, body, _ := ed.get("/admin/"); strings.Contains(body, `href="/admin/subscribers"`) {
-		t.Errorf("an editor's menu offers subscribers")
+	if _, body, _ := ed.get("/admin/"); strings.Contains(body, `href="/admin/subscribers"`) || strings.Contains(body, `href="/admin/suppressions"`) {
+		t.Errorf("an editor's menu offers subscribers or suppressions")
+	}
+	// The suppression list: an editor may neither see nor change it.
+	if code, _, _ := ed.get("/admin/suppressions/remove?entry=%40example.com"); code != http.StatusForbidden {
+		t.Errorf("editor on the removal's confirm step: %d", code)
+	}
+	for _, p := range []string{"/admin/suppressions", "/admin/suppressions/remove"} {
+		if code, _, _ := ed.post(p, url.Values{"csrf": {ed.csrf}, "entry": {"@example.com"}}); code != http.StatusForbidden {
+			t.Errorf("editor posting %s: %d", p, code)
+		}
+	}
+	if sps, _ := e.st.Suppressions(context.Background()); len(sps) != 0 {
+		t.Errorf("an editor changed the suppression list: %v", sps)
+	}
+	if code, _, _ := ad.get("/admin/suppressions/remove?entry=%40example.com"); code != http.StatusOK {
+		t.Errorf("admin on the removal's confirm step: %d", code)
 	}
 }

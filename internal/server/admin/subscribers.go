@@ -26,9 +26,10 @@ type subscribersPage struct {
 
 const subscribersPerPage = 50
 
-// subscriberStatuses are the filters offered; the lifecycle's statuses
-// join here as the store learns them.
-var subscriberStatuses = []string{model.SubscriberActive, model.SubscriberPending, model.SubscriberBounced, model.SubscriberErased}
+// subscriberStatuses are the filters offered: every status a subscriber
+// may have.
+var subscriberStatuses = []string{model.SubscriberActive, model.SubscriberPending, model.SubscriberBounced,
+	model.SubscriberComplained, model.SubscriberErased}
 
 // subscribers searches the list: an address prefix, a status, a digest;
 // newest first, a page at a time by id (keyset: no OFFSET, no count), so a

@@ -105,12 +105,12 @@ var pageNames = []string{"confirm", "unsubscribe", "preferences", "erase", "undo
 
 // adminFiles are the template files of the editors' pages, one set.
 var adminFiles = []string{"admin.html.tmpl", "admin-pages.html.tmpl", "admin-send.html.tmpl",
-	"admin-editions.html.tmpl", "admin-subscribers.html.tmpl"}
+	"admin-editions.html.tmpl", "admin-subscribers.html.tmpl", "admin-suppressions.html.tmpl"}
 
 // adminNames are the editors' pages; each must be defined.
 var adminNames = []string{"admin/login", "admin/message", "admin/dashboard", "admin/send", "admin/send-check",
 	"admin/preview", "admin/editions", "admin/edition", "admin/confirm", "admin/subscribers", "admin/subscriber",
-	"admin/import", "admin/audit", "admin/account", "admin/editors"}
+	"admin/import", "admin/audit", "admin/account", "admin/editors", "admin/suppressions", "admin/unsuppress"}
 
 // LoadPages parses the reader page templates (built in, or from
 // templates_dir) with the site language's message catalogue, and checks
