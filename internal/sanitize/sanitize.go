@@ -5,6 +5,11 @@
 // resolved against the article's URL, and the article's URL is made absolute
 // against site.url. Articles enter as read from the store and leave safe to
 // encode into XML, JSON and email.
+//
+// HTML takes a one-pass fast path (fast.go) for the plain markup nearly
+// every CMS writes, and the general path (link resolution, then
+// bluemonday's UGC policy) for anything else; the two give the same bytes
+// wherever the fast path answers (FuzzFastHTML).
 package sanitize
 
 import (
@@ -25,17 +30,8 @@ import (
 // U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, U+FFFE, U+FFFF and
 // surrogates. Invalid UTF-8 sequences are dropped.
 func XMLText(s string) string {
-	ok := utf8.ValidString(s)
-	if ok {
-		for _, r := range s {
-			if !xmlChar(r) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return s
-		}
+	if xmlClean(s) {
+		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -50,6 +46,32 @@ func XMLText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// xmlSpecial marks the bytes xmlClean must look at: the controls XML
+// forbids, and 0xEF, the lead byte of U+FFFE and U+FFFF.
+var xmlSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = c != '\t' && c != '\n' && c != '\r'
+	}
+	t[0xEF] = true
+	return t
+}()
+
+// xmlClean reports whether s is valid UTF-8 holding only characters XML
+// allows. Once the UTF-8 is valid (no surrogates, nothing past U+10FFFF)
+// only the controls and U+FFFE, U+FFFF (EF BF BE, EF BF BF) remain to
+// find, which a table lookup per byte does.
+func xmlClean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !xmlSpecial[s[i]] {
+			continue
+		}
+		if s[i] != 0xEF || (i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF)) {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }
 
 func xmlChar(r rune) bool {
@@ -149,16 +171,25 @@ func (c *Cleaner) HTML(fragment string, base *url.URL) string {
 	if strings.TrimSpace(fragment) == "" {
 		return ""
 	}
-	resolved := resolveLinks(fragment, base)
-	out := c.policy.Sanitize(resolved)
+	out, ok := fastHTML(fragment, base)
+	if !ok {
+		out = c.policy.Sanitize(resolveLinks(fragment, base))
+	}
 	return XMLText(strings.TrimSpace(out))
 }
 
 // PlainText returns the text of an HTML (or plain) fragment on one line,
 // entities decoded: for plain-text mail and summaries.
 func (c *Cleaner) PlainText(fragment string) string {
-	s := c.strict.Sanitize(XMLText(fragment))
-	return Line(html.UnescapeString(s))
+	fragment = XMLText(fragment)
+	if out, ok := fastPlainText(fragment); ok {
+		return out
+	}
+	return c.slowPlainText(fragment)
+}
+
+func (c *Cleaner) slowPlainText(fragment string) string {
+	return Line(html.UnescapeString(c.strict.Sanitize(fragment)))
 }
 
 // resolveLinks rewrites href, src and poster attributes of fragment to
