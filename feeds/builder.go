@@ -224,19 +224,11 @@ func (b *Builder) Build(ctx context.Context, f Feed) (Set, error) {
 
 // Encode encodes arts (cleaned, in feed order) as feed f in every format.
 func (b *Builder) Encode(f Feed, arts []model.Article) (Set, error) {
-	d := b.doc(f, arts)
-	var s Set
-	var err error
-	if s[RSS], err = encodeRSS(d); err != nil {
-		return s, fmt.Errorf("feeds: encode %s as RSS: %w", f.ID, err)
+	items := make([]*item, len(arts))
+	for i := range arts {
+		items[i] = b.newItem(&arts[i])
 	}
-	if s[Atom], err = encodeAtom(d); err != nil {
-		return s, fmt.Errorf("feeds: encode %s as Atom: %w", f.ID, err)
-	}
-	if s[JSON], err = encodeJSON(d); err != nil {
-		return s, fmt.Errorf("feeds: encode %s as JSON: %w", f.ID, err)
-	}
-	return s, nil
+	return b.doc(f, items).encode(), nil
 }
 
 // emptyUpdated is the updated time of a feed with no entries: fixed, so an

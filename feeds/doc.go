@@ -9,12 +9,14 @@
 //
 // Data enters through the Source interface (implemented by the store):
 // published articles, sections, authors and the recorded content changes.
-// Every article passes through package sanitize before encoding. The
-// encoders extend github.com/gorilla/feeds through its exported structs,
-// filling the gaps listed in encode.go. Data leaves as encoded bytes: files
+// Every article passes through package sanitize before encoding, and is
+// encoded once per format into fragments every feed shares (item.go);
+// encode.go lays out the documents. Data leaves as encoded bytes: files
 // under an output directory, HTTP responses, and WebSub pings.
 //
-// Files: builder.go (feeds and their articles), encode.go (the formats),
+// Files: builder.go (feeds and their articles), item.go (an article's
+// encoded fragments), encode.go (documents), escape.go and jsonenc.go (XML
+// and JSON writing),
 // handler.go (serving), conditional.go (validators, Accept-Encoding),
 // cache.go (routes, lazy fill, eviction), lastmod.go (ETag and
 // Last-Modified state), static.go (files), tracker.go (recorded changes),

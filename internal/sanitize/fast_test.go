@@ -175,3 +175,39 @@ func BenchmarkHTML(b *testing.B) {
 		}
 	})
 }
+
+// slowAbsolute is Absolute without its shortcut for plain root-relative paths.
+func slowAbsolute(base *urlType, ref string) string {
+	ref = strings.TrimSpace(XMLText(ref))
+	if ref == "" || strings.ContainsAny(ref, "\x00\r\n\t") {
+		return ""
+	}
+	u, err := parseURL(ref)
+	if err != nil {
+		return ""
+	}
+	if base != nil {
+		u = base.ResolveReference(u)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.String()
+}
+
+// FuzzAbsolute: the shortcut gives what parsing and resolving give.
+func FuzzAbsolute(f *testing.F) {
+	for _, s := range []string{"/a/b", "/a/../b", "/a/./b", "//host/x", "/a//b", "/x.", "/~u/_-.", "/%41", "/a?b", "/", "rel/x"} {
+		f.Add("https://news.example.com/world/story", s)
+		f.Add("http://h:8080", s)
+	}
+	f.Fuzz(func(t *testing.T, base, ref string) {
+		bu, err := parseURL(base)
+		if err != nil {
+			return
+		}
+		if got, want := Absolute(bu, ref), slowAbsolute(bu, ref); got != want {
+			t.Fatalf("Absolute(%q, %q) = %q, want %q", base, ref, got, want)
+		}
+	})
+}

@@ -151,6 +151,9 @@ func Absolute(base *url.URL, ref string) string {
 	if strings.ContainsAny(ref, "\x00\r\n\t") {
 		return ""
 	}
+	if base != nil && plainRootPath(ref) && plainBase(base) {
+		return base.Scheme + "://" + base.Host + ref // what resolving below gives, without parsing
+	}
 	u, err := url.Parse(ref)
 	if err != nil {
 		return ""
@@ -162,6 +165,37 @@ func Absolute(base *url.URL, ref string) string {
 		return ""
 	}
 	return u.String()
+}
+
+// plainRootPath reports whether ref is a root-relative path that resolves
+// to itself: only unreserved characters and slashes, no "." or ".."
+// segment, no empty segment, no query or fragment.
+func plainRootPath(ref string) bool {
+	if len(ref) == 0 || ref[0] != '/' || strings.Contains(ref, "//") || strings.Contains(ref, "/.") {
+		return false
+	}
+	for i := 1; i < len(ref); i++ {
+		c := ref[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// plainBase reports whether base is an http(s) URL whose scheme and host
+// a URL's String writes back as they are.
+func plainBase(base *url.URL) bool {
+	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.User != nil || base.Opaque != "" {
+		return false
+	}
+	for i := 0; i < len(base.Host); i++ {
+		c := base.Host[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
 }
 
 // HTML sanitises an HTML fragment, resolving relative href and src against
