@@ -174,9 +174,8 @@ func (b *Builder) AuthorFeed(a model.Author) Feed {
 	return f
 }
 
-// Articles returns the cleaned articles of feed f, newest first (ties by
-// id, highest first), at most Options.Items.
-func (b *Builder) Articles(ctx context.Context, f Feed) ([]model.Article, error) {
+// query is the store query for feed f's articles.
+func (b *Builder) query(f Feed) model.ArticleQuery {
 	q := model.ArticleQuery{Limit: b.opt.Items}
 	switch f.ID.Kind {
 	case KindSection:
@@ -184,25 +183,21 @@ func (b *Builder) Articles(ctx context.Context, f Feed) ([]model.Article, error)
 	case KindAuthor:
 		q.AuthorID = f.ID.ID
 	}
-	raw, err := b.src.Articles(ctx, q)
+	return q
+}
+
+// Articles returns the cleaned articles of feed f, newest first (ties by
+// id, highest first), at most Options.Items.
+func (b *Builder) Articles(ctx context.Context, f Feed) ([]model.Article, error) {
+	raw, err := b.src.Articles(ctx, b.query(f))
 	if err != nil {
 		return nil, fmt.Errorf("feeds: articles of %s: %w", f.ID, err)
 	}
 	arts := make([]model.Article, 0, len(raw))
 	for _, r := range raw {
-		a, ok := b.clean.Article(r)
-		if !ok {
-			continue
+		if a, ok := b.cleanArticle(r, nil); ok {
+			arts = append(arts, a)
 		}
-		if a.GUID == "" {
-			a.GUID = fmt.Sprintf("urn:herald:article:%d", a.ID)
-		}
-		if a.URL == "" {
-			a.URL = b.opt.SiteURL
-		}
-		a.PublishedAt = a.PublishedAt.UTC()
-		a.UpdatedAt = a.UpdatedAt.UTC()
-		arts = append(arts, a)
 	}
 	sort.SliceStable(arts, func(i, j int) bool {
 		if !arts[i].PublishedAt.Equal(arts[j].PublishedAt) {
@@ -213,13 +208,39 @@ func (b *Builder) Articles(ctx context.Context, f Feed) ([]model.Article, error)
 	return arts, nil
 }
 
+// cleanArticle cleans one article as read from the store (its section and
+// authors through pc, cleaned once per run, when set); false for one no
+// feed can carry.
+func (b *Builder) cleanArticle(r model.Article, pc *people) (model.Article, bool) {
+	var a model.Article
+	var ok bool
+	if pc == nil {
+		a, ok = b.clean.Article(r)
+	} else {
+		a, ok = b.clean.Content(r)
+		a.Section = pc.section(b, r.Section)
+		a.Authors = make([]model.Author, len(r.Authors))
+		for i, au := range r.Authors {
+			a.Authors[i] = pc.author(b, au)
+		}
+	}
+	if !ok {
+		return a, false
+	}
+	if a.GUID == "" {
+		a.GUID = fmt.Sprintf("urn:herald:article:%d", a.ID)
+	}
+	if a.URL == "" {
+		a.URL = b.opt.SiteURL
+	}
+	a.PublishedAt = a.PublishedAt.UTC()
+	a.UpdatedAt = a.UpdatedAt.UTC()
+	return a, true
+}
+
 // Build reads feed f's articles and encodes them in every format.
 func (b *Builder) Build(ctx context.Context, f Feed) (Set, error) {
-	arts, err := b.Articles(ctx, f)
-	if err != nil {
-		return Set{}, err
-	}
-	return b.Encode(f, arts)
+	return b.newRun().build(ctx, f)
 }
 
 // Encode encodes arts (cleaned, in feed order) as feed f in every format.
@@ -228,7 +249,7 @@ func (b *Builder) Encode(f Feed, arts []model.Article) (Set, error) {
 	for i := range arts {
 		items[i] = b.newItem(&arts[i])
 	}
-	return b.doc(f, items).encode(), nil
+	return b.doc(f, items).encode(nil), nil
 }
 
 // emptyUpdated is the updated time of a feed with no entries: fixed, so an

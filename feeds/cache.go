@@ -129,7 +129,7 @@ func (h *Handler) fill(ctx context.Context, s *slot) (*entry, error) {
 	if e := s.data.Load(); e != nil {
 		return e, nil
 	}
-	_, e, changed, first, err := h.build(ctx, s.feed)
+	_, e, changed, first, err := h.build(ctx, s.feed, h.b.newRun())
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (h *Handler) takePending() []string {
 // formats changed. The build runs under the slot's fill lock: a request
 // filling the slot meanwhile may have read the rows before this change,
 // and must not store its older entry after this one.
-func (h *Handler) rebuild(ctx context.Context, f Feed) (Set, [numFormats]bool, error) {
+func (h *Handler) rebuild(ctx context.Context, f Feed, r *run) (Set, [numFormats]bool, error) {
 	h.mu.Lock()
 	s := h.slots[f.ID]
 	h.mu.Unlock()
@@ -173,7 +173,7 @@ func (h *Handler) rebuild(ctx context.Context, f Feed) (Set, [numFormats]bool, e
 		s.fill.Lock()
 		defer s.fill.Unlock()
 	}
-	set, e, changed, _, err := h.build(ctx, f)
+	set, e, changed, _, err := h.build(ctx, f, r)
 	if err != nil {
 		return Set{}, changed, err
 	}

@@ -49,15 +49,21 @@ func (b *Builder) doc(f Feed, items []*item) *doc {
 	return d
 }
 
-// encode writes the document in every format.
-func (d *doc) encode() Set {
+// encode writes the document in every format, into buffers from get
+// (nil: new ones).
+func (d *doc) encode(get func(n int) []byte) Set {
 	var s Set
 	for _, ft := range Formats {
 		n := 2048
 		for _, it := range d.items {
 			n += len(it.frag[ft]) + 2
 		}
-		buf := make([]byte, 0, n)
+		var buf []byte
+		if get != nil {
+			buf = get(n)
+		} else {
+			buf = make([]byte, 0, n)
+		}
 		switch ft {
 		case RSS:
 			s[ft] = d.rss(buf)

@@ -1,6 +1,9 @@
 package feeds
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // The encoders append to byte slices instead of marshalling structs: a
 // feed is mostly article bodies, and escaping each body once (per format)
@@ -72,14 +75,7 @@ func appendCDATA(dst []byte, s string) []byte {
 	return append(dst, "]]>"...)
 }
 
-func indexCDATAEnd(s string) int {
-	for i := 0; i+2 < len(s); i++ {
-		if s[i] == ']' && s[i+1] == ']' && s[i+2] == '>' {
-			return i
-		}
-	}
-	return -1
-}
+func indexCDATAEnd(s string) int { return strings.Index(s, "]]>") }
 
 // elem appends indent, <name>, s escaped, </name> and a newline.
 func elem(dst []byte, indent, name, s string) []byte {

@@ -18,9 +18,9 @@ import (
 // get now (or one second past the recorded time, never earlier). changed
 // lists the formats whose bytes differ from the recorded ones; first those
 // never recorded before.
-func (h *Handler) build(ctx context.Context, f Feed) (_ Set, _ *entry, changed, first [numFormats]bool, _ error) {
+func (h *Handler) build(ctx context.Context, f Feed, r *run) (_ Set, _ *entry, changed, first [numFormats]bool, _ error) {
 	start := time.Now()
-	set, err := h.b.Build(ctx, f)
+	set, err := r.build(ctx, f)
 	h.builds.Add(1)
 	if err != nil {
 		h.buildErrors.Add(1)

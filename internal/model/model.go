@@ -175,6 +175,14 @@ type ArticleQuery struct {
 	Limit     int   // 0: no limit
 }
 
+// FeedMembers says which articles each feed holds: the ids of its newest
+// published articles, newest first (ties by id, highest first).
+type FeedMembers struct {
+	All      []int64
+	Sections map[int64][]int64 // by section id
+	Authors  map[int64][]int64 // by author id
+}
+
 // ChangeSet is the set of feeds touched by a run of recorded content changes.
 type ChangeSet struct {
 	All      bool

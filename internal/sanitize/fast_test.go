@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // slowHTML is HTML without the fast path.
@@ -208,6 +209,45 @@ func FuzzAbsolute(f *testing.F) {
 		}
 		if got, want := Absolute(bu, ref), slowAbsolute(bu, ref); got != want {
 			t.Fatalf("Absolute(%q, %q) = %q, want %q", base, ref, got, want)
+		}
+	})
+}
+
+// refXMLText and refLine are XMLText and Line without their shortcuts.
+func refXMLText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if (r != utf8.RuneError || size > 1) && xmlChar(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func refLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case '\r', '\n', '\t', '\v', '\f', 0x85, 0x2028, 0x2029:
+			return ' '
+		}
+		return r
+	}, refXMLText(s))
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// FuzzXMLText: the word-at-a-time check and Line's shortcut change nothing.
+func FuzzXMLText(f *testing.F) {
+	for _, s := range []string{"plain text here", "a\x00b", "tab\there", "  spaced  ", "\uFFFE\uFFFF\uFFFD", "\xed\xa0\x80", "\xff", "ab\u2028cd\u0085", "0123456789abcdef\x1f", "\x7f\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := XMLText(s), refXMLText(s); got != want {
+			t.Fatalf("XMLText(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := Line(s), refLine(s); got != want {
+			t.Fatalf("Line(%q) = %q, want %q", s, got, want)
 		}
 	})
 }

@@ -61,17 +61,35 @@ var xmlSpecial = func() (t [256]bool) {
 // xmlClean reports whether s is valid UTF-8 holding only characters XML
 // allows. Once the UTF-8 is valid (no surrogates, nothing past U+10FFFF)
 // only the controls and U+FFFE, U+FFFF (EF BF BE, EF BF BF) remain to
-// find, which a table lookup per byte does.
+// find. Eight bytes at a time: a word of printable ASCII (no byte below
+// 0x20 or above 0x7F) needs no closer look.
 func xmlClean(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !xmlSpecial[s[i]] {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if (w|(w-0x20*lo))&hi == 0 {
 			continue
 		}
-		if s[i] != 0xEF || (i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF)) {
+		for j := i; j < i+8; j++ {
+			if xmlSpecial[s[j]] && !xmlOKAt(s, j) {
+				return false
+			}
+		}
+	}
+	for ; i < len(s); i++ {
+		if xmlSpecial[s[i]] && !xmlOKAt(s, i) {
 			return false
 		}
 	}
 	return utf8.ValidString(s)
+}
+
+// xmlOKAt reports whether the special byte at s[i] starts an allowed
+// character: an 0xEF that does not begin U+FFFE or U+FFFF.
+func xmlOKAt(s string, i int) bool {
+	return s[i] == 0xEF && !(i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF))
 }
 
 func xmlChar(r rune) bool {
@@ -95,6 +113,9 @@ func xmlChar(r rune) bool {
 // a CMS writes can start a new header line in an email.
 func Line(s string) string {
 	s = XMLText(s)
+	if plainLine(s) {
+		return s
+	}
 	s = strings.Map(func(r rune) rune {
 		switch r {
 		case '\r', '\n', '\t', '\v', '\f', 0x85, 0x2028, 0x2029:
@@ -103,6 +124,25 @@ func Line(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// plainLine reports whether Line would return s unchanged: no byte below
+// 0x20, no space at either end or next to another, and nothing but
+// printable ASCII (the other line breaks Line removes are not ASCII).
+func plainLine(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7F || (c == ' ' && s[i+1] == ' ') {
+			return false
+		}
+	}
+	return true
 }
 
 // Cleaner cleans articles for one site.
@@ -276,6 +316,19 @@ func resolveLinks(fragment string, base *url.URL) string {
 // summary and body are sanitised HTML with absolute links; URL and ImageURL
 // are absolute http(s) URLs or "". Problems are logged with the guid.
 func (c *Cleaner) Article(a model.Article) (model.Article, bool) {
+	out, ok := c.Content(a)
+	out.Section = c.Section(a.Section)
+	out.Authors = make([]model.Author, 0, len(a.Authors))
+	for _, au := range a.Authors {
+		out.Authors = append(out.Authors, c.Author(au))
+	}
+	return out, ok
+}
+
+// Content is Article for the article's own fields only: its Section and
+// Authors are left as they are, for a caller that cleans each section and
+// author once (with Section and Author) however many articles carry them.
+func (c *Cleaner) Content(a model.Article) (model.Article, bool) {
 	out := a
 	out.GUID = Line(a.GUID)
 	out.Title = Line(a.Title)
@@ -294,11 +347,6 @@ func (c *Cleaner) Article(a model.Article) (model.Article, bool) {
 	out.ImageURL = Absolute(base, a.ImageURL)
 	if out.ImageURL == "" && strings.TrimSpace(a.ImageURL) != "" {
 		c.log.Warn("article image dropped: not an http(s) URL", "guid", out.GUID)
-	}
-	out.Section = c.Section(a.Section)
-	out.Authors = make([]model.Author, 0, len(a.Authors))
-	for _, au := range a.Authors {
-		out.Authors = append(out.Authors, c.Author(au))
 	}
 	if out.Title == "" {
 		out.Title = out.SummaryText

@@ -1,0 +1,273 @@
+package feeds
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/heraldnews/herald/internal/model"
+)
+
+// runBudget bounds the prepared items a run keeps for the feeds still to
+// come: about a thousand articles of 5 KB in three formats.
+const runBudget = 24 << 20
+
+// run is one pass over many feeds (a static build, a refresh): each
+// article is cleaned and encoded once and the item handed to every feed
+// that holds it, within runBudget bytes. When the run knows which
+// articles each feed holds (a plan, from FeedMembers), it drops an item
+// after its last feed and reads every article's row once; otherwise it
+// keeps the most recently used items.
+type run struct {
+	b       *Builder
+	members *model.FeedMembers // nil: each feed reads its own articles
+
+	mu    sync.Mutex
+	items map[int64]*list.Element // of *item
+	lru   list.List
+	bytes int64
+	uses  map[int64]int32 // feeds still to build that hold the article (with members)
+
+	people people
+
+	// recycle: the run's caller hands every Set back (release) once
+	// written, and documents are encoded into reused buffers.
+	recycle bool
+	bufs    sync.Pool // of *[]byte
+
+	prepared, reused atomic.Int64
+}
+
+// people holds one run's cleaned sections and authors, by id, with the
+// rows they were cleaned from (a row that differs is cleaned again).
+type people struct {
+	mu    sync.Mutex
+	secs  map[int64][2]model.Section
+	auths map[int64][2]model.Author
+}
+
+func (p *people) section(b *Builder, raw model.Section) model.Section {
+	p.mu.Lock()
+	c, ok := p.secs[raw.ID]
+	p.mu.Unlock()
+	if ok && c[0] == raw {
+		return c[1]
+	}
+	clean := b.clean.Section(raw)
+	p.mu.Lock()
+	if p.secs == nil {
+		p.secs = map[int64][2]model.Section{}
+	}
+	p.secs[raw.ID] = [2]model.Section{raw, clean}
+	p.mu.Unlock()
+	return clean
+}
+
+func (p *people) author(b *Builder, raw model.Author) model.Author {
+	p.mu.Lock()
+	c, ok := p.auths[raw.ID]
+	p.mu.Unlock()
+	if ok && c[0] == raw {
+		return c[1]
+	}
+	clean := b.clean.Author(raw)
+	p.mu.Lock()
+	if p.auths == nil {
+		p.auths = map[int64][2]model.Author{}
+	}
+	p.auths[raw.ID] = [2]model.Author{raw, clean}
+	p.mu.Unlock()
+	return clean
+}
+
+func (b *Builder) newRun() *run {
+	return &run{b: b, items: map[int64]*list.Element{}}
+}
+
+// plan reads which articles every feed holds, so the run reads each
+// article's row once, in the feeds' order, and knows when an item is no
+// longer needed.
+func (r *run) plan(ctx context.Context, feeds []Feed) error {
+	m, err := r.b.src.FeedMembers(ctx, r.b.opt.Items)
+	if err != nil {
+		return fmt.Errorf("feeds: plan: %w", err)
+	}
+	r.members = &m
+	r.uses = map[int64]int32{}
+	for _, f := range feeds {
+		for _, id := range r.memberIDs(f.ID) {
+			r.uses[id]++
+		}
+	}
+	return nil
+}
+
+func (r *run) memberIDs(id FeedID) []int64 {
+	switch id.Kind {
+	case KindSection:
+		return r.members.Sections[id.ID]
+	case KindAuthor:
+		return r.members.Authors[id.ID]
+	}
+	return r.members.All
+}
+
+// build reads feed f's articles (or takes them prepared) and encodes it.
+func (r *run) build(ctx context.Context, f Feed) (Set, error) {
+	items, err := r.feedItems(ctx, f)
+	if err != nil {
+		return Set{}, err
+	}
+	var get func(int) []byte
+	if r.recycle {
+		get = r.buffer
+	}
+	return r.b.doc(f, items).encode(get), nil
+}
+
+// feedItems returns the items of feed f in feed order.
+func (r *run) feedItems(ctx context.Context, f Feed) ([]*item, error) {
+	if r.members == nil {
+		raw, err := r.b.src.Articles(ctx, r.b.query(f))
+		if err != nil {
+			return nil, fmt.Errorf("feeds: articles of %s: %w", f.ID, err)
+		}
+		items := make([]*item, 0, len(raw))
+		for i := range raw {
+			if it := r.take(raw[i].ID); it != nil {
+				items = append(items, it)
+			} else if it := r.prepare(&raw[i]); it != nil {
+				items = append(items, it)
+			}
+		}
+		sortItems(items)
+		return items, nil
+	}
+	ids := r.memberIDs(f.ID)
+	got := make(map[int64]*item, len(ids))
+	var missing []int64
+	for _, id := range ids {
+		if it := r.take(id); it != nil {
+			got[id] = it
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		raw, err := r.b.src.ArticlesByID(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("feeds: articles of %s: %w", f.ID, err)
+		}
+		for i := range raw {
+			if it := r.prepare(&raw[i]); it != nil {
+				got[raw[i].ID] = it
+			}
+		}
+	}
+	items := make([]*item, 0, len(ids))
+	for _, id := range ids {
+		if it := got[id]; it != nil {
+			items = append(items, it) // an id missing here was retracted meanwhile
+		}
+	}
+	sortItems(items)
+	return items, nil
+}
+
+// sortItems puts items in feed order: newest first, ties by id.
+func sortItems(items []*item) {
+	slices.SortStableFunc(items, func(a, b *item) int {
+		if c := b.published.Compare(a.published); c != 0 {
+			return c
+		}
+		return -compareID(a.id, b.id)
+	})
+}
+
+func compareID(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// take returns the prepared item of article id, counting one use, or nil.
+func (r *run) take(id int64) *item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.items[id]
+	if e == nil {
+		if r.uses != nil {
+			r.uses[id]--
+		}
+		return nil
+	}
+	it := e.Value.(*item)
+	r.reused.Add(1)
+	if r.uses != nil {
+		if r.uses[id]--; r.uses[id] <= 0 {
+			r.drop(e)
+			return it
+		}
+	}
+	r.lru.MoveToFront(e)
+	return it
+}
+
+// prepare cleans and encodes raw and keeps the item for the feeds still
+// to come. It returns nil for an article that cannot be used.
+func (r *run) prepare(raw *model.Article) *item {
+	a, ok := r.b.cleanArticle(*raw, &r.people)
+	if !ok {
+		return nil
+	}
+	it := r.b.newItem(&a)
+	r.prepared.Add(1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.uses != nil && r.uses[it.id] <= 0 {
+		return it // no other feed holds it
+	}
+	if old := r.items[it.id]; old != nil {
+		r.drop(old)
+	}
+	r.items[it.id] = r.lru.PushFront(it)
+	r.bytes += int64(it.size())
+	for r.bytes > runBudget && r.lru.Len() > 1 {
+		r.drop(r.lru.Back())
+	}
+	return it
+}
+
+func (r *run) drop(e *list.Element) {
+	it := e.Value.(*item)
+	r.lru.Remove(e)
+	delete(r.items, it.id)
+	r.bytes -= int64(it.size())
+}
+
+// buffer returns an empty buffer of capacity n or more.
+func (r *run) buffer(n int) []byte {
+	if bp, ok := r.bufs.Get().(*[]byte); ok && cap(*bp) >= n {
+		return (*bp)[:0]
+	}
+	return make([]byte, 0, n+n/8)
+}
+
+// release hands a written Set's buffers back for the next documents.
+func (r *run) release(s Set) {
+	if !r.recycle {
+		return
+	}
+	for _, b := range s {
+		if cap(b) > 0 {
+			r.bufs.Put(&b)
+		}
+	}
+}
