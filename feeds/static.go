@@ -373,4 +373,3 @@ func (w *Writer) writeFeeds(ctx context.Context, wb *writeBatch, feeds []Feed, r
 	}
 	return first
 }
-
