@@ -51,7 +51,7 @@ func BenchmarkEncode(b *testing.B) {
 	}
 	items := make([]*item, len(arts))
 	for i := range arts {
-		items[i] = e.b.newItem(&arts[i])
+		items[i] = e.b.newItem(e.b.derive(&arts[i], arts[i].GUID))
 	}
 	d := e.b.doc(f, items)
 	for _, c := range []struct {
@@ -77,7 +77,7 @@ func BenchmarkEncode(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			a, _ := e.b.clean.Article(raw[0])
-			e.b.newItem(&a)
+			e.b.newItem(e.b.derive(&a, raw[0].GUID))
 		}
 	})
 }

@@ -25,6 +25,7 @@ const (
 	nsAtom    = "http://www.w3.org/2005/Atom"
 	nsContent = "http://purl.org/rss/1.0/modules/content/"
 	nsDC      = "http://purl.org/dc/elements/1.1/"
+	nsMedia   = "http://search.yahoo.com/mrss/"
 )
 
 // doc is one document ready to encode: a feed and its items in order.
@@ -85,26 +86,29 @@ func (d *doc) feedAuthor() model.Author {
 	return model.Author{Name: d.b.opt.SiteName, URL: d.b.opt.SiteURL}
 }
 
-// imageType guesses an image URL's media type from its extension, from a
-// fixed table so output does not depend on the machine's mime.types.
-func imageType(u string) string {
+// imageType is an image URL's media type by its extension, from a fixed
+// table (output must not depend on the machine's mime.types); false when
+// the extension says nothing.
+func imageType(u string) (string, bool) {
 	p := u
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
 	}
 	switch strings.ToLower(path.Ext(p)) {
+	case ".jpg", ".jpeg":
+		return "image/jpeg", true
 	case ".png":
-		return "image/png"
+		return "image/png", true
 	case ".gif":
-		return "image/gif"
+		return "image/gif", true
 	case ".webp":
-		return "image/webp"
+		return "image/webp", true
 	case ".avif":
-		return "image/avif"
+		return "image/avif", true
 	case ".svg":
-		return "image/svg+xml"
+		return "image/svg+xml", true
 	}
-	return "image/jpeg"
+	return "", false
 }
 
 const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
@@ -127,6 +131,7 @@ func (d *doc) rss(dst []byte) []byte {
 	dst = attr(dst, "xmlns:content", nsContent)
 	dst = attr(dst, "xmlns:dc", nsDC)
 	dst = attr(dst, "xmlns:atom", nsAtom)
+	dst = attr(dst, "xmlns:media", nsMedia)
 	dst = append(dst, ">\n  <channel>\n"...)
 	dst = elem(dst, in, "title", d.f.Title)
 	dst = elem(dst, in, "link", d.f.Link)
@@ -192,7 +197,7 @@ func (d *doc) atom(dst []byte) []byte {
 	}
 	dst = append(dst, ">\n"...)
 	dst = elem(dst, in, "title", d.f.Title)
-	dst = elem(dst, in, "id", self)
+	dst = elem(dst, in, "id", d.b.ids.atomID(self))
 	updated := d.updated
 	if updated.IsZero() {
 		updated = emptyUpdated

@@ -1,9 +1,12 @@
 package feeds
 
 import (
+	"html"
+	"strings"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/sanitize"
 )
 
 // item is one article ready for every feed it appears in: cleaned once and
@@ -18,33 +21,119 @@ type item struct {
 
 func (it *item) size() int { return len(it.frag[RSS]) + len(it.frag[Atom]) + len(it.frag[JSON]) + 96 }
 
-// newItem encodes a (cleaned) in every format.
-func (b *Builder) newItem(a *model.Article) *item {
+// article is a cleaned article with what its fragments derive from it.
+type article struct {
+	*model.Article
+	atomID string // RFC 4287 id: the guid when it is an IRI, else derived (ids.go)
+	// summary: the article's section is in summary mode; teaser (HTML) and
+	// teaserText stand in for the body, which no format carries.
+	summary           bool
+	teaser, teaserText string
+}
+
+// derive completes a (cleaned) for encoding; guid is the article's guid as
+// stored, from which its Atom id derives.
+func (b *Builder) derive(a *model.Article, guid string) article {
+	if sanitize.Line(guid) == "" {
+		guid = a.GUID // the urn:herald:article:ID stand-in
+	}
+	x := article{Article: a, atomID: b.ids.atomID(guid)}
+	if b.summaryOnly(a.Section.Slug) {
+		x.summary = true
+		x.teaser, x.teaserText = a.Summary, a.SummaryText
+		if x.teaser == "" {
+			x.teaser = b.firstParagraph(a.BodyHTML)
+			x.teaserText = b.clean.PlainText(x.teaser)
+		}
+	}
+	return x
+}
+
+// firstParagraph is the first <p> element of a cleaned body, else its
+// text cut to about 300 characters, escaped.
+func (b *Builder) firstParagraph(body string) string {
+	for i := 0; ; {
+		j := strings.Index(body[i:], "<p")
+		if j < 0 {
+			break
+		}
+		i += j
+		if i+2 < len(body) && (body[i+2] == '>' || body[i+2] == ' ') {
+			if end := strings.Index(body[i:], "</p>"); end >= 0 {
+				return body[i : i+end+len("</p>")]
+			}
+			break
+		}
+		i += 2
+	}
+	text := []rune(b.clean.PlainText(body))
+	if len(text) > 300 {
+		cut := 300
+		for cut > 200 && text[cut] != ' ' {
+			cut--
+		}
+		text = append(text[:cut], '…')
+	}
+	return html.EscapeString(string(text))
+}
+
+// newItem encodes a in every format.
+func (b *Builder) newItem(a article) *item {
 	it := &item{id: a.ID, published: a.PublishedAt, modified: a.Modified()}
 	n := len(a.BodyHTML) + len(a.Summary) + 512
+	if a.summary {
+		n = len(a.teaser) + 1024
+	}
 	it.frag[RSS] = b.rssItem(make([]byte, 0, n), a)
 	it.frag[Atom] = b.atomEntry(make([]byte, 0, n+n/4), a)
 	it.frag[JSON] = b.jsonItem(make([]byte, 0, n+n/8), a)
 	return it
 }
 
-func (b *Builder) rssItem(dst []byte, a *model.Article) []byte {
+// byline is the authors' names in order: "A", "A and B", "A, B and C".
+func byline(authors []model.Author) string {
+	var names []string
+	for _, au := range authors {
+		if au.Name != "" {
+			names = append(names, au.Name)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+func (b *Builder) rssItem(dst []byte, a article) []byte {
 	const in = "      "
 	dst = append(dst, "    <item>\n"...)
 	dst = elem(dst, in, "title", a.Title)
 	dst = elem(dst, in, "link", a.URL)
-	dst = elem(dst, in, "description", a.Summary)
-	if a.BodyHTML != "" {
-		dst = append(dst, in+"<content:encoded>"...)
-		dst = appendCDATA(dst, a.BodyHTML)
-		dst = append(dst, "</content:encoded>\n"...)
+	if a.summary {
+		dst = elem(dst, in, "description", a.teaser)
+	} else {
+		dst = elem(dst, in, "description", a.Summary)
+		if a.BodyHTML != "" {
+			dst = append(dst, in+"<content:encoded>"...)
+			dst = appendCDATA(dst, a.BodyHTML)
+			dst = append(dst, "</content:encoded>\n"...)
+		}
 	}
 	if a.ImageURL != "" {
-		dst = append(dst, in+"<enclosure"...)
+		// Media RSS, not <enclosure>: an image is not the item's one
+		// downloadable attachment, and readers skip zero-length ones.
+		dst = append(dst, in+"<media:content"...)
 		dst = attr(dst, "url", a.ImageURL)
-		dst = attr(dst, "length", "0")
-		dst = attr(dst, "type", imageType(a.ImageURL))
-		dst = append(dst, "></enclosure>\n"...)
+		dst = attr(dst, "medium", "image")
+		if typ, ok := imageType(a.ImageURL); ok {
+			dst = attr(dst, "type", typ)
+		}
+		dst = append(dst, "></media:content>\n"+in+"<media:thumbnail"...)
+		dst = attr(dst, "url", a.ImageURL)
+		dst = append(dst, "></media:thumbnail>\n"...)
 	}
 	perma := "false"
 	if a.GUID == a.URL {
@@ -58,10 +147,10 @@ func (b *Builder) rssItem(dst []byte, a *model.Article) []byte {
 	dst = append(dst, in+"<pubDate>"...)
 	dst = a.PublishedAt.AppendFormat(dst, time.RFC1123Z)
 	dst = append(dst, "</pubDate>\n"...)
-	for _, au := range a.Authors {
-		if au.Name != "" {
-			dst = elem(dst, in, "dc:creator", au.Name)
-		}
+	// One dc:creator with every co-author in byline order: readers that
+	// show one creator show the last of several, losing the lead author.
+	if by := byline(a.Authors); by != "" {
+		dst = elem(dst, in, "dc:creator", by)
 	}
 	if a.Section.Name != "" {
 		dst = elem(dst, in, "category", a.Section.Name)
@@ -69,30 +158,29 @@ func (b *Builder) rssItem(dst []byte, a *model.Article) []byte {
 	return append(dst, "    </item>\n"...)
 }
 
-func (b *Builder) atomEntry(dst []byte, a *model.Article) []byte {
+func (b *Builder) atomEntry(dst []byte, a article) []byte {
 	const in = "    "
 	dst = append(dst, "  <entry>\n"...)
 	dst = elem(dst, in, "title", a.Title)
 	dst = elem(dst, in, "updated", atomTime(a.Modified()))
-	dst = elem(dst, in, "id", a.GUID)
-	if a.BodyHTML != "" {
+	dst = elem(dst, in, "id", a.atomID)
+	if !a.summary && a.BodyHTML != "" {
 		dst = append(dst, in+`<content type="html">`...)
 		dst = appendXML(dst, a.BodyHTML)
 		dst = append(dst, "</content>\n"...)
 	}
 	dst = elem(dst, in, "published", atomTime(a.PublishedAt))
 	dst = atomLink(dst, in, a.URL, "alternate", "text/html")
-	if a.ImageURL != "" {
-		dst = append(dst, in+"<link"...)
-		dst = attr(dst, "href", a.ImageURL)
-		dst = attr(dst, "rel", "enclosure")
-		dst = attr(dst, "type", imageType(a.ImageURL))
-		dst = attr(dst, "length", "0")
-		dst = append(dst, "></link>\n"...)
+	if typ, ok := imageType(a.ImageURL); ok && a.ImageURL != "" {
+		dst = atomLink(dst, in, a.ImageURL, "enclosure", typ)
 	}
-	if a.Summary != "" {
+	summary := a.Summary
+	if a.summary {
+		summary = a.teaser
+	}
+	if summary != "" {
 		dst = append(dst, in+`<summary type="html">`...)
-		dst = appendXML(dst, a.Summary)
+		dst = appendXML(dst, summary)
 		dst = append(dst, "</summary>\n"...)
 	}
 	for _, au := range a.Authors {
@@ -142,22 +230,23 @@ func atomPerson(dst []byte, indent string, a model.Author) []byte {
 
 func atomTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func (b *Builder) jsonItem(dst []byte, a *model.Article) []byte {
+func (b *Builder) jsonItem(dst []byte, a article) []byte {
 	o := openObject(append(dst, "    "...), "      ")
 	o.key("id")
 	o.b = appendJSON(o.b, a.GUID)
 	o.str("url", a.URL)
 	o.str("title", a.Title)
-	content, text := a.BodyHTML, ""
-	if content == "" {
+	content, summary := a.BodyHTML, a.SummaryText
+	if a.summary {
+		content, summary = a.teaser, a.teaserText
+	} else if content == "" {
 		content = a.Summary
 	}
-	if content == "" {
-		text = a.Title // one of content_html and content_text is required
-	}
 	o.str("content_html", content)
-	o.str("content_text", text)
-	o.str("summary", a.SummaryText)
+	if content == "" {
+		o.str("content_text", a.Title) // one of content_html and content_text is required
+	}
+	o.str("summary", summary)
 	o.str("image", a.ImageURL)
 	o.key("date_published")
 	o.b = jsonTime(o.b, a.PublishedAt)

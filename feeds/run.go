@@ -73,7 +73,7 @@ func (p *people) author(b *Builder, raw model.Author) model.Author {
 	if ok && c[0] == raw {
 		return c[1]
 	}
-	clean := b.clean.Author(raw)
+	clean := b.cleanAuthor(raw)
 	p.mu.Lock()
 	if p.auths == nil {
 		p.auths = map[int64][2]model.Author{}
@@ -227,7 +227,7 @@ func (r *run) prepare(raw *model.Article) *item {
 	if !ok {
 		return nil
 	}
-	it := r.b.newItem(&a)
+	it := r.b.newItem(r.b.derive(&a, raw.GUID))
 	r.prepared.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
