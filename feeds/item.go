@@ -27,7 +27,7 @@ type article struct {
 	atomID string // RFC 4287 id: the guid when it is an IRI, else derived (ids.go)
 	// summary: the article's section is in summary mode; teaser (HTML) and
 	// teaserText stand in for the body, which no format carries.
-	summary           bool
+	summary            bool
 	teaser, teaserText string
 }
 

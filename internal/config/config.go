@@ -226,7 +226,7 @@ func Default() *Config {
 		Feeds: Feeds{
 			Items: 50, CacheControl: "public, max-age=300", CacheBytes: 64 << 20,
 			RefreshInterval: Duration(2 * time.Second),
-			Content: "full", ArchivePageSize: 100, IDDate: "2026-01-01",
+			Content:         "full", ArchivePageSize: 100, IDDate: "2026-01-01",
 		},
 		SMTP: SMTP{
 			Transport: "smtp", FileDir: "./outbox", Host: "localhost", Port: 587, TLS: "starttls",
