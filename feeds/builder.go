@@ -97,6 +97,7 @@ type Builder struct {
 	base  string // BaseURL without a trailing slash
 	log   *slog.Logger
 	ids   idRule
+	arch  ArchiveStore // src, when it keeps archive pages
 }
 
 // NewBuilder returns a Builder reading src.
@@ -132,14 +133,22 @@ func NewBuilder(src Source, opt Options) *Builder {
 	opt.Icon = sanitize.Absolute(site, opt.Icon)
 	opt.Logo = sanitize.Absolute(site, opt.Logo)
 	opt.XSL = sanitize.Absolute(site, opt.XSL)
-	return &Builder{src: src, opt: opt, clean: cl, site: site,
+	b := &Builder{src: src, opt: opt, clean: cl, site: site,
 		base: strings.TrimRight(opt.BaseURL, "/"), log: opt.Logger, ids: newIDRule(site.Hostname(), opt.IDDate)}
+	b.arch, _ = src.(ArchiveStore)
+	if opt.Archives && b.arch == nil {
+		b.log.Warn("feed archives off: the source keeps no archive pages")
+	}
+	return b
 }
 
 func (b *Builder) now() time.Time { return b.opt.Now() }
 
 // URL is the absolute URL of the feed's path in format f.
 func (b *Builder) URL(id FeedID, f Format) string { return b.base + id.Path(f) }
+
+// ArchiveURL is the absolute URL of archive page p of the feed in format f.
+func (b *Builder) ArchiveURL(id FeedID, p int, f Format) string { return b.base + id.ArchivePath(p, f) }
 
 // Feeds lists every feed the site has: the site feed, then each section
 // and each author whose slug obeys the slug rule, by path. Others are

@@ -35,6 +35,37 @@ type doc struct {
 	items     []*item
 	updated   time.Time // newest entry's modified time; zero when empty
 	published time.Time // newest entry's published time; zero when empty
+	// Archives: page is this archive page's number (0: the subscription
+	// document); pages is how many the feed has (0: none or archives off).
+	page, pages int
+}
+
+// self is the document's own URL in format ft.
+func (d *doc) self(ft Format) string {
+	if d.page > 0 {
+		return d.b.ArchiveURL(d.f.ID, d.page, ft)
+	}
+	return d.b.URL(d.f.ID, ft)
+}
+
+// archiveLinks are the RFC 5005 links of the document in format ft, as
+// rel → href: the subscription document's prev-archive to the newest page;
+// a page's current, prev-archive and next-archive.
+func (d *doc) archiveLinks(ft Format) [][2]string {
+	if d.page == 0 {
+		if d.pages == 0 {
+			return nil
+		}
+		return [][2]string{{"prev-archive", d.b.ArchiveURL(d.f.ID, d.pages, ft)}}
+	}
+	out := [][2]string{{"current", d.b.URL(d.f.ID, ft)}}
+	if d.page > 1 {
+		out = append(out, [2]string{"prev-archive", d.b.ArchiveURL(d.f.ID, d.page-1, ft)})
+	}
+	if d.page < d.pages {
+		out = append(out, [2]string{"next-archive", d.b.ArchiveURL(d.f.ID, d.page+1, ft)})
+	}
+	return out
 }
 
 func (b *Builder) doc(f Feed, items []*item) *doc {
@@ -132,6 +163,9 @@ func (d *doc) rss(dst []byte) []byte {
 	dst = attr(dst, "xmlns:dc", nsDC)
 	dst = attr(dst, "xmlns:atom", nsAtom)
 	dst = attr(dst, "xmlns:media", nsMedia)
+	if d.page > 0 {
+		dst = attr(dst, "xmlns:fh", nsHistory)
+	}
 	dst = append(dst, ">\n  <channel>\n"...)
 	dst = elem(dst, in, "title", d.f.Title)
 	dst = elem(dst, in, "link", d.f.Link)
@@ -158,9 +192,15 @@ func (d *doc) rss(dst []byte) []byte {
 		dst = elem(dst, in+"  ", "link", d.f.Link)
 		dst = append(dst, in+"</image>\n"...)
 	}
-	dst = rssAtomLink(dst, d.b.URL(d.f.ID, RSS), "self", "application/rss+xml")
+	dst = rssAtomLink(dst, d.self(RSS), "self", "application/rss+xml")
 	for _, h := range d.b.opt.Hubs {
 		dst = rssAtomLink(dst, h, "hub", "")
+	}
+	for _, l := range d.archiveLinks(RSS) {
+		dst = rssAtomLink(dst, l[1], l[0], "application/rss+xml")
+	}
+	if d.page > 0 {
+		dst = append(dst, "    <fh:archive></fh:archive>\n"...)
 	}
 	for _, it := range d.items {
 		dst = append(dst, it.frag[RSS]...)
@@ -188,16 +228,18 @@ func rssAtomLink(dst []byte, href, rel, typ string) []byte {
 
 func (d *doc) atom(dst []byte) []byte {
 	const in = "  "
-	self := d.b.URL(d.f.ID, Atom)
 	dst = d.prolog(dst)
 	dst = append(dst, `<feed`...)
 	dst = attr(dst, "xmlns", nsAtom)
+	if d.page > 0 {
+		dst = attr(dst, "xmlns:fh", nsHistory)
+	}
 	if d.b.opt.Language != "" {
 		dst = attr(dst, "xml:lang", d.b.opt.Language)
 	}
 	dst = append(dst, ">\n"...)
 	dst = elem(dst, in, "title", d.f.Title)
-	dst = elem(dst, in, "id", d.b.ids.atomID(self))
+	dst = elem(dst, in, "id", d.b.ids.atomID(d.b.URL(d.f.ID, Atom))) // an archive page's too: one logical feed
 	updated := d.updated
 	if updated.IsZero() {
 		updated = emptyUpdated
@@ -214,11 +256,17 @@ func (d *doc) atom(dst []byte) []byte {
 	}
 	dst = atomPerson(dst, in, d.feedAuthor())
 	dst = atomLink(dst, in, d.f.Link, "alternate", "text/html")
-	dst = atomLink(dst, in, self, "self", "application/atom+xml")
+	dst = atomLink(dst, in, d.self(Atom), "self", "application/atom+xml")
 	for _, h := range d.b.opt.Hubs {
 		dst = atomLink(dst, in, h, "hub", "")
 	}
+	for _, l := range d.archiveLinks(Atom) {
+		dst = atomLink(dst, in, l[1], l[0], "application/atom+xml")
+	}
 	dst = elem(dst, in, "generator", d.b.opt.Generator)
+	if d.page > 0 {
+		dst = append(dst, in+"<fh:archive></fh:archive>\n"...)
+	}
 	for _, it := range d.items {
 		dst = append(dst, it.frag[Atom]...)
 	}
@@ -235,6 +283,14 @@ func (d *doc) json(dst []byte) []byte {
 	o.str("home_page_url", d.f.Link)
 	o.str("feed_url", d.b.URL(d.f.ID, JSON))
 	o.str("description", d.f.Description)
+	// next_url leads to older items: from the current feed to the newest
+	// archive page, and from each page to the one before it.
+	switch {
+	case d.page == 0 && d.pages > 0:
+		o.str("next_url", d.b.ArchiveURL(d.f.ID, d.pages, JSON))
+	case d.page > 1:
+		o.str("next_url", d.b.ArchiveURL(d.f.ID, d.page-1, JSON))
+	}
 	o.str("icon", d.image())
 	o.str("favicon", d.b.opt.Icon)
 	o.objects("authors", 1, func(_ int, p *jsonObject) { jsonPerson(p, d.feedAuthor()) })

@@ -174,6 +174,30 @@ func readDirNames(root *os.Root, sub string) ([]string, error) {
 	return names, nil
 }
 
+// readSubdirs lists the directories in root/sub.
+func readSubdirs(root *os.Root, sub string) ([]string, error) {
+	d, err := root.Open(sub)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("feeds: list %s: %w", sub, err)
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return nil, fmt.Errorf("feeds: list %s: %w", sub, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // isDeadTemp reports whether name is a temporary file whose writer is no
 // longer running.
 func isDeadTemp(name string) bool {

@@ -201,7 +201,7 @@ func (r *Refresher) apply(ctx context.Context, t Touched, res *RefreshResult, se
 			wb.listed = true
 		}
 	}
-	ps := &pass{wb: wb, res: res, seen: seen, run: r.b.newRun()}
+	ps := &pass{wb: wb, res: res, seen: seen, run: r.b.newRun(), t: t}
 	var todo []Feed
 	for _, f := range feeds {
 		if (h != nil && t.Has(f.ID)) || (wb != nil && wb.wants(f, t)) {
@@ -263,6 +263,7 @@ type pass struct {
 	res  *RefreshResult
 	seen map[string]bool
 	run  *run
+	t    Touched
 }
 
 // refreshFeed builds f once and hands the bytes to the cache (forH) and the
@@ -272,8 +273,10 @@ func (r *Refresher) refreshFeed(ctx context.Context, f Feed, forH, forW bool, ps
 		set     Set
 		changed [numFormats]bool
 		err     error
+		before  int // archive pages the cache knew
 	)
 	if forH {
+		before = r.opt.Handler.archivePages(f)
 		set, changed, err = r.opt.Handler.rebuild(ctx, f, ps.run)
 	} else {
 		set, err = ps.run.build(ctx, f)
@@ -284,7 +287,7 @@ func (r *Refresher) refreshFeed(ctx context.Context, f Feed, forH, forW bool, ps
 	ps.res.Rebuilt++
 	if forW {
 		var wrote [numFormats]bool
-		if wrote, err = ps.wb.put(f, set); err != nil {
+		if wrote, err = ps.wb.put(f, 0, set); err != nil {
 			err = &writeError{err}
 		}
 		if r.opt.Handler == nil {
@@ -298,7 +301,40 @@ func (r *Refresher) refreshFeed(ctx context.Context, f Feed, forH, forW bool, ps
 			ps.res.changed(r.b.URL(f.ID, ft), ps.seen)
 		}
 	}
+	if err == nil {
+		err = r.refreshArchive(ctx, f, forH, forW, before, ps)
+	}
 	return err
+}
+
+// refreshArchive brings feed f's archive pages up to date in the cache
+// (forH: the touched pages are forgotten, to be rebuilt on request) and
+// the files (forW: the touched pages rewritten, every page the first time).
+func (r *Refresher) refreshArchive(ctx context.Context, f Feed, forH, forW bool, before int, ps *pass) error {
+	if !r.b.opt.Archives || r.b.arch == nil {
+		return nil
+	}
+	arc, err := ps.run.archive(ctx, f)
+	if err != nil {
+		return err
+	}
+	if forH {
+		r.opt.Handler.refreshArchive(f, arc, before, ps.t)
+	}
+	if !forW {
+		return nil
+	}
+	var pages []int // nil: every page
+	if ps.wb.knowsPages(f) {
+		ps.wb.mu.Lock()
+		written := ps.wb.w.pages[f.ID]
+		ps.wb.mu.Unlock()
+		pages = touchedPages(arc, written, ps.t)
+	}
+	if err := ps.wb.writeArchive(ctx, ps.run, f, pages); err != nil {
+		return &writeError{err}
+	}
+	return nil
 }
 
 // rest is what a failed refresh hands back: the touched feeds from the

@@ -3,6 +3,7 @@ package feeds
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -32,6 +33,9 @@ type run struct {
 	uses  map[int64]int32 // feeds still to build that hold the article (with members)
 
 	people people
+
+	arcMu    sync.Mutex
+	archives map[FeedID]*archive // read once per run
 
 	// recycle: the run's caller hands every Set back (release) once
 	// written, and documents are encoded into reused buffers.
@@ -115,17 +119,77 @@ func (r *run) memberIDs(id FeedID) []int64 {
 	return r.members.All
 }
 
-// build reads feed f's articles (or takes them prepared) and encodes it.
+// build reads feed f's articles (or takes them prepared) and encodes its
+// subscription document.
 func (r *run) build(ctx context.Context, f Feed) (Set, error) {
 	items, err := r.feedItems(ctx, f)
 	if err != nil {
 		return Set{}, err
 	}
-	var get func(int) []byte
-	if r.recycle {
-		get = r.buffer
+	arc, err := r.archive(ctx, f)
+	if err != nil {
+		return Set{}, err
 	}
-	return r.b.doc(f, items).encode(get), nil
+	d := r.b.doc(f, items)
+	if arc != nil {
+		d.pages = arc.pages()
+	}
+	return d.encode(r.getter()), nil
+}
+
+func (r *run) getter() func(int) []byte {
+	if r.recycle {
+		return r.buffer
+	}
+	return nil
+}
+
+// archive returns feed f's archive, read (and its full pages frozen) once
+// per run; nil without archives.
+func (r *run) archive(ctx context.Context, f Feed) (*archive, error) {
+	r.arcMu.Lock()
+	defer r.arcMu.Unlock()
+	if a, ok := r.archives[f.ID]; ok {
+		return a, nil
+	}
+	a, err := r.b.readArchive(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if r.archives == nil {
+		r.archives = map[FeedID]*archive{}
+	}
+	r.archives[f.ID] = a
+	return a, nil
+}
+
+// errNoPage is a request for an archive page the feed does not have.
+var errNoPage = errors.New("feeds: no such archive page")
+
+// buildPage encodes archive page p of feed f: its entries newest first.
+func (r *run) buildPage(ctx context.Context, f Feed, p int) (Set, error) {
+	arc, err := r.archive(ctx, f)
+	if err != nil {
+		return Set{}, err
+	}
+	if arc == nil || p < 1 || p > arc.pages() {
+		return Set{}, errNoPage
+	}
+	keys, err := r.b.pageKeys(ctx, f, arc, p)
+	if err != nil {
+		return Set{}, err
+	}
+	ids := make([]int64, len(keys))
+	for i, k := range keys {
+		ids[len(keys)-1-i] = k.ID
+	}
+	items, err := r.itemsByID(ctx, f, ids, false)
+	if err != nil {
+		return Set{}, err
+	}
+	d := r.b.doc(f, items)
+	d.page, d.pages = p, arc.pages()
+	return d.encode(r.getter()), nil
 }
 
 // feedItems returns the items of feed f in feed order.
@@ -137,7 +201,7 @@ func (r *run) feedItems(ctx context.Context, f Feed) ([]*item, error) {
 		}
 		items := make([]*item, 0, len(raw))
 		for i := range raw {
-			if it := r.take(raw[i].ID); it != nil {
+			if it := r.take(raw[i].ID, false); it != nil {
 				items = append(items, it)
 			} else if it := r.prepare(&raw[i]); it != nil {
 				items = append(items, it)
@@ -146,11 +210,22 @@ func (r *run) feedItems(ctx context.Context, f Feed) ([]*item, error) {
 		sortItems(items)
 		return items, nil
 	}
-	ids := r.memberIDs(f.ID)
+	items, err := r.itemsByID(ctx, f, r.memberIDs(f.ID), true)
+	if err != nil {
+		return nil, err
+	}
+	sortItems(items)
+	return items, nil
+}
+
+// itemsByID returns the items of the articles ids (in that order; those no
+// longer published are left out), taken prepared or read and prepared.
+// planned: ids come from the run's plan, whose use counts they consume.
+func (r *run) itemsByID(ctx context.Context, f Feed, ids []int64, planned bool) ([]*item, error) {
 	got := make(map[int64]*item, len(ids))
 	var missing []int64
 	for _, id := range ids {
-		if it := r.take(id); it != nil {
+		if it := r.take(id, planned); it != nil {
 			got[id] = it
 		} else {
 			missing = append(missing, id)
@@ -173,7 +248,6 @@ func (r *run) feedItems(ctx context.Context, f Feed) ([]*item, error) {
 			items = append(items, it) // an id missing here was retracted meanwhile
 		}
 	}
-	sortItems(items)
 	return items, nil
 }
 
@@ -197,20 +271,22 @@ func compareID(a, b int64) int {
 	return 0
 }
 
-// take returns the prepared item of article id, counting one use, or nil.
-func (r *run) take(id int64) *item {
+// take returns the prepared item of article id, or nil; planned counts
+// one of the plan's uses.
+func (r *run) take(id int64, planned bool) *item {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.items[id]
+	counted := planned && r.uses != nil
 	if e == nil {
-		if r.uses != nil {
+		if counted {
 			r.uses[id]--
 		}
 		return nil
 	}
 	it := e.Value.(*item)
 	r.reused.Add(1)
-	if r.uses != nil {
+	if counted {
 		if r.uses[id]--; r.uses[id] <= 0 {
 			r.drop(e)
 			return it
@@ -231,7 +307,7 @@ func (r *run) prepare(raw *model.Article) *item {
 	r.prepared.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.uses != nil && r.uses[it.id] <= 0 {
+	if n, planned := r.uses[it.id]; r.uses != nil && planned && n <= 0 {
 		return it // no other feed holds it
 	}
 	if old := r.items[it.id]; old != nil {

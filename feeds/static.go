@@ -42,6 +42,7 @@ type Writer struct {
 
 	mu    sync.Mutex      // one write at a time; guards the fields below
 	known map[FeedID]bool // feeds of the last full list written; nil before the first
+	pages map[FeedID]int  // archive pages last written per feed
 	stale bool            // a refresh failed before removing gone feeds: the next must list them
 	retry map[FeedID]bool // feeds a refresh failed to write: the next writes them
 }
@@ -179,28 +180,32 @@ func (wb *writeBatch) skipID(id FeedID) {
 // put writes f's files whose bytes changed, as temporary files the batch
 // commits later, and says which. A feed it fails to write is retried by
 // the next refresh.
-func (wb *writeBatch) put(f Feed, set Set) ([numFormats]bool, error) {
+func (wb *writeBatch) put(f Feed, page int, set Set) ([numFormats]bool, error) {
 	var wrote [numFormats]bool
 	var files []*pendingFile
 	unchanged := 0
 	var err error
 	for _, ft := range Formats {
-		var p *pendingFile
-		dirPath, name := path.Split(strings.TrimPrefix(f.ID.Path(ft), "/"))
+		var pf *pendingFile
+		p := f.ID.Path(ft)
+		if page > 0 {
+			p = f.ID.ArchivePath(page, ft)
+		}
+		dirPath, name := path.Split(strings.TrimPrefix(p, "/"))
 		dirPath = strings.TrimSuffix(dirPath, "/")
 		var dir *os.Root
 		if dir, err = wb.dir(dirPath); err != nil {
 			break
 		}
-		if p, err = writeTemp(dir, dirPath, name, set[ft]); err != nil {
+		if pf, err = writeTemp(dir, dirPath, name, set[ft]); err != nil {
 			break
 		}
-		if p == nil {
+		if pf == nil {
 			unchanged++
 			continue
 		}
-		p.feed = f.ID
-		files = append(files, p)
+		pf.feed = f.ID
+		files = append(files, pf)
 		wrote[ft] = true
 	}
 	wb.mu.Lock()
@@ -292,7 +297,7 @@ func (wb *writeBatch) finish(feeds []Feed, scan bool) error {
 				keep[f.ID.Path(ft)] = true
 			}
 		}
-		for _, sub := range []string{"feeds/sections", "feeds/authors"} {
+		for _, sub := range []string{"feeds", "feeds/sections", "feeds/authors"} {
 			n, err := removeStale(wb.root, sub, keep)
 			wb.sum.Removed += n
 			if err != nil {
@@ -313,6 +318,9 @@ func (wb *writeBatch) finish(feeds []Feed, scan bool) error {
 				}
 			}
 		}
+	}
+	if err := wb.finishArchives(feeds, scan || w.known == nil); err != nil {
+		return err
 	}
 	for id := range w.retry {
 		if !now[id] {
@@ -346,8 +354,11 @@ func (w *Writer) writeFeeds(ctx context.Context, wb *writeBatch, feeds []Feed, r
 			for f := range work {
 				set, err := r.build(ctx, f)
 				if err == nil {
-					_, err = wb.put(f, set)
+					_, err = wb.put(f, 0, set)
 					r.release(set)
+				}
+				if err == nil {
+					err = wb.writeArchive(ctx, r, f, nil)
 				}
 				if err != nil {
 					mu.Lock()
