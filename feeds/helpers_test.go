@@ -546,6 +546,7 @@ func checkJSON(t *testing.T, b *Builder, f Feed, data []byte, want []model.Artic
 	if gf.FeedType != "json" || len(gf.Items) != len(want) {
 		t.Fatalf("%s: gofeed type %q, %d items", p, gf.FeedType, len(gf.Items))
 	}
+	jsonFiles.add(t, p, data)
 }
 
 // atomFiles collects Atom documents so jing runs once per test (one JVM).
@@ -613,8 +614,10 @@ func (j *jingBatch) validate(t *testing.T) {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	if atomFiles.dir != "" {
-		os.RemoveAll(atomFiles.dir)
+	for _, d := range []string{atomFiles.dir, jsonFiles.dir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	os.Exit(code)
 }

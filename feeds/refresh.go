@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/heraldnews/herald/internal/model"
 )
 
 // ChangePruner deletes recorded content changes older than before.
@@ -341,7 +343,7 @@ func (r *Refresher) refreshArchive(ctx context.Context, f Feed, forH, forW bool,
 // failed one on. (The writer keeps its own list of what it has still to
 // write.)
 func rest(feeds []Feed, t Touched) Touched {
-	var out Touched
+	out := Touched{ChangeSet: model.ChangeSet{ArchiveKeys: t.ArchiveKeys, ArchiveAll: t.ArchiveAll}}
 	for _, f := range feeds {
 		if t.Has(f.ID) {
 			out.add(f.ID)
