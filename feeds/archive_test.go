@@ -64,8 +64,13 @@ func TestArchiveGolden(t *testing.T) {
 // archiveSite fills a database with n articles over two years in 6
 // sections by 25 authors (1–3 per article, some none), a few retracted,
 // drafts and embargoed, first seen when published.
-func archiveSite(t *testing.T, e *testEnv, n int) {
+//
+// body, when set, gives each article's HTML (default a one-line paragraph).
+func archiveSite(t testing.TB, e *testEnv, n int, body ...func(id int) string) {
 	t.Helper()
+	if len(body) == 0 {
+		body = append(body, func(int) string { return "<p>Body.</p>" })
+	}
 	rnd := rand.New(rand.NewPCG(13, 5005))
 	tx, err := e.st.W.Begin()
 	if err != nil {
@@ -99,7 +104,7 @@ func archiveSite(t *testing.T, e *testEnv, n int) {
 			guid = fmt.Sprintf("urn:test:%d", id)
 		}
 		exec(`INSERT INTO articles (id, guid, url, title, body_html, section_id, status, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, guid, fmt.Sprintf("/a/%d", id), fmt.Sprintf("Article %d", id), "<p>Body.</p>", 101+rnd.IntN(6), status, pub.Format(time.RFC3339))
+			id, guid, fmt.Sprintf("/a/%d", id), fmt.Sprintf("Article %d", id), body[0](id), 101+rnd.IntN(6), status, pub.Format(time.RFC3339))
 		for pos, n := 0, rnd.IntN(4); pos < n; pos++ {
 			exec(`INSERT OR IGNORE INTO article_authors (article_id, author_id, position) VALUES (?, ?, ?)`, id, 101+rnd.IntN(25), pos)
 		}

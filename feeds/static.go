@@ -43,6 +43,7 @@ type Writer struct {
 	mu    sync.Mutex      // one write at a time; guards the fields below
 	known map[FeedID]bool // feeds of the last full list written; nil before the first
 	pages map[FeedID]int  // archive pages last written per feed
+	batch int             // bytes per write batch (0: batchBytes); tests lower it
 	stale bool            // a refresh failed before removing gone feeds: the next must list them
 	retry map[FeedID]bool // feeds a refresh failed to write: the next writes them
 }
@@ -224,7 +225,7 @@ func (wb *writeBatch) put(f Feed, page int, set Set) ([numFormats]bool, error) {
 		wb.pendBytes += p.size
 	}
 	var full []*pendingFile
-	if wb.pendBytes >= batchBytes {
+	if wb.pendBytes >= wb.w.batchBytes() {
 		full, wb.pending, wb.pendBytes = wb.pending, nil, 0
 	}
 	wb.mu.Unlock()
@@ -329,6 +330,13 @@ func (wb *writeBatch) finish(feeds []Feed, scan bool) error {
 	}
 	w.known, w.stale, wb.done = now, false, true
 	return nil
+}
+
+func (w *Writer) batchBytes() int {
+	if w.batch > 0 {
+		return w.batch
+	}
+	return batchBytes
 }
 
 func (w *Writer) workers() int {
