@@ -13,8 +13,11 @@ import (
 )
 
 // runBudget bounds the prepared items a run keeps for the feeds still to
-// come: about a thousand articles of 5 KB in three formats.
-const runBudget = 24 << 20
+// come: about 400 articles of 5 KB in three formats. (Peak memory stays
+// under 100 MB at 1M articles; the feeds an article appears in are far
+// apart in any order at that size, so a larger cache buys little:
+// docs/benchmarks.md.)
+const runBudget = 8 << 20
 
 // run is one pass over many feeds (a static build, a refresh): each
 // article is cleaned and encoded once and the item handed to every feed
@@ -30,7 +33,7 @@ type run struct {
 	items map[int64]*list.Element // of *item
 	lru   list.List
 	bytes int64
-	uses  map[int64]int32 // feeds still to build that hold the article (with members)
+	uses  *useCounts // feeds still to build that hold each article (with a plan)
 
 	people people
 
@@ -100,13 +103,55 @@ func (r *run) plan(ctx context.Context, feeds []Feed) error {
 		return fmt.Errorf("feeds: plan: %w", err)
 	}
 	r.members = &m
-	r.uses = map[int64]int32{}
+	var all []int64
 	for _, f := range feeds {
-		for _, id := range r.memberIDs(f.ID) {
-			r.uses[id]++
-		}
+		all = append(all, r.memberIDs(f.ID)...)
 	}
+	r.uses = newUseCounts(all)
 	return nil
+}
+
+// useCounts counts, per article id, the feeds still to build that hold
+// it: ids sorted, a count beside each (a map would take four times the
+// memory at a million articles).
+type useCounts struct {
+	ids    []int64
+	counts []int16
+}
+
+func newUseCounts(all []int64) *useCounts {
+	slices.Sort(all)
+	u := &useCounts{}
+	for i, id := range all {
+		if i > 0 && id == all[i-1] {
+			u.counts[len(u.counts)-1]++
+			continue
+		}
+		u.ids = append(u.ids, id)
+		u.counts = append(u.counts, 1)
+	}
+	u.ids = slices.Clip(u.ids)
+	return u
+}
+
+// use counts one use of id and returns the uses left; false for an id no
+// planned feed holds.
+func (u *useCounts) use(id int64) (int16, bool) {
+	i, ok := slices.BinarySearch(u.ids, id)
+	if !ok {
+		return 0, false
+	}
+	u.counts[i]--
+	return u.counts[i], true
+}
+
+// left returns the uses left of id; false for an id no planned feed holds.
+func (u *useCounts) left(id int64) (int16, bool) {
+	i, ok := slices.BinarySearch(u.ids, id)
+	if !ok {
+		return 0, false
+	}
+	return u.counts[i], true
 }
 
 func (r *run) memberIDs(id FeedID) []int64 {
@@ -280,14 +325,14 @@ func (r *run) take(id int64, planned bool) *item {
 	counted := planned && r.uses != nil
 	if e == nil {
 		if counted {
-			r.uses[id]--
+			r.uses.use(id)
 		}
 		return nil
 	}
 	it := e.Value.(*item)
 	r.reused.Add(1)
 	if counted {
-		if r.uses[id]--; r.uses[id] <= 0 {
+		if n, _ := r.uses.use(id); n <= 0 {
 			r.drop(e)
 			return it
 		}
@@ -307,8 +352,10 @@ func (r *run) prepare(raw *model.Article) *item {
 	r.prepared.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if n, planned := r.uses[it.id]; r.uses != nil && planned && n <= 0 {
-		return it // no other feed holds it
+	if r.uses != nil {
+		if n, planned := r.uses.left(it.id); planned && n <= 0 {
+			return it // no other feed holds it
+		}
 	}
 	if old := r.items[it.id]; old != nil {
 		r.drop(old)

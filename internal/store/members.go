@@ -21,23 +21,29 @@ func (s *Store) FeedMembers(ctx context.Context, limit int) (model.FeedMembers, 
 	m := model.FeedMembers{Sections: map[int64][]int64{}, Authors: map[int64][]int64{}}
 	now := s.Now().Unix()
 	// The site order, every published article: its position is its rank.
-	var order []int64
-	var maxID int64
+	var n, maxID int64
+	if err := s.R.QueryRowContext(ctx, `SELECT count(*), coalesce(max(a.id), 0) FROM articles a WHERE `+published, now).Scan(&n, &maxID); err != nil {
+		return m, fmt.Errorf("store: feed members: %w", err)
+	}
+	rank := newRanks(n, maxID)
+	var i int32
 	err := eachRow(ctx, s.R, `SELECT a.id FROM articles a WHERE `+published+`
 		ORDER BY unixepoch(a.published_at) DESC, a.id DESC`, func(sc scanner) error {
 		var id int64
 		if err := sc.Scan(&id); err != nil {
 			return err
 		}
-		order = append(order, id)
-		maxID = max(maxID, id)
+		if len(m.All) < limit {
+			m.All = append(m.All, id)
+		}
+		rank.set(id, i)
+		i++
 		return nil
 	}, now)
 	if err != nil {
 		return m, fmt.Errorf("store: feed members: %w", err)
 	}
-	m.All = slices.Clone(order[:min(limit, len(order))]) // not a view that keeps the whole order alive
-	rank := newRanks(order, maxID)
+	rank.done()
 
 	secIDs, err := queryRows(ctx, s.R, `SELECT id FROM sections`, func(sc scanner) (int64, error) {
 		var id int64
@@ -59,22 +65,26 @@ func (s *Store) FeedMembers(ctx context.Context, limit int) (model.FeedMembers, 
 	}
 
 	// Bylines grouped by author; each author keeps its limit best ranks.
+	type ranked struct {
+		rank int32
+		id   int64
+	}
 	var (
 		cur   int64 = -1
-		ranks []int32
+		picks []ranked
 	)
 	flush := func() {
 		if cur < 0 {
 			return
 		}
-		slices.Sort(ranks)
-		ranks = slices.Compact(ranks)
-		ids := make([]int64, 0, min(limit, len(ranks)))
-		for _, r := range ranks[:min(limit, len(ranks))] {
-			ids = append(ids, order[r])
+		slices.SortFunc(picks, func(a, b ranked) int { return cmp.Compare(a.rank, b.rank) })
+		picks = slices.CompactFunc(picks, func(a, b ranked) bool { return a.rank == b.rank })
+		ids := make([]int64, 0, min(limit, len(picks)))
+		for _, p := range picks[:min(limit, len(picks))] {
+			ids = append(ids, p.id)
 		}
 		m.Authors[cur] = ids
-		ranks = ranks[:0]
+		picks = picks[:0]
 	}
 	err = eachRow(ctx, s.R, `SELECT author_id, article_id FROM article_authors ORDER BY author_id`, func(sc scanner) error {
 		var au, art int64
@@ -86,7 +96,7 @@ func (s *Store) FeedMembers(ctx context.Context, limit int) (model.FeedMembers, 
 			cur = au
 		}
 		if r, ok := rank.of(art); ok {
-			ranks = append(ranks, r)
+			picks = append(picks, ranked{r, art})
 		}
 		return nil
 	})
@@ -98,41 +108,58 @@ func (s *Store) FeedMembers(ctx context.Context, limit int) (model.FeedMembers, 
 }
 
 // ranks maps an article id to its position in the site order: a dense
-// table when ids are dense enough, else a search over the ids sorted.
+// table by id (4 bytes an id) when ids are dense enough, else the ids
+// sorted with their ranks beside.
 type ranks struct {
 	dense []int32 // rank+1 by id; 0: not published
-	order []int64
-	byID  []int32 // positions in order, sorted by id
+	ids   []int64 // sparse: ids, sorted by done
+	rank  []int32 // sparse: the rank of ids[i]
 }
 
-func newRanks(order []int64, maxID int64) ranks {
-	if maxID < int64(4*len(order))+1<<16 {
-		d := make([]int32, maxID+1)
-		for i, id := range order {
-			if id >= 0 {
-				d[id] = int32(i) + 1
-			}
-		}
-		return ranks{dense: d}
+func newRanks(n, maxID int64) *ranks {
+	if maxID < 4*n+1<<16 {
+		return &ranks{dense: make([]int32, maxID+1)}
 	}
-	byID := make([]int32, len(order))
-	for i := range byID {
-		byID[i] = int32(i)
-	}
-	slices.SortFunc(byID, func(a, b int32) int { return cmp.Compare(order[a], order[b]) })
-	return ranks{order: order, byID: byID}
+	return &ranks{ids: make([]int64, 0, n), rank: make([]int32, 0, n)}
 }
 
-func (r ranks) of(id int64) (int32, bool) {
+func (r *ranks) set(id int64, rank int32) {
+	switch {
+	case r.dense == nil:
+		r.ids = append(r.ids, id)
+		r.rank = append(r.rank, rank)
+	case id >= 0 && id < int64(len(r.dense)):
+		r.dense[id] = rank + 1
+	}
+}
+
+// done sorts the sparse table for of.
+func (r *ranks) done() {
+	if r.dense != nil {
+		return
+	}
+	idx := make([]int, len(r.ids))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(r.ids[a], r.ids[b]) })
+	ids, rank := make([]int64, len(idx)), make([]int32, len(idx))
+	for i, j := range idx {
+		ids[i], rank[i] = r.ids[j], r.rank[j]
+	}
+	r.ids, r.rank = ids, rank
+}
+
+func (r *ranks) of(id int64) (int32, bool) {
 	if r.dense != nil {
 		if id < 0 || id >= int64(len(r.dense)) || r.dense[id] == 0 {
 			return 0, false
 		}
 		return r.dense[id] - 1, true
 	}
-	i, ok := slices.BinarySearchFunc(r.byID, id, func(p int32, id int64) int { return cmp.Compare(r.order[p], id) })
+	i, ok := slices.BinarySearch(r.ids, id)
 	if !ok {
 		return 0, false
 	}
-	return r.byID[i], true
+	return r.rank[i], true
 }
