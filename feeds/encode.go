@@ -88,7 +88,7 @@ func (d *doc) encode(get func(n int) []byte) Set {
 	for _, ft := range Formats {
 		n := 2048
 		for _, it := range d.items {
-			n += len(it.frag[ft]) + 2
+			n += it.sizeHint(ft) + 2
 		}
 		var buf []byte
 		if get != nil {
@@ -203,7 +203,7 @@ func (d *doc) rss(dst []byte) []byte {
 		dst = append(dst, "    <fh:archive></fh:archive>\n"...)
 	}
 	for _, it := range d.items {
-		dst = append(dst, it.frag[RSS]...)
+		dst = d.b.appendItem(dst, it, RSS)
 	}
 	return append(dst, "  </channel>\n</rss>\n"...)
 }
@@ -268,7 +268,7 @@ func (d *doc) atom(dst []byte) []byte {
 		dst = append(dst, in+"<fh:archive></fh:archive>\n"...)
 	}
 	for _, it := range d.items {
-		dst = append(dst, it.frag[Atom]...)
+		dst = d.b.appendItem(dst, it, Atom)
 	}
 	return append(dst, "</feed>\n"...)
 }
@@ -308,7 +308,7 @@ func (d *doc) json(dst []byte) []byte {
 			o.b = append(o.b, ',')
 		}
 		o.b = append(o.b, '\n')
-		o.b = append(o.b, it.frag[JSON]...)
+		o.b = d.b.appendItem(o.b, it, JSON)
 	}
 	if len(d.items) > 0 {
 		o.b = append(o.b, "\n  "...)

@@ -12,14 +12,47 @@ import (
 // item is one article ready for every feed it appears in: cleaned once and
 // encoded once per format. Nothing in a fragment depends on the feed, so
 // the site, section and author feeds (and their archive pages) share it.
+//
+// An article no other feed of the run needs is not encoded ahead: its item
+// holds the article (src) and each document encodes it in place, sparing
+// three buffers and a copy of each.
 type item struct {
 	id        int64
 	published time.Time
 	modified  time.Time
 	frag      [numFormats][]byte
+	src       *article // set instead of frag: encode in place
 }
 
 func (it *item) size() int { return len(it.frag[RSS]) + len(it.frag[Atom]) + len(it.frag[JSON]) + 96 }
+
+// sizeHint is about the bytes the item takes in a document of format ft.
+func (it *item) sizeHint(ft Format) int {
+	if it.src == nil {
+		return len(it.frag[ft])
+	}
+	n := len(it.src.BodyHTML) + len(it.src.Summary) + len(it.src.teaser) + 768
+	return n + n/4
+}
+
+// inlineItem is an item encoded in place by each document holding it.
+func inlineItem(a article) *item {
+	return &item{id: a.ID, published: a.PublishedAt, modified: a.Modified(), src: &a}
+}
+
+// append appends the item's entry in format ft to dst.
+func (b *Builder) appendItem(dst []byte, it *item, ft Format) []byte {
+	if it.src == nil {
+		return append(dst, it.frag[ft]...)
+	}
+	switch ft {
+	case RSS:
+		return b.rssItem(dst, *it.src)
+	case Atom:
+		return b.atomEntry(dst, *it.src)
+	}
+	return b.jsonItem(dst, *it.src)
+}
 
 // article is a cleaned article with what its fragments derive from it.
 type article struct {

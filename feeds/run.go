@@ -40,6 +40,9 @@ type run struct {
 	arcMu    sync.Mutex
 	archives map[FeedID]*archive // read once per run
 
+	authMu  sync.Mutex
+	authors map[int64]model.Author // every author, raw, by id: read once per run
+
 	// recycle: the run's caller hands every Set back (release) once
 	// written, and documents are encoded into reused buffers.
 	recycle bool
@@ -277,7 +280,7 @@ func (r *run) itemsByID(ctx context.Context, f Feed, ids []int64, planned bool) 
 		}
 	}
 	if len(missing) > 0 {
-		raw, err := r.b.src.ArticlesByID(ctx, missing)
+		raw, err := r.readByID(ctx, missing)
 		if err != nil {
 			return nil, fmt.Errorf("feeds: articles of %s: %w", f.ID, err)
 		}
@@ -348,15 +351,19 @@ func (r *run) prepare(raw *model.Article) *item {
 	if !ok {
 		return nil
 	}
-	it := r.b.newItem(r.b.derive(&a, raw.GUID))
+	x := r.b.derive(&a, raw.GUID)
 	r.prepared.Add(1)
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.uses != nil {
-		if n, planned := r.uses.left(it.id); planned && n <= 0 {
-			return it // no other feed holds it
+		r.mu.Lock()
+		n, planned := r.uses.left(a.ID)
+		r.mu.Unlock()
+		if planned && n <= 0 {
+			return inlineItem(x) // no other feed holds it: encode it in place
 		}
 	}
+	it := r.b.newItem(x)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if old := r.items[it.id]; old != nil {
 		r.drop(old)
 	}
@@ -393,4 +400,37 @@ func (r *run) release(s Set) {
 			r.bufs.Put(&b)
 		}
 	}
+}
+
+// readByID reads the articles ids with their bylines. The run reads every
+// author once (ArticleRows gives bylines as author ids); an author it has
+// not seen (added meanwhile) makes it read those articles whole.
+func (r *run) readByID(ctx context.Context, ids []int64) ([]model.Article, error) {
+	r.authMu.Lock()
+	if r.authors == nil {
+		auths, err := r.b.src.Authors(ctx)
+		if err != nil {
+			r.authMu.Unlock()
+			return nil, err
+		}
+		r.authors = make(map[int64]model.Author, len(auths))
+		for _, a := range auths {
+			r.authors[a.ID] = a
+		}
+	}
+	r.authMu.Unlock()
+	arts, err := r.b.src.ArticleRows(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range arts {
+		for j, ref := range arts[i].Authors {
+			au, ok := r.authors[ref.ID]
+			if !ok {
+				return r.b.src.ArticlesByID(ctx, ids)
+			}
+			arts[i].Authors[j] = au
+		}
+	}
+	return arts, nil
 }

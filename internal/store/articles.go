@@ -120,6 +120,62 @@ func (s *Store) ArticlesByID(ctx context.Context, ids []int64) ([]model.Article,
 	return arts, nil
 }
 
+// ArticleRows is ArticlesByID with each byline author's ID only, in
+// byline order: for a caller that holds the authors already (a feed build
+// reads them all once), it spares reading an author row per byline.
+func (s *Store) ArticleRows(ctx context.Context, ids []int64) ([]model.Article, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, s.Now().Unix())
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	var arts []model.Article
+	err := eachRow(ctx, s.R, `SELECT `+articleCols+` FROM articles a
+		LEFT JOIN sections s ON s.id = a.section_id
+		WHERE `+published+` AND a.id IN (`+placeholders(len(ids))+`)
+		ORDER BY unixepoch(a.published_at) DESC, a.id DESC`, func(sc scanner) error {
+		a, ok, err := s.scanArticle(sc)
+		if ok {
+			arts = append(arts, a)
+		}
+		return err
+	}, args...)
+	if err == nil {
+		err = s.attachAuthorIDs(ctx, arts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: article rows: %w", err)
+	}
+	return arts, nil
+}
+
+// attachAuthorIDs sets the bylines of arts as author ids, in byline order.
+func (s *Store) attachAuthorIDs(ctx context.Context, arts []model.Article) error {
+	if len(arts) == 0 {
+		return nil
+	}
+	idx := make(map[int64]int, len(arts))
+	args := make([]any, 0, len(arts))
+	for i := range arts {
+		idx[arts[i].ID] = i
+		args = append(args, arts[i].ID)
+	}
+	return eachRow(ctx, s.R, `SELECT article_id, author_id FROM article_authors
+		WHERE article_id IN (`+placeholders(len(args))+`) ORDER BY article_id, position, author_id`, func(sc scanner) error {
+		var art, au int64
+		if err := sc.Scan(&art, &au); err != nil {
+			return err
+		}
+		if i, ok := idx[art]; ok {
+			arts[i].Authors = append(arts[i].Authors, model.Author{ID: au})
+		}
+		return nil
+	}, args...)
+}
+
 func (s *Store) queryArticles(ctx context.Context, query string, args ...any) ([]model.Article, error) {
 	var arts []model.Article
 	err := eachRow(ctx, s.R, query, func(sc scanner) error {
