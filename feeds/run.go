@@ -28,6 +28,7 @@ const runBudget = 8 << 20
 type run struct {
 	b       *Builder
 	members *model.FeedMembers // nil: each feed reads its own articles
+	planned chan struct{}      // closed when a background plan is done (startPlan)
 
 	mu    sync.Mutex
 	items map[int64]*list.Element // of *item
@@ -100,18 +101,59 @@ func (b *Builder) newRun() *run {
 // plan reads which articles every feed holds, so the run reads each
 // article's row once, in the feeds' order, and knows when an item is no
 // longer needed.
+//
+// Only author feeds build from the plan: an author's own query reads the
+// row of every article of the author (their published_at sits past the
+// body), while the site's and a section's read an index and their 50
+// rows, as cheap as the plan's.
 func (r *run) plan(ctx context.Context, feeds []Feed) error {
 	m, err := r.b.src.FeedMembers(ctx, r.b.opt.Items)
 	if err != nil {
 		return fmt.Errorf("feeds: plan: %w", err)
 	}
-	r.members = &m
 	var all []int64
 	for _, f := range feeds {
-		all = append(all, r.memberIDs(f.ID)...)
+		if f.ID.Kind == KindAuthor {
+			all = append(all, m.Authors[f.ID.ID]...)
+		}
 	}
-	r.uses = newUseCounts(all)
+	uses := newUseCounts(all)
+	r.mu.Lock()
+	r.members, r.uses = &m, uses
+	r.mu.Unlock()
 	return nil
+}
+
+// startPlan plans in the background: the site's and the sections' feeds
+// build meanwhile, the authors' wait for it (usePlan). stop cancels a plan
+// still running and waits for it.
+func (r *run) startPlan(ctx context.Context, feeds []Feed) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	r.planned = make(chan struct{})
+	go func() {
+		defer close(r.planned)
+		if err := r.plan(ctx, feeds); err != nil && ctx.Err() == nil {
+			r.b.log.Warn("feed build plan failed: author feeds read one by one", "err", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-r.planned
+	}
+}
+
+// usePlan reports whether feed f builds from the plan, waiting for a plan
+// in progress.
+func (r *run) usePlan(f Feed) bool {
+	if f.ID.Kind != KindAuthor {
+		return false
+	}
+	if r.planned != nil {
+		<-r.planned
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.members != nil
 }
 
 // useCounts counts, per article id, the feeds still to build that hold
@@ -242,7 +284,7 @@ func (r *run) buildPage(ctx context.Context, f Feed, p int) (Set, error) {
 
 // feedItems returns the items of feed f in feed order.
 func (r *run) feedItems(ctx context.Context, f Feed) ([]*item, error) {
-	if r.members == nil {
+	if !r.usePlan(f) {
 		raw, err := r.b.src.Articles(ctx, r.b.query(f))
 		if err != nil {
 			return nil, fmt.Errorf("feeds: articles of %s: %w", f.ID, err)
@@ -325,7 +367,7 @@ func (r *run) take(id int64, planned bool) *item {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.items[id]
-	counted := planned && r.uses != nil
+	counted := planned && r.uses != nil // r.mu is held
 	if e == nil {
 		if counted {
 			r.uses.use(id)

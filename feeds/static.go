@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,10 +76,12 @@ func (w *Writer) WriteAll(ctx context.Context) (Summary, error) {
 	wb.listed = true
 	r := w.b.newRun()
 	r.recycle = true
-	if err := r.plan(ctx, feeds); err != nil {
-		return wb.sum, err
-	}
-	if err := w.writeFeeds(ctx, wb, feeds, r); err != nil {
+	defer r.startPlan(ctx, feeds)()
+	// The site's and the sections' feeds first, while the plan the
+	// authors' feeds build from is read.
+	order := slices.Clone(feeds)
+	slices.SortStableFunc(order, func(a, b Feed) int { return cmp.Compare(authorLast(a), authorLast(b)) })
+	if err := w.writeFeeds(ctx, wb, order, r); err != nil {
 		return wb.sum, errors.Join(err, wb.flush())
 	}
 	if err := wb.flush(); err != nil {
@@ -330,6 +334,13 @@ func (wb *writeBatch) finish(feeds []Feed, scan bool) error {
 	}
 	w.known, w.stale, wb.done = now, false, true
 	return nil
+}
+
+func authorLast(f Feed) int {
+	if f.ID.Kind == KindAuthor {
+		return 1
+	}
+	return 0
 }
 
 func (w *Writer) batchBytes() int {
