@@ -11,7 +11,10 @@
 # Environment: RUNS (3), SUBSCRIBERS (100000), CONNS (smtp.max_connections
 # and smtp-source -s, 4), ARTICLES/SECTIONS/AUTHORS (2000/10/50), SINCE
 # (send-now --since, 14d: about 15 candidate articles), NO_SOURCE (1: skip
-# smtp-source, for bench/memory.sh).
+# smtp-source, for bench/memory.sh), WATCH (1: each run sends the edition a
+# second time, from a fresh copy, with herald serve running and an editor
+# watching its live progress, and reports that run's sending rate against
+# the plain one's; the bar is 0.95).
 #
 # Each herald run works on a fresh copy of the generated database (a second
 # edition would find every article already received). Peak RSS comes from
@@ -72,6 +75,49 @@ neml=$(find "$work/eml" -type f -name '*.eml' | wc -l)
 payload=$((size - 150))
 say "mean message size $size bytes over $neml sample messages"
 
+# sending_rate LOG SENT prints the sending rate ("edition planned" to
+# "edition done" in herald's JSON log).
+sending_rate() {
+  local p d
+  p=$(jq -r 'select(.msg=="edition planned") | .time' "$1" | head -1)
+  d=$(jq -r 'select(.msg=="edition done") | .time' "$1" | tail -1)
+  python3 -c "import sys,datetime as d;f=lambda s:d.datetime.fromisoformat(s.replace('Z','+00:00')).timestamp();print('%.0f'%(int(sys.argv[3])/(f(sys.argv[2])-f(sys.argv[1]))))" "$p" "$d" "$2"
+}
+
+# watched_run sends the edition again from a fresh copy of the database
+# while herald serve runs on it and an editor watches the edition's
+# progress stream (GET /admin/editions/ID/events with a logged-in session:
+# the request the edition page's EventSource makes), and prints the
+# sending rate and how many progress events the watcher received.
+watched_run() {
+  local db="$work/watch.db" wport jar tok id spid hpid wpid sent
+  rm -f "$db" "$db-wal" "$db-shm"
+  cp "$base" "$db"
+  HERALD_DATABASE="$db" HERALD_EDITOR_PASSWORD=bench-editor-password \
+    "$work/herald" --log-level error editors add bench@example.com > /dev/null
+  wport=$(free_port)
+  HERALD_DATABASE="$db" "$work/herald" --log-level error serve --listen "127.0.0.1:$wport" 2> "$work/serve-watch.log" &
+  spid=$!
+  wait_port "$wport"
+  jar="$work/cookies.txt"
+  rm -f "$jar"
+  tok=$(curl -fsS -c "$jar" -b "$jar" "http://127.0.0.1:$wport/admin/login" | sed -n 's/.*name="token" value="\([^"]*\)".*/\1/p')
+  curl -fsS -o /dev/null -c "$jar" -b "$jar" --data-urlencode "token=$tok" --data-urlencode email=bench@example.com \
+    --data-urlencode password=bench-editor-password "http://127.0.0.1:$wport/admin/login"
+  HERALD_DATABASE="$db" "$work/herald" send-now --since "$since" > "$work/out-watch.txt" 2> "$work/log-watch.json" &
+  hpid=$!
+  id=
+  while [ -z "$id" ]; do id=$(sqlite3 "$db" "SELECT max(id) FROM editions" 2>/dev/null || true); sleep 0.02; done
+  curl -sS -N -b "$jar" "http://127.0.0.1:$wport/admin/editions/$id/events" > "$work/events.txt" &
+  wpid=$!
+  wait "$hpid"
+  wait "$wpid" || true # the stream ends when the edition is done
+  kill "$spid" 2> /dev/null || true
+  wait "$spid" 2> /dev/null || true
+  sent=$(awk '{print $2}' "$work/out-watch.txt" | tr -d ,)
+  echo "$(sending_rate "$work/log-watch.json" "$sent") $(grep -c '^event: progress' "$work/events.txt")"
+}
+
 results="$work/send-results.txt"
 : > "$results"
 for run in $(seq "$runs"); do
@@ -93,6 +139,12 @@ for run in $(seq "$runs"); do
   herald_total=$(awk -v n="$sent" -v s="$wall" 'BEGIN {printf "%.0f", n/s}')
   [ "$sent" -gt 0 ] || die "herald sent nothing: $(cat "$work/out.txt")"
 
+  watch_rate=0 events=0
+  if [ "${WATCH:-}" = 1 ]; then
+    read -r watch_rate events < <(watched_run)
+    say "run $run watched: $watch_rate msgs/s sending while an editor watched ($events progress events), plain $herald_rate"
+  fi
+
   src=0
   if [ "${NO_SOURCE:-}" != 1 ]; then
   s0=$(date +%s.%N)
@@ -100,7 +152,7 @@ for run in $(seq "$runs"); do
   s1=$(date +%s.%N)
   src=$(awk -v a="$s0" -v b="$s1" -v n="$sent" 'BEGIN {printf "%.0f", n/(b-a)}')
   fi
-  echo "$run $sent $wall $planning $sending $herald_rate $herald_total $rss $src" >> "$results"
+  echo "$run $sent $wall $planning $sending $herald_rate $herald_total $rss $src $watch_rate $events" >> "$results"
   say "run $run: herald sent $sent in ${wall}s (planning ${planning}s, sending ${sending}s): $herald_rate msgs/s sending, $herald_total overall, peak RSS $((rss / 1024)) MB; smtp-source $src msgs/s"
 done
 
@@ -112,4 +164,8 @@ printf '%-34s %s\n' "herald sending rate (msgs/s)" "$(col 6)" "herald overall in
   "smtp-source -d (msgs/s)" "$(col 9)" "herald/smtp-source (sending)" "$(ratio "$(col 6)" "$(col 9)")" \
   "herald/smtp-source (overall)" "$(ratio "$(col 7)" "$(col 9)")" "planning (s)" "$(col 4)" \
   "peak RSS (MB)" "$(awk -v m="$(col 8)" 'BEGIN {printf "%.0f", m/1024}')"
+if [ "${WATCH:-}" = 1 ]; then
+  printf '%-34s %s\n' "sending rate, editor watching" "$(col 10)" "watched/plain (bar 0.95)" "$(ratio "$(col 10)" "$(col 6)")" \
+    "progress events per watched run" "$(col 11)"
+fi
 echo "raw results: $results"

@@ -22,6 +22,25 @@
 // planning cursor, in one transaction. Memory is one page, whatever the
 // number of subscribers, and a planner that stops resumes at its cursor.
 //
+// # Delivery at each reader's local time
+//
+// A `delivery: local` digest's slots come per zone group (RunScheduled with
+// a scheduler.Slot whose Zone is set): the readers of one timezone, plus,
+// for the digest's own timezone, those of unknown zone. A group's edition
+// records its Zone, takes the lease lease.Part(digest, zone) (groups run
+// side by side; send-now's whole-digest lease excludes them all), resumes
+// its own unfinished edition first, and is not made at all when nobody
+// reads in the zone. Planning (local.go) walks the group zone by zone in
+// subscriber id order and gives each reader their own window: from their
+// cursor to the cutoff, at most the lookback back (readerWindow). A
+// reader who moved from another group is passed by while their last
+// scheduled digest is less than ZoneChangeGap old, and otherwise reaches
+// back to it. A manual edition covers at least its usual window and moves
+// every cursor too (unless it is filtered by --section or --author). The
+// cursor moves in the transaction that records the delivery, and only if
+// it is still what the planner read, so two groups racing over a reader
+// who just moved plan them once.
+//
 // # Sending and the crash window
 //
 // A pass pages through the due deliveries; Sender.Workers() workers render

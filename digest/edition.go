@@ -31,6 +31,14 @@ type runResult struct {
 func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Edition, deadline time.Time, prog func(Progress)) (runResult, error) {
 	var res runResult
 	cache := newArticleCache(s.opt.Outbox, s.clean)
+	if e.Status == model.EditionPlanning && localPlanning(d, e) {
+		n, err := s.planLocal(ctx, d, e, cache, prog)
+		res.articles = n
+		if err != nil {
+			return res, err
+		}
+		e.Status = model.EditionSending
+	}
 	if e.Status == model.EditionPlanning {
 		cands, err := s.candidates(ctx, d, e)
 		if err != nil {
@@ -43,7 +51,11 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 		}
 		e.Status = model.EditionSending
 	}
-	r := newRenderer(s.cfg, d, s.tmpl, e.Cutoff)
+	rd := d
+	if e.Zone != "" {
+		rd.Timezone = e.Zone // a zone group's date is its readers'
+	}
+	r := newRenderer(s.cfg, rd, s.tmpl, e.Cutoff)
 	counts, err := s.opt.Outbox.EditionCounts(ctx, e.ID)
 	if err != nil {
 		return res, err

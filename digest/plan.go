@@ -63,23 +63,9 @@ func (s *Service) planOne(ctx context.Context, d config.Digest, e model.Edition,
 	for _, sub := range subs {
 		ids = append(ids, sub.SubscriberID)
 	}
-	received, err := s.opt.Plans.ReceivedArticles(ctx, d.Name, ids, candIDs)
+	received, err := s.received(ctx, d, ids, candIDs, others)
 	if err != nil {
 		return p, err
-	}
-	if len(others) > 0 {
-		waiting, err := s.opt.Plans.PendingArticles(ctx, others, ids)
-		if err != nil {
-			return p, err
-		}
-		for sub, arts := range waiting {
-			if received[sub] == nil {
-				received[sub] = map[int64]bool{}
-			}
-			for a := range arts {
-				received[sub][a] = true
-			}
-		}
 	}
 	for _, sub := range subs {
 		if !eligible(sub, e) {
@@ -96,6 +82,32 @@ func (s *Service) planOne(ctx context.Context, d config.Digest, e model.Edition,
 		p.deliveries = append(p.deliveries, del)
 	}
 	return p, nil
+}
+
+// received returns, for each of subscriber ids, the candidates among
+// candIDs they already received from d, or that wait for them in the
+// digest's other unfinished editions others (being retried): selection
+// leaves both out, so no article reaches a reader twice.
+func (s *Service) received(ctx context.Context, d config.Digest, ids, candIDs, others []int64) (map[int64]map[int64]bool, error) {
+	received, err := s.opt.Plans.ReceivedArticles(ctx, d.Name, ids, candIDs)
+	if err != nil {
+		return nil, err
+	}
+	if len(others) > 0 {
+		waiting, err := s.opt.Plans.PendingArticles(ctx, others, ids)
+		if err != nil {
+			return nil, err
+		}
+		for sub, arts := range waiting {
+			if received[sub] == nil {
+				received[sub] = map[int64]bool{}
+			}
+			for a := range arts {
+				received[sub][a] = true
+			}
+		}
+	}
+	return received, nil
 }
 
 // plan writes an edition's deliveries page by page, from its planning

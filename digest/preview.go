@@ -79,13 +79,37 @@ func (s *Service) Preview(ctx context.Context, digest, email string) (*model.Mes
 		}
 		received = rec[sub.ID]
 	}
+	return s.previewOf(d, e, cands, del, su, received)
+}
+
+// previewOf composes del's message from the candidates su selects.
+func (s *Service) previewOf(d config.Digest, e model.Edition, cands []*ArticleView, del model.Delivery, su model.Subscription, received map[int64]bool) (*model.Message, error) {
 	sel := selectArticles(cands, su, received, d.MaxArticles)
 	if len(sel) < max(d.MinArticles, 1) {
-		return nil, ErrNothingNew.With("nothing new for %s in %s (%d new article(s), min_articles %d)", addr, d.Name, len(sel), d.MinArticles)
+		return nil, ErrNothingNew.With("nothing new for %s in %s (%d new article(s), min_articles %d)", del.Email, d.Name, len(sel), d.MinArticles)
 	}
 	cache := newArticleCache(s.opt.Outbox, s.clean)
 	cache.add(cands)
 	return s.compose(d, newRenderer(s.cfg, d, s.tmpl, e.Cutoff), e, del, cache.views(sel))
+}
+
+// PreviewNewReader composes what a new reader at email following sections
+// and authors (none: everything) would get now from digest, sending and
+// recording nothing; ErrNothingNew when they would be skipped.
+func (s *Service) PreviewNewReader(ctx context.Context, digest, email string, sections, authors []string) (*model.Message, error) {
+	if err := s.checkSlugs(ctx, sections, authors); err != nil {
+		return nil, err
+	}
+	d, e, cands, err := s.draft(ctx, SendNowRequest{Digest: digest})
+	if err != nil {
+		return nil, err
+	}
+	addr, err := model.ParseAddress(email)
+	if err != nil {
+		return nil, err
+	}
+	su := model.Subscription{Digest: d.Name, Status: model.SubscriptionActive, Sections: sections, Authors: authors}
+	return s.previewOf(d, e, cands, model.Delivery{Email: addr}, su, nil)
 }
 
 // DryRunReport is what a send-now would do now.
@@ -98,6 +122,8 @@ type DryRunReport struct {
 	Skipped    int            // subscribers with nothing new
 	BySection  map[string]int // recipients getting at least one article of each section (by name)
 	Sample     *model.Message // the first recipient's message, nil when none
+	// Candidates are the candidate articles grouped by section, newest first.
+	Candidates []SectionView
 }
 
 // DryRun plans a send-now in memory, page by page, recording and sending
@@ -108,7 +134,8 @@ func (s *Service) DryRun(ctx context.Context, req SendNowRequest) (DryRunReport,
 	if err != nil {
 		return DryRunReport{}, err
 	}
-	rep := DryRunReport{Digest: d.Name, Since: e.Since, Cutoff: e.Cutoff, Articles: len(cands), BySection: map[string]int{}}
+	rep := DryRunReport{Digest: d.Name, Since: e.Since, Cutoff: e.Cutoff, Articles: len(cands), BySection: map[string]int{},
+		Candidates: groupSections(cands)}
 	candIDs := make([]int64, len(cands))
 	byID := make(map[int64]*ArticleView, len(cands))
 	for i, a := range cands {

@@ -50,7 +50,7 @@ func (s *Service) retryUnfinished(ctx context.Context) {
 			}
 			_, err := s.Resume(ctx, id, 0, nil)
 			if errors.Is(err, ErrLeaseHeld) {
-				break // someone else has this digest; they finish it
+				continue // someone else has this digest (or zone group); they finish it
 			}
 			if errors.Is(err, ErrEditionFinished) {
 				continue // finished (or cancelled) since it was listed

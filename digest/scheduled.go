@@ -1,11 +1,13 @@
 package digest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/scheduler"
 )
@@ -16,13 +18,30 @@ import (
 // the slot's instant and the lookback the digest's, or else the time since
 // the previous slot (previous zero: 24h). An unfinished edition of the digest
 // is resumed first. When another process holds the digest's lease, RunSlot
-// waits for it (up to wait) before giving up with ErrLeaseHeld.
+// waits for it (up to wait) before giving up with ErrLeaseHeld. For a
+// `delivery: local` digest it runs the zone group of the digest's own
+// timezone (RunScheduled runs the others).
 func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous time.Time, wait time.Duration) (res SendNowResult, err error) {
-	start := time.Now()
-	defer func() { s.observe(res, start) }()
-	d, err := s.digest(digest)
+	return s.runSlot(ctx, scheduler.Slot{Digest: digest, Key: key, At: at, Previous: previous}, wait)
+}
+
+// runSlot is RunSlot for a slot of any zone group. A local digest's zone
+// group has its own lease (a part of the digest's) and resumes its own
+// unfinished edition; a group with no reader gets no edition.
+func (s *Service) runSlot(ctx context.Context, slot scheduler.Slot, wait time.Duration) (res SendNowResult, err error) {
+	start, none := time.Now(), false
+	defer func() {
+		if !none {
+			s.observe(res, start)
+		}
+	}()
+	d, err := s.digest(slot.Digest)
 	if err != nil {
 		return SendNowResult{}, err
+	}
+	zone, key, at := "", slot.Key, slot.At
+	if d.Local() {
+		zone = cmp.Or(slot.Zone, d.Timezone)
 	}
 	var (
 		lctx    context.Context
@@ -30,7 +49,7 @@ func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous 
 	)
 	giveUp := s.now().Add(wait)
 	for {
-		lctx, release, err = s.leases.Acquire(ctx, d.Name)
+		lctx, release, err = s.leases.Acquire(ctx, lease.Part(d.Name, zone))
 		if err == nil {
 			break
 		}
@@ -44,7 +63,16 @@ func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous 
 	defer release()
 
 	deadline := s.now().Add(wait)
-	if e, ok, err := s.opt.Editions.UnfinishedEdition(lctx, d.Name); err != nil {
+	var (
+		e  model.Edition
+		ok bool
+	)
+	if zone == "" {
+		e, ok, err = s.opt.Editions.UnfinishedEdition(lctx, d.Name)
+	} else {
+		e, ok, err = s.opt.Local.UnfinishedZoneEdition(lctx, d.Name, zone)
+	}
+	if err != nil {
 		return res, err
 	} else if ok && e.Slot != key {
 		res.ResumedID = e.ID
@@ -55,15 +83,22 @@ func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous 
 			return res, err
 		}
 	}
+	if zone != "" && !(ok && e.Slot == key) {
+		empty, err := s.groupEmpty(lctx, d, zone)
+		if err != nil || empty {
+			none = empty && res.ResumedID == 0 // no edition to observe
+			return res, err
+		}
+	}
 	lb := d.Lookback.D()
 	if lb <= 0 {
 		lb = 24 * time.Hour
-		if !previous.IsZero() && previous.Before(at) {
-			lb = at.Sub(previous)
+		if !slot.Previous.IsZero() && slot.Previous.Before(at) {
+			lb = at.Sub(slot.Previous)
 		}
 	}
 	e, created, err := s.opt.Editions.CreateEdition(lctx, model.Edition{
-		Digest: d.Name, Kind: model.EditionScheduled, Slot: key,
+		Digest: d.Name, Kind: model.EditionScheduled, Slot: key, Zone: zone,
 		Cutoff: at.Truncate(time.Second), Since: at.Add(-lb).Truncate(time.Second),
 	})
 	if err != nil {
@@ -82,7 +117,7 @@ func (s *Service) RunSlot(ctx context.Context, digest, key string, at, previous 
 }
 
 // RunScheduled is the scheduler's job (a scheduler.Job): the edition of
-// one slot. While another edition of the digest holds its lease (a
+// one slot (of one zone group, for a `delivery: local` digest). While another edition of the digest holds its lease (a
 // send-now retrying with --wait), the slot waits for it — at least 10
 // minutes, and until the slot would no longer be caught up at a restart
 // either — so a busy lease never drops a slot.
@@ -95,9 +130,9 @@ func (s *Service) RunScheduled(ctx context.Context, slot scheduler.Slot) error {
 		}
 		wait = max(wait, slot.At.Add(catchUp).Sub(s.now()))
 	}
-	res, err := s.RunSlot(ctx, slot.Digest, slot.Key, slot.At, slot.Previous, wait)
-	if err != nil {
-		return err
+	res, err := s.runSlot(ctx, slot, wait)
+	if err != nil || res.EditionID == 0 {
+		return err // no edition: a zone group nobody reads in
 	}
 	s.log.Info("scheduled edition finished", "digest", slot.Digest, "slot", slot.Key, "edition", res.EditionID,
 		"sent", res.Sent, "skipped", res.Skipped, "failed", res.Failed, "left_for_retry", res.Left)

@@ -89,13 +89,20 @@ func eligible(sub model.Subscription, e model.Edition) bool {
 // authors; none means everything), minus those already received, capped at
 // max. It returns their ids, newest first.
 func selectArticles(cands []*ArticleView, sub model.Subscription, received map[int64]bool, max int) []int64 {
+	return selectWindow(cands, sub, received, max, nil, 0)
+}
+
+// selectWindow is selectArticles where, with visible set (a local
+// digest's reader), only the candidates visible after since (unix seconds)
+// count: the reader's own window.
+func selectWindow(cands []*ArticleView, sub model.Subscription, received map[int64]bool, max int, visible map[int64]int64, since int64) []int64 {
 	f := newFilter(sub.Sections, sub.Authors)
 	var ids []int64
 	for _, a := range cands {
 		if max > 0 && len(ids) >= max {
 			break
 		}
-		if received[a.ID] || !f.match(a) {
+		if received[a.ID] || !f.match(a) || visible != nil && visible[a.ID] <= since {
 			continue
 		}
 		ids = append(ids, a.ID)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 )
 
@@ -179,7 +180,8 @@ func (s *Service) sendNowLeased(ctx context.Context, d config.Digest, req SendNo
 }
 
 // Resume finishes one edition (planning what is left, sending what is
-// pending) under its digest's lease.
+// pending) under its digest's lease (its zone group's, for a local
+// digest's scheduled edition).
 func (s *Service) Resume(ctx context.Context, editionID int64, wait time.Duration, prog func(Progress)) (SendNowResult, error) {
 	e, err := s.opt.Editions.Edition(ctx, editionID)
 	if err != nil {
@@ -192,7 +194,7 @@ func (s *Service) Resume(ctx context.Context, editionID int64, wait time.Duratio
 	if err != nil {
 		return SendNowResult{}, err
 	}
-	ctx, release, err := s.leases.Acquire(ctx, d.Name)
+	ctx, release, err := s.leases.Acquire(ctx, lease.Part(d.Name, e.Zone))
 	if err != nil {
 		return SendNowResult{}, err
 	}

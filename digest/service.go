@@ -82,6 +82,7 @@ type Options struct {
 	Readers  ReaderStore    // required
 	Content  ContentStore   // required
 	Leases   lease.Store    // required
+	Local    LocalStore     // required when a digest has delivery: local
 	Mailer   Mailer         // required to send; preview and dry runs need none
 	// Templates parsed at start (default: LoadTemplates(Config.TemplatesDir, Config.Digests)).
 	Templates *Templates
@@ -142,6 +143,11 @@ func New(opt Options) (*Service, error) {
 	}
 	if opt.Config.Secret == "" {
 		return nil, errors.New("digest: config secret is empty (open the store to generate one)")
+	}
+	for _, d := range opt.Config.Digests {
+		if d.Local() && opt.Local == nil {
+			return nil, fmt.Errorf("digest: %s has delivery local: New needs its LocalStore", d.Name)
+		}
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()

@@ -12,7 +12,7 @@ import (
 )
 
 // CSVHeader is the column order of import and export.
-var CSVHeader = []string{"email", "name", "digest", "sections", "authors", "status"}
+var CSVHeader = []string{"email", "name", "digest", "sections", "authors", "status", "timezone"}
 
 // ImportReport counts what an import did; Bad lists each refused row.
 type ImportReport struct {
@@ -31,8 +31,9 @@ type BadRow struct {
 // number and reason, carrying on after it. sections and authors hold slugs
 // separated by spaces, ';', '|' or ','; none means everything. status is
 // active (the default for a new row), pending, bounced, erased, or
-// unsubscribed (ends that row's subscription only). Rows are upserted:
-// importing a file twice changes nothing. No email is sent. The error is
+// unsubscribed (ends that row's subscription only). timezone is an IANA
+// name ("" leaves the reader's as it is). Rows are upserted: importing a
+// file twice changes nothing. No email is sent. The error is
 // for a failure that stops the import (an unreadable stream, the database).
 func (s *Service) Import(ctx context.Context, r io.Reader) (ImportReport, error) {
 	var rep ImportReport
@@ -137,8 +138,15 @@ func (s *Service) importRow(ctx context.Context, rec []string, digests, sections
 	default:
 		return fmt.Sprintf("unknown status %q (want active, pending, bounced, erased or unsubscribed)", col(5))
 	}
+	tz, err := checkTimezone(col(6))
+	if err != nil {
+		return fmt.Sprintf("unknown timezone %q", col(6))
+	}
 	sub, _, err := s.store.UpsertSubscriber(ctx, email, name, status)
 	if err != nil {
+		return err.Error()
+	}
+	if err := s.setTimezone(ctx, &sub, tz); err != nil {
 		return err.Error()
 	}
 	if _, err := s.store.UpsertSubscription(ctx, sub.ID, dname, secs, auths, subStatus); err != nil {
@@ -158,14 +166,14 @@ func (s *Service) Export(ctx context.Context, out io.Writer) error {
 	}
 	err := s.store.EachSubscriber(ctx, func(sub model.Subscriber, subs []model.Subscription) error {
 		if len(subs) == 0 {
-			return w.Write([]string{string(sub.Email), sub.Name, "", "", "", sub.Status})
+			return w.Write([]string{string(sub.Email), sub.Name, "", "", "", sub.Status, sub.Timezone})
 		}
 		for _, su := range subs {
 			status := sub.Status
 			if su.Status == model.SubscriptionUnsubscribed && sub.Status == model.SubscriberActive {
 				status = model.SubscriptionUnsubscribed
 			}
-			if err := w.Write([]string{string(sub.Email), sub.Name, su.Digest, strings.Join(su.Sections, " "), strings.Join(su.Authors, " "), status}); err != nil {
+			if err := w.Write([]string{string(sub.Email), sub.Name, su.Digest, strings.Join(su.Sections, " "), strings.Join(su.Authors, " "), status, sub.Timezone}); err != nil {
 				return err
 			}
 		}

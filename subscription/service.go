@@ -35,6 +35,8 @@ type Store interface {
 	// status replaces the stored one. It reports whether it created the row.
 	UpsertSubscriber(ctx context.Context, email model.Address, name, status string) (model.Subscriber, bool, error)
 	SetSubscriberStatus(ctx context.Context, id int64, status string) error
+	// SetSubscriberTimezone sets a reader's IANA timezone ("" for unknown).
+	SetSubscriberTimezone(ctx context.Context, id int64, tz string) error
 	SubscriptionByID(ctx context.Context, id int64) (model.Subscription, error)
 	SubscriptionsOf(ctx context.Context, subscriberID int64) ([]model.Subscription, error)
 	// UpsertSubscription sets a subscriber's subscription to digest: its
@@ -210,6 +212,35 @@ func (s *Service) checkSlugs(ctx context.Context, sections, authors []string) er
 			return ErrUnknownSlug.With("no author with slug %q", slug)
 		}
 	}
+	return nil
+}
+
+// ErrUnknownTimezone: a timezone that is not an IANA name this machine knows.
+var ErrUnknownTimezone = &model.Error{Code: model.EINVALID, Message: "unknown timezone"}
+
+// checkTimezone returns tz trimmed ("" stays unknown), or ErrUnknownTimezone
+// when time.LoadLocation does not know it ("Local", the server's own zone,
+// is no reader's).
+func checkTimezone(tz string) (string, error) {
+	tz = strings.TrimSpace(tz)
+	if tz == "" {
+		return "", nil
+	}
+	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" || len(tz) > 64 {
+		return "", ErrUnknownTimezone.With("unknown timezone %q: use an IANA name such as Europe/London", tz)
+	}
+	return tz, nil
+}
+
+// setTimezone records tz as sub's timezone unless it is "" or already so.
+func (s *Service) setTimezone(ctx context.Context, sub *model.Subscriber, tz string) error {
+	if tz == "" || tz == sub.Timezone {
+		return nil
+	}
+	if err := s.store.SetSubscriberTimezone(ctx, sub.ID, tz); err != nil {
+		return err
+	}
+	sub.Timezone = tz
 	return nil
 }
 

@@ -15,7 +15,8 @@ type Request struct {
 	Digest    string   // "" for the first digest
 	Sections  []string // follows; none means everything
 	Authors   []string
-	Confirmed bool // add as active, without the confirmation email
+	Timezone  string // IANA name; "" keeps the reader's (unknown: each digest's own)
+	Confirmed bool   // add as active, without the confirmation email
 	// Async sends the confirmation email in the background (the daemon's
 	// POST /subscribe): the answer then takes the same time whether or not
 	// the address is new, and an SMTP hiccup is logged rather than shown.
@@ -44,6 +45,10 @@ func (s *Service) Subscribe(ctx context.Context, req Request) (model.Subscriber,
 	if err := s.checkSlugs(ctx, req.Sections, req.Authors); err != nil {
 		return model.Subscriber{}, false, err
 	}
+	tz, err := checkTimezone(req.Timezone)
+	if err != nil {
+		return model.Subscriber{}, false, err
+	}
 	name := sanitize.Line(req.Name)
 	if len([]rune(name)) > 200 {
 		name = string([]rune(name)[:200])
@@ -61,6 +66,9 @@ func (s *Service) Subscribe(ctx context.Context, req Request) (model.Subscriber,
 	}
 	sub, _, err := s.store.UpsertSubscriber(ctx, email, name, status)
 	if err != nil {
+		return sub, false, err
+	}
+	if err := s.setTimezone(ctx, &sub, tz); err != nil {
 		return sub, false, err
 	}
 	if _, err := s.store.UpsertSubscription(ctx, sub.ID, d.Name, req.Sections, req.Authors, model.SubscriptionActive); err != nil {

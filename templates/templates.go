@@ -15,6 +15,11 @@
 //     "message").
 //   - subscribe.html.tmpl: the subscribe form and its answer (templates
 //     "subscribe.html" and "subscribed.html").
+//   - admin.html.tmpl, admin-pages.html.tmpl, admin-send.html.tmpl,
+//     admin-editions.html.tmpl, admin-subscribers.html.tmpl: the editors'
+//     pages under /admin/ (templates "admin/login", "admin/dashboard", ...;
+//     internal/server/web lists them). Their policy allows no inline style
+//     or script: style with the classes of the admin's stylesheet.
 package templates
 
 import "embed"

@@ -15,5 +15,7 @@ func (m *Main) commands() []*cobra.Command {
 		m.previewCommand(),
 		m.subscribersCommand(),
 		m.editionsCommand(),
+		m.editorsCommand(),
+		m.auditCommand(),
 	}
 }

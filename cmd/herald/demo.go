@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heraldnews/herald/digest"
+	"github.com/heraldnews/herald/internal/editor"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/subscription"
 )
@@ -149,6 +152,10 @@ func (m *Main) runDemo(ctx context.Context, out io.Writer, dir, listen string, r
 			return fmt.Errorf("demo edition: %w", err)
 		}
 	}
+	login, err := m.demoEditor(ctx)
+	if err != nil {
+		return err
+	}
 	base := m.Config.HTTP.BaseURL
 	fmt.Fprintf(out, `
 herald demo is running. Open:
@@ -158,15 +165,39 @@ herald demo is running. Open:
   An author    %[1]s/feeds/authors/robert-overtone.json
   Subscribe    %[1]s/subscribe
   Metrics      %[1]s/metrics
+  Editors      %[1]s/admin/   %[6]s
 
   Mail         %[2]s  (one .eml per message; this run sent %[3]d, skipped %[4]d)
   Preview      herald --config %[5]s preview --digest daily --email ada@example.com --out preview.html
   Config       %[5]s
 
 Press Ctrl-C to stop.
-`, base, filepath.Join(abs, "mail"), res.Sent, res.Skipped, cfgPath)
+`, base, filepath.Join(abs, "mail"), res.Sent, res.Skipped, cfgPath, login)
 	d.ln = ln
 	return d.run(ctx, m.OnListen)
+}
+
+// demoEditorEmail is the demo's editor account (an admin).
+const demoEditorEmail = "editor@example.com"
+
+// demoEditor creates the demo's editor with a random password and returns
+// the line that shows it, once; on a reused demo the account is kept and
+// the line says how to set a new password.
+func (m *Main) demoEditor(ctx context.Context) (string, error) {
+	svc := m.newEditors()
+	if _, err := m.Store.EditorByEmail(ctx, demoEditorEmail); err == nil {
+		return fmt.Sprintf("log in as %s (password shown at the first run; a new one: herald --config %s editors passwd %s)",
+			demoEditorEmail, m.configPath(), demoEditorEmail), nil
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	pw := base64.RawURLEncoding.EncodeToString(b)
+	if _, err := svc.Add(ctx, editor.NewAccount{Email: demoEditorEmail, Name: "Demo Editor", Role: model.RoleAdmin, Password: pw}, editor.CLI); err != nil {
+		return "", fmt.Errorf("demo editor: %w", err)
+	}
+	return fmt.Sprintf("log in as %s with password %s (shown only now)", demoEditorEmail, pw), nil
 }
 
 // demoSubscribers lists the demo's addresses (for tests).

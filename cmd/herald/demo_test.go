@@ -8,20 +8,41 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldnews/herald/internal/editor"
+	"github.com/heraldnews/herald/internal/store"
 )
+
+// mustStore opens a database for a test to look into.
+func mustStore(t *testing.T, path string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
 
 // runDemo starts herald demo in-process and returns its base URL, its output
 // and a stop function returning the exit status.
 func runDemo(t *testing.T, dir string, extra ...string) (string, *bytes.Buffer, func() int) {
 	t.Helper()
+	return runDemoEnv(t, dir, nil, extra...)
+}
+
+// runDemoEnv is runDemo with environment variables (config overrides).
+func runDemoEnv(t *testing.T, dir string, env map[string]string, extra ...string) (string, *bytes.Buffer, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	m := NewMain()
 	out := &bytes.Buffer{}
 	m.Stdout, m.Stderr = out, io.Discard
-	m.Getenv = func(string) (string, bool) { return "", false }
+	m.Getenv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	ready := make(chan net.Addr, 1)
 	m.OnListen = func(a net.Addr) { ready <- a }
 	done := make(chan int, 1)
@@ -65,6 +86,14 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out.String(), base+"/feeds/all.rss") || !strings.Contains(out.String(), filepath.Join(dir, "mail")) {
 		t.Errorf("the demo does not say what to open:\n%s", out)
 	}
+	// The demo's editor: a password printed once, that logs in.
+	pw := regexp.MustCompile(`log in as editor@example.com with password (\S+) \(shown only now\)`).FindStringSubmatch(out.String())
+	if pw == nil || !strings.Contains(out.String(), base+"/admin/") {
+		t.Fatalf("the demo prints no editor login:\n%s", out)
+	}
+	if _, err := editor.New(mustStore(t, filepath.Join(dir, "herald.db")), nil, nil).Authenticate(context.Background(), demoEditorEmail, pw[1], "test"); err != nil {
+		t.Errorf("the printed password does not log in: %v", err)
+	}
 	if code := stop(); code != 0 {
 		t.Errorf("demo exited %d", code)
 	}
@@ -73,6 +102,9 @@ func TestDemo(t *testing.T) {
 	_, out2, stop2 := runDemo(t, dir)
 	if code := stop2(); code != 0 {
 		t.Errorf("second demo exited %d", code)
+	}
+	if strings.Contains(out2.String(), "with password") {
+		t.Errorf("second run printed a password again:\n%s", out2)
 	}
 	if !strings.Contains(out2.String(), "this run sent 0") {
 		t.Errorf("second run sent mail again:\n%s", out2)

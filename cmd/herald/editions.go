@@ -118,6 +118,7 @@ func (m *Main) editionsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			m.audit(cmd.Context(), "resume", fmt.Sprintf("edition %d", id), fmt.Sprintf("sent=%d failed=%d left=%d", res.Sent, res.Failed, res.Left))
 			fmt.Fprintf(cmd.OutOrStdout(), "sent %d, skipped %d, failed %d, left for retry %d\n", res.Sent, res.Skipped, res.Failed, res.Left)
 			if res.Left > 0 {
 				return &exitError{code: ExitRetryLeft, err: fmt.Errorf("%d deliveries left for retry", res.Left)}
@@ -144,6 +145,7 @@ func (m *Main) editionsCommand() *cobra.Command {
 			if err := svc.Cancel(cmd.Context(), id); err != nil {
 				return err
 			}
+			m.audit(cmd.Context(), "cancel", fmt.Sprintf("edition %d", id), "")
 			fmt.Fprintf(cmd.OutOrStdout(), "edition %d cancelled\n", id)
 			return nil
 		},

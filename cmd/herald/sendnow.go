@@ -67,6 +67,7 @@ or another send-now finishes them); 1 on error.`,
 				if err != nil {
 					return err
 				}
+				m.audit(ctx, "send_test", sendTo, req.Describe())
 				fmt.Fprintf(out, "sample sent to %s: %s\n", sendTo, res.Reply)
 				return nil
 			}
@@ -74,6 +75,14 @@ or another send-now finishes them); 1 on error.`,
 			req.Progress = prog.update
 			res, err := svc.SendNow(ctx, req)
 			prog.finish()
+			if res.EditionID != 0 || res.ResumedID != 0 {
+				logged := req
+				if d, ok := m.Config.Digest(req.Digest); ok {
+					logged.Digest = d.Name
+				}
+				m.audit(ctx, "send_now", fmt.Sprintf("edition %d", res.EditionID), fmt.Sprintf("%s resumed=%d sent=%d skipped=%d failed=%d left=%d",
+					logged.Describe(), res.ResumedID, res.Sent, res.Skipped, res.Failed, res.Left))
+			}
 			if err != nil {
 				return err
 			}

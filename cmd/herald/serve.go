@@ -16,6 +16,7 @@ import (
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/scheduler"
 	"github.com/heraldnews/herald/internal/server"
+	"github.com/heraldnews/herald/internal/server/admin"
 	"github.com/heraldnews/herald/internal/server/api"
 	"github.com/heraldnews/herald/internal/server/reader"
 	"github.com/heraldnews/herald/internal/server/web"
@@ -65,6 +66,7 @@ type daemon struct {
 	refresh *feeds.Refresher
 	sched   *scheduler.Scheduler
 	srv     *server.Server
+	admin   *admin.Handler
 	metrics *server.Metrics
 	ln      net.Listener // when set, serve on it instead of http.listen
 }
@@ -107,7 +109,7 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.sched, err = scheduler.New(m.Store, cfg.Digests, d.digests.RunScheduled, scheduler.WithLogger(m.Log), scheduler.WithClock(scheduler.NowFunc(m.Now))); err != nil {
+	if d.sched, err = scheduler.New(m.Store, cfg.Digests, d.digests.RunScheduled, scheduler.WithLogger(m.Log), scheduler.WithClock(scheduler.NowFunc(m.Now)), scheduler.WithZones(m.Store)); err != nil {
 		return nil, err
 	}
 	pages, err := web.LoadPages(cfg, m.Log)
@@ -120,16 +122,21 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.admin, err = m.newAdmin(d); err != nil {
+		return nil, err
+	}
 	d.srv = server.New(server.Options{
 		Listen:         cfg.HTTP.Listen,
 		TrustedProxies: trusted,
 		ReadTimeout:    cfg.HTTP.ReadTimeout.D(),
 		WriteTimeout:   cfg.HTTP.WriteTimeout.D(),
 		Feeds:          d.feeds,
-		Routes:         []server.Registrar{readers, api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log})},
-		Metrics:        d.metrics,
-		Log:            m.Log,
-		DebugFeedHits:  cfg.Log.Level == "debug",
+		Routes: []server.Registrar{readers, d.admin,
+			api.New(api.Options{AdminToken: cfg.HTTP.AdminToken, Editions: d.digests, Store: m.Store, Log: m.Log, Audit: m.apiAudit})},
+		OnShutdown:    []func(){d.admin.StopStreams},
+		Metrics:       d.metrics,
+		Log:           m.Log,
+		DebugFeedHits: cfg.Log.Level == "debug",
 		// The reader pool: the single writer connection may be waiting on
 		// the CMS's write lock, which is no reason to call herald dead.
 		Ready: func(ctx context.Context) error { return m.Store.R.PingContext(ctx) },
@@ -157,6 +164,7 @@ func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 		}
 	})
 	wg.Go(func() { d.refresh.Run(sctx) })
+	wg.Go(func() { d.admin.Run(sctx) })
 	wg.Go(func() {
 		if err := d.digests.Run(sctx); err != nil {
 			d.log.Error("digest service stopped", "err", err)

@@ -24,7 +24,7 @@ func (m *Main) subscribersCommand() *cobra.Command {
 func (m *Main) subscribersAdd() *cobra.Command {
 	var req subscription.Request
 	cmd := &cobra.Command{
-		Use:   "add EMAIL [--name N] [--digest NAME] [--section SLUG]... [--author SLUG]... [--confirmed]",
+		Use:   "add EMAIL [--name N] [--digest NAME] [--section SLUG]... [--author SLUG]... [--timezone ZONE] [--confirmed]",
 		Short: "Add one subscriber; without --confirmed a confirmation email goes out (double opt-in)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,6 +53,7 @@ func (m *Main) subscribersAdd() *cobra.Command {
 	f.StringVar(&req.Digest, "digest", "", "digest name (default: the first configured)")
 	f.StringArrayVar(&req.Sections, "section", nil, "follow this section (repeatable; none: everything)")
 	f.StringArrayVar(&req.Authors, "author", nil, "follow this author (repeatable)")
+	f.StringVar(&req.Timezone, "timezone", "", "the subscriber's IANA timezone, e.g. Pacific/Auckland (digests with delivery: local go out at their local time)")
 	f.BoolVar(&req.Confirmed, "confirmed", false, "add as active without a confirmation email")
 	return cmd
 }
@@ -60,15 +61,16 @@ func (m *Main) subscribersAdd() *cobra.Command {
 func (m *Main) subscribersImport() *cobra.Command {
 	return &cobra.Command{
 		Use:   "import FILE.csv",
-		Short: "Upsert subscribers from CSV (email,name,digest,sections,authors,status)",
+		Short: "Upsert subscribers from CSV (email,name,digest,sections,authors,status,timezone)",
 		Long: `import reads CSV with the columns email, name, digest, sections, authors,
-status (a header row is optional). sections and authors hold slugs separated
-by spaces, ';' or '|'; none means everything. status is active (the default
-for a new row), pending, bounced, erased, or unsubscribed (ends that row's
-subscription only). Rows are upserted: importing a file twice changes
-nothing. Each bad row is reported with its line number and reason and the
-import carries on; the exit status is 1 when any row was bad. No email is
-sent.`,
+status, timezone (a header row is optional; trailing columns may be left
+out). sections and authors hold slugs separated by spaces, ';' or '|'; none
+means everything. status is active (the default for a new row), pending,
+bounced, erased, or unsubscribed (ends that row's subscription only).
+timezone is an IANA name such as Europe/London. Rows are upserted:
+importing a file twice changes nothing. Each bad row is reported with its
+line number and reason and the import carries on; the exit status is 1 when
+any row was bad. No email is sent.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
@@ -82,6 +84,9 @@ sent.`,
 			}
 			defer closeFn()
 			rep, err := svc.Import(cmd.Context(), f)
+			if err == nil {
+				m.audit(cmd.Context(), "import", args[0], fmt.Sprintf("imported %d, bad %d", rep.Imported, len(rep.Bad)))
+			}
 			for _, b := range rep.Bad {
 				fmt.Fprintf(cmd.ErrOrStderr(), "line %d: %s\n", b.Line, b.Reason)
 			}

@@ -41,9 +41,9 @@ func TestSubscribersImportExport(t *testing.T) {
 	// Importing again is an upsert: still two subscribers.
 	runHerald(t, cfg, "subscribers", "import", in)
 	code, out, _ = runHerald(t, cfg, "subscribers", "export")
-	want := "email,name,digest,sections,authors,status\n" +
-		"Ann@example.com,Ann,daily,world,ann,active\n" +
-		"eve@example.com,Eve,daily,,,unsubscribed\n"
+	want := "email,name,digest,sections,authors,status,timezone\n" +
+		"Ann@example.com,Ann,daily,world,ann,active,\n" +
+		"eve@example.com,Eve,daily,,,unsubscribed,\n"
 	if code != 0 || out != want {
 		t.Fatalf("export: %d\n%s\nwant\n%s", code, out, want)
 	}

@@ -5,7 +5,11 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/digest"
+	"github.com/heraldnews/herald/internal/editor"
 	"github.com/heraldnews/herald/internal/mailer"
+	"github.com/heraldnews/herald/internal/server/admin"
+	"github.com/heraldnews/herald/internal/server/web"
+	"github.com/heraldnews/herald/internal/store"
 	"github.com/heraldnews/herald/subscription"
 )
 
@@ -14,7 +18,25 @@ import (
 var (
 	_ digest.Mailer       = (*mailer.Mailer)(nil)
 	_ subscription.Mailer = (*mailer.Mailer)(nil)
+	_ editor.Store        = (*store.Store)(nil)
+	_ admin.SessionStore  = (*store.Sessions)(nil)
+	_ admin.Digests       = (*digest.Service)(nil)
+	_ admin.Accounts      = (*editor.Service)(nil)
 )
+
+// newEditors builds the editor accounts and audit log service over the store.
+func (m *Main) newEditors() *editor.Service { return editor.New(m.Store, m.Now, m.Log) }
+
+// newAdmin builds the editors' web UI over the daemon's services.
+func (m *Main) newAdmin(d *daemon) (*admin.Handler, error) {
+	pages, err := web.LoadAdminPages(m.Config, m.Log)
+	if err != nil {
+		return nil, err
+	}
+	return admin.New(admin.Options{Config: m.Config, Pages: pages, Digests: d.digests, Accounts: m.newEditors(),
+		Lists: d.subs, Editions: m.Store, Subscribers: m.Store, Sessions: m.Store.Sessions(),
+		TrustedProxies: web.ParsePrefixes(m.Config.HTTP.TrustedProxies), Log: m.Log, Now: m.Now}), nil
+}
 
 // newMailer returns the configured transport: SMTP or .eml files.
 func (m *Main) newMailer(opts ...mailer.Option) (*mailer.Mailer, error) {
@@ -27,7 +49,7 @@ func (m *Main) newMailer(opts ...mailer.Option) (*mailer.Mailer, error) {
 func (m *Main) newDigests(ml digest.Mailer, observe func(digest.SendNowResult, time.Duration)) (*digest.Service, error) {
 	st := m.Store
 	return digest.New(digest.Options{
-		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st,
+		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st, Local: st,
 		Mailer: ml, Log: m.Log, Now: m.Now, Observe: observe,
 	})
 }

@@ -28,6 +28,16 @@ type Config struct {
 	Feeds        Feeds    `yaml:"feeds"`
 	SMTP         SMTP     `yaml:"smtp"`
 	Digests      []Digest `yaml:"digests"`
+	Admin        Admin    `yaml:"admin"`
+}
+
+// Admin configures the editors' web UI (/admin/).
+type Admin struct {
+	SessionIdle      Duration `yaml:"session_idle"`      // a session unused this long ends
+	SessionLifetime  Duration `yaml:"session_lifetime"`  // a session ends this long after login, used or not
+	LoginPerHour     int      `yaml:"login_per_hour"`    // failed logins per account per hour
+	LoginPerAddress  int      `yaml:"login_per_address"` // login attempts per client address per hour
+	ProgressInterval Duration `yaml:"progress_interval"` // how often the progress stream reads the database
 }
 
 // Site describes the publication.
@@ -133,7 +143,19 @@ type Digest struct {
 	Authors     []string `yaml:"authors"`
 	Template    string   `yaml:"template"`
 	CatchUp     Duration `yaml:"catch_up"`
+	// Delivery is DeliveryDigest (one edition at each slot of the digest's
+	// timezone) or DeliveryLocal (each slot read in each reader's timezone).
+	Delivery string `yaml:"delivery"`
 }
+
+// Digest delivery modes.
+const (
+	DeliveryDigest = "digest"
+	DeliveryLocal  = "local"
+)
+
+// Local reports whether the digest goes out at each reader's local time.
+func (d *Digest) Local() bool { return d.Delivery == DeliveryLocal }
 
 // Location loads the digest's timezone (Validate has checked it loads).
 func (d *Digest) Location() *time.Location {
@@ -233,6 +255,10 @@ func Default() *Config {
 			From: "News <digest@news.example.com>", MaxConnections: 4, MaxAttempts: 5,
 			Timeout: Duration(30 * time.Second),
 		},
+		Admin: Admin{
+			SessionIdle: Duration(time.Hour), SessionLifetime: Duration(12 * time.Hour),
+			LoginPerHour: 10, LoginPerAddress: 30, ProgressInterval: Duration(time.Second),
+		},
 	}
 }
 
@@ -263,6 +289,9 @@ func (c *Config) fillDigest(d *Digest) {
 	}
 	if d.CatchUp == 0 {
 		d.CatchUp = Duration(12 * time.Hour)
+	}
+	if d.Delivery == "" {
+		d.Delivery = DeliveryDigest
 	}
 }
 

@@ -179,6 +179,25 @@ func (c *Config) Validate() error {
 		if !validName(d.Template) {
 			bad(key+".template", "must be a template name such as digest, got %q", d.Template)
 		}
+		if d.Delivery != DeliveryDigest && d.Delivery != DeliveryLocal {
+			bad(key+".delivery", "must be digest or local, got %q", d.Delivery)
+		}
+	}
+	// The editors' web UI.
+	for key, d := range map[string]Duration{"admin.session_idle": c.Admin.SessionIdle,
+		"admin.session_lifetime": c.Admin.SessionLifetime, "admin.progress_interval": c.Admin.ProgressInterval} {
+		if d.D() <= 0 {
+			bad(key, "must be a positive duration, got %s", d)
+		}
+	}
+	if c.Admin.SessionIdle > c.Admin.SessionLifetime {
+		bad("admin.session_idle", "must not be longer than admin.session_lifetime (%s), got %s", c.Admin.SessionLifetime, c.Admin.SessionIdle)
+	}
+	if c.Admin.LoginPerHour < 0 {
+		bad("admin.login_per_hour", "must be 0 (no limit) or more, got %d", c.Admin.LoginPerHour)
+	}
+	if c.Admin.LoginPerAddress < 0 {
+		bad("admin.login_per_address", "must be 0 (no limit) or more, got %d", c.Admin.LoginPerAddress)
 	}
 	return errors.Join(errs...)
 }

@@ -3,6 +3,10 @@
 // while the work goes on and taken over once it expires, or at once when its
 // holder was a process on this host that no longer runs.
 //
+// A key may name a part of another: Part("daily", "Asia/Kolkata") is
+// "daily@Asia/Kolkata", one zone group of a local digest. A whole and its
+// parts exclude each other; different parts of one whole do not.
+//
 // Data enters as keys and the Store that keeps the rows (internal/store);
 // it leaves as a context that ends if the lease is lost, and a release func.
 package lease
@@ -27,13 +31,31 @@ import (
 // Store keeps one lease row per key. *store.Store implements it.
 type Store interface {
 	// AcquireLease takes or renews key for holder, unless another holder
-	// has it unexpired; it reports whether holder has it now.
+	// has it, its whole or one of its parts unexpired; it reports whether
+	// holder has it now.
 	AcquireLease(ctx context.Context, key, holder string, editionID int64, ttl time.Duration) (bool, error)
 	// LeaseHolder returns who holds key and until when ("" when nobody).
 	LeaseHolder(ctx context.Context, key string) (string, time.Time, error)
 	// TakeOverLease moves key from holder from to holder, if from still has it.
 	TakeOverLease(ctx context.Context, key, from, holder string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, key, holder string) error
+}
+
+// PartSep separates a whole key from the part it names.
+const PartSep = "@"
+
+// Part returns the key of part of whole (whole itself when part is "").
+func Part(whole, part string) string {
+	if part == "" {
+		return whole
+	}
+	return whole + PartSep + part
+}
+
+// overlap reports whether keys a and b exclude each other: the same key,
+// or a whole and one of its parts.
+func overlap(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+PartSep) || strings.HasPrefix(b, a+PartSep)
 }
 
 // ErrHeld means another holder is working on the key: another process (the
@@ -86,9 +108,11 @@ func New(store Store, opt Options) *Manager {
 // lost. Acquire returns an error wrapping ErrHeld when someone else has it.
 func (m *Manager) Acquire(ctx context.Context, key string) (lctx context.Context, release func(), err error) {
 	m.mu.Lock()
-	if m.active[key] {
-		m.mu.Unlock()
-		return ctx, nil, fmt.Errorf("%w: %s (by this process)", ErrHeld, key)
+	for k := range m.active {
+		if overlap(k, key) {
+			m.mu.Unlock()
+			return ctx, nil, fmt.Errorf("%w: %s (by this process)", ErrHeld, k)
+		}
 	}
 	m.active[key] = true
 	m.mu.Unlock()

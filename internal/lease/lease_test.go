@@ -117,3 +117,40 @@ func TestLostLeaseCancelsWork(t *testing.T) {
 		t.Fatal("work went on after the lease was lost")
 	}
 }
+
+// A whole key and its parts exclude each other within one process too (the
+// database row does that between processes); parts do not.
+func TestParts(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	m := lease.New(st, lease.Options{Holder: "host-a.example:1:aaaa", Log: quiet()})
+	kolkata, london := lease.Part("daily", "Asia/Kolkata"), lease.Part("daily", "Europe/London")
+	if kolkata != "daily@Asia/Kolkata" || lease.Part("daily", "") != "daily" {
+		t.Fatalf("Part: %q", kolkata)
+	}
+	_, r1, err := m.Acquire(ctx, kolkata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r2, err := m.Acquire(ctx, london)
+	if err != nil {
+		t.Fatalf("another part: %v", err)
+	}
+	if _, _, err := m.Acquire(ctx, "daily"); !errors.Is(err, lease.ErrHeld) {
+		t.Fatalf("the whole while parts are held: %v", err)
+	}
+	r1()
+	r2()
+	_, r3, err := m.Acquire(ctx, "daily")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r3()
+	if _, _, err := m.Acquire(ctx, london); !errors.Is(err, lease.ErrHeld) {
+		t.Fatalf("a part while the whole is held: %v", err)
+	}
+	other := lease.New(st, lease.Options{Holder: "elsewhere.example:1:bbbb", Log: quiet()})
+	if _, _, err := other.Acquire(ctx, london); !errors.Is(err, lease.ErrHeld) {
+		t.Fatalf("a part while another process holds the whole: %v", err)
+	}
+}

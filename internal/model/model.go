@@ -94,6 +94,7 @@ type Subscriber struct {
 	Email       Address
 	Name        string
 	Status      string
+	Timezone    string // IANA name; "" when unknown (the digest's timezone applies)
 	CreatedAt   time.Time
 	ConfirmedAt time.Time
 }
@@ -132,6 +133,7 @@ type Edition struct {
 	Digest     string
 	Kind       string
 	Slot       string // scheduled editions: the local wall-clock slot, e.g. 2026-11-26T07:00 Europe/London
+	Zone       string // delivery: local: the zone group whose slot this is ("" otherwise)
 	Cutoff     time.Time
 	Since      time.Time
 	Sections   []string // send-now --section filter

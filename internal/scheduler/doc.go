@@ -39,4 +39,13 @@
 //     if more slots fall due meanwhile only the latest waits, the same rule
 //     as catch-up. Different digests run concurrently.
 //   - A job that panics is recovered and logged; later slots still run.
+//
+// A `delivery: local` digest is scheduled per zone group: one unit for the
+// digest's own timezone and one per zone readers live in (a ZoneSource,
+// read at start and every minute), each with the rules above on its own
+// wall clock and its own record ("digest@zone"; the digest's own record
+// follows the latest slot of any group). A group never recorded counts the
+// digest's record at start, so going local does not repeat today's slot;
+// a zone that appears while running starts with its next slot. Slots carry
+// their Zone, and their Key names it ("2026-11-28T07:00 Pacific/Auckland").
 package scheduler

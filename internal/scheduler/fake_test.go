@@ -147,8 +147,8 @@ type harness struct {
 }
 
 // newHarness builds a scheduler at now; job (if not nil) runs after the
-// harness has recorded the call.
-func newHarness(t *testing.T, now time.Time, st SlotStore, digests []config.Digest, job Job) *harness {
+// harness has recorded the call. opts are added to its clock and logger.
+func newHarness(t *testing.T, now time.Time, st SlotStore, digests []config.Digest, job Job, opts ...Option) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: newFakeClock(now), store: st, logs: &syncBuffer{}}
 	s, err := New(st, digests, func(ctx context.Context, slot Slot) error {
@@ -159,7 +159,7 @@ func newHarness(t *testing.T, now time.Time, st SlotStore, digests []config.Dige
 			return job(ctx, slot)
 		}
 		return nil
-	}, WithClock(h.clock), WithLogger(slog.New(slog.NewTextHandler(h.logs, nil))))
+	}, append([]Option{WithClock(h.clock), WithLogger(slog.New(slog.NewTextHandler(h.logs, nil)))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,17 +75,25 @@ type Scheduler struct {
 	job     Job
 	clock   Clock
 	log     *slog.Logger
-	digests []*digest
-	byName  map[string]*digest
+	zones   ZoneSource
+	units   []*unit // owned by the Run loop once it runs
+	locals  []*localDigest
+	names   map[string]bool
 	started atomic.Bool
 
-	mu   sync.Mutex // guards digest.running and digest.queued
-	jobs sync.WaitGroup
+	unitsMu sync.Mutex // guards units for Next, which may run beside Run
+	mu      sync.Mutex // guards unit.running and unit.queued
+	jobs    sync.WaitGroup
+
+	zonesAt time.Time // when the zones in use were last read
 }
 
-// digest is one digest's schedule and run state.
-type digest struct {
-	name    string
+// unit is one schedule and its run state: a digest, or one zone group of a
+// `delivery: local` digest (zone set).
+type unit struct {
+	name    string // the digest
+	zone    string // local delivery: the zone whose wall clock the slots follow
+	record  string // the SlotStore key: the digest, or digest@zone
 	sched   cron.Schedule
 	loc     *time.Location
 	catchUp time.Duration
@@ -102,21 +110,23 @@ type digest struct {
 
 // New returns a scheduler for digests that calls job at their slots and
 // records each slot run in store. A digest whose schedule or timezone is bad,
-// or whose name repeats, is an error naming it.
+// or whose name repeats, is an error naming it; so is a `delivery: local`
+// digest without WithZones.
 func New(store SlotStore, digests []config.Digest, job Job, opts ...Option) (*Scheduler, error) {
 	if store == nil || job == nil {
 		return nil, errors.New("scheduler: nil store or job")
 	}
-	s := &Scheduler{store: store, job: job, clock: systemClock{}, log: slog.Default(), byName: map[string]*digest{}}
+	s := &Scheduler{store: store, job: job, clock: systemClock{}, log: slog.Default(), names: map[string]bool{}}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
 		}
 	}
 	for i, d := range digests {
-		if _, dup := s.byName[d.Name]; dup || d.Name == "" {
+		if s.names[d.Name] || d.Name == "" {
 			return nil, fmt.Errorf("scheduler: digests[%d]: empty or repeated name %q", i, d.Name)
 		}
+		s.names[d.Name] = true
 		sched, err := config.ParseSchedule(d.Schedule)
 		if err != nil {
 			return nil, fmt.Errorf("scheduler: digest %q: schedule: %w", d.Name, err)
@@ -131,22 +141,36 @@ func New(store SlotStore, digests []config.Digest, job Job, opts ...Option) (*Sc
 		if catchUp <= 0 {
 			catchUp = DefaultCatchUp
 		}
-		st := &digest{name: d.Name, sched: sched, loc: loc, catchUp: catchUp}
-		s.digests = append(s.digests, st)
-		s.byName[d.Name] = st
+		u := &unit{name: d.Name, record: d.Name, sched: sched, loc: loc, catchUp: catchUp}
+		if d.Local() {
+			if s.zones == nil {
+				return nil, fmt.Errorf("scheduler: digest %q: delivery local needs the zones readers live in (WithZones)", d.Name)
+			}
+			u.zone, u.record = loc.String(), d.Name+"@"+loc.String()
+			s.locals = append(s.locals, &localDigest{unit: *u, zones: map[string]bool{u.zone: true}})
+		}
+		s.units = append(s.units, u)
 	}
 	return s, nil
 }
 
-// Next returns the instant of the named digest's next slot after now, or the
-// zero time for an unknown digest or one with no slot within five years.
+// Next returns the instant of the named digest's next slot after now (the
+// earliest of its zone groups' for a local digest), or the zero time for an
+// unknown digest or one with no slot within five years.
 func (s *Scheduler) Next(name string) time.Time {
-	d, ok := s.byName[name]
-	if !ok {
-		return time.Time{}
+	now := s.clock.Now()
+	var first time.Time
+	s.unitsMu.Lock()
+	defer s.unitsMu.Unlock()
+	for _, u := range s.units {
+		if u.name != name {
+			continue
+		}
+		if next, ok := NextSlot(u.sched, u.loc, now); ok && (first.IsZero() || next.At.Before(first)) {
+			first = next.At
+		}
 	}
-	next, _ := NextSlot(d.sched, d.loc, s.clock.Now())
-	return next.At
+	return first
 }
 
 // Run catches up missed slots, then starts each slot as it falls due until
@@ -159,37 +183,44 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	defer s.jobs.Wait()
 	now := s.clock.Now()
+	if len(s.locals) > 0 {
+		if err := s.refreshZones(ctx, now); err != nil {
+			return err
+		}
+	}
 	type record struct {
 		key string
 		at  time.Time
 	}
-	records := make([]record, len(s.digests))
-	for i, d := range s.digests {
-		key, at, err := s.store.LastSlot(ctx, d.name)
+	records := make([]record, len(s.units))
+	for i, u := range s.units {
+		key, at, err := s.store.LastSlot(ctx, u.record)
+		if err == nil && key == "" && u.zone != "" {
+			// A zone group never recorded: what the digest last ran (in
+			// any zone, or before it went local) counts for it.
+			key, at, err = s.store.LastSlot(ctx, u.name)
+		}
 		if err != nil {
-			return fmt.Errorf("scheduler: digest %q: %w", d.name, err)
+			return fmt.Errorf("scheduler: digest %q: %w", u.record, err)
 		}
 		records[i] = record{key, at}
 	}
-	for i, d := range s.digests {
-		s.catchUp(ctx, d, now, records[i].key, records[i].at)
-		d.cursor = now
-		d.next, d.hasNext = NextSlot(d.sched, d.loc, now)
-		if d.hasNext {
-			s.log.Info("digest scheduled", "digest", d.name, "next_slot", d.next.Key, "next_at", d.next.At)
-		} else {
-			s.log.Warn("digest has no slot within five years", "digest", d.name)
-		}
+	for i, u := range s.units {
+		s.catchUp(ctx, u, now, records[i].key, records[i].at)
+		s.schedule(u, now)
 	}
 	for {
 		now := s.clock.Now()
+		if len(s.locals) > 0 && now.Sub(s.zonesAt) >= zoneRefresh {
+			s.addZones(ctx, now)
+		}
 		wait := maxWait
-		for _, d := range s.digests {
-			if d.hasNext && !d.next.At.After(now) {
-				s.due(ctx, d, now)
+		for _, u := range s.units {
+			if u.hasNext && !u.next.At.After(now) {
+				s.due(ctx, u, now)
 			}
-			if d.hasNext {
-				wait = min(wait, d.next.At.Sub(now))
+			if u.hasNext {
+				wait = min(wait, u.next.At.Sub(now))
 			}
 		}
 		select {
@@ -201,9 +232,23 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+// schedule sets u's next slot after now.
+func (s *Scheduler) schedule(u *unit, now time.Time) {
+	u.cursor = now
+	u.next, u.hasNext = NextSlot(u.sched, u.loc, now)
+	switch {
+	case !u.hasNext:
+		s.log.Warn("digest has no slot within five years", "digest", u.name, "zone", u.zone)
+	case u.zone != "":
+		s.log.Debug("zone group scheduled", "digest", u.name, "zone", u.zone, "next_slot", u.next.Key, "next_at", u.next.At)
+	default:
+		s.log.Info("digest scheduled", "digest", u.name, "next_slot", u.next.Key, "next_at", u.next.At)
+	}
+}
+
 // catchUp runs, at start, the most recent slot due at or before now if it is
 // within the digest's catch-up window and not recorded as run.
-func (s *Scheduler) catchUp(ctx context.Context, d *digest, now time.Time, lastKey string, lastAt time.Time) {
+func (s *Scheduler) catchUp(ctx context.Context, d *unit, now time.Time, lastKey string, lastAt time.Time) {
 	slot, ok := PreviousSlot(d.sched, d.loc, now.Add(time.Nanosecond))
 	if !ok || slot.Key == lastKey || !lastAt.Before(slot.At) {
 		return
@@ -213,7 +258,7 @@ func (s *Scheduler) catchUp(ctx context.Context, d *digest, now time.Time, lastK
 			"late", late.String(), "catch_up", d.catchUp.String())
 		return
 	}
-	slot.Digest = d.name
+	slot.Digest, slot.Zone = d.name, d.zone
 	s.log.Info("catching up missed slot", "digest", d.name, "slot", slot.Key, "last_slot", lastKey)
 	s.start(ctx, d, slot)
 }
@@ -221,7 +266,7 @@ func (s *Scheduler) catchUp(ctx context.Context, d *digest, now time.Time, lastK
 // due handles a digest whose next slot has come: it starts the most recent
 // slot due by now (older ones a jump of the clock passed over are dropped,
 // as at start) and moves the cursor past it.
-func (s *Scheduler) due(ctx context.Context, d *digest, now time.Time) {
+func (s *Scheduler) due(ctx context.Context, d *unit, now time.Time) {
 	slot := d.next
 	if latest, ok := PreviousSlot(d.sched, d.loc, now.Add(time.Nanosecond)); ok && latest.At.After(slot.At) {
 		s.log.Warn("slots passed over by a clock jump", "digest", d.name, "from_slot", slot.Key, "to_slot", latest.Key)
@@ -234,12 +279,12 @@ func (s *Scheduler) due(ctx context.Context, d *digest, now time.Time) {
 			"late", late.String(), "catch_up", d.catchUp.String())
 		return
 	}
-	slot.Digest = d.name
+	slot.Digest, slot.Zone = d.name, d.zone
 	s.start(ctx, d, slot)
 }
 
 // start runs slot now, or queues it behind the digest's running job.
-func (s *Scheduler) start(ctx context.Context, d *digest, slot Slot) {
+func (s *Scheduler) start(ctx context.Context, d *unit, slot Slot) {
 	s.mu.Lock()
 	if d.running {
 		if d.queued != nil {
@@ -257,7 +302,7 @@ func (s *Scheduler) start(ctx context.Context, d *digest, slot Slot) {
 }
 
 // work runs slot, then any slot queued meanwhile, one at a time.
-func (s *Scheduler) work(ctx context.Context, d *digest, slot Slot) {
+func (s *Scheduler) work(ctx context.Context, d *unit, slot Slot) {
 	defer s.jobs.Done()
 	for {
 		s.runOne(ctx, d, slot)
@@ -283,9 +328,13 @@ func (s *Scheduler) work(ctx context.Context, d *digest, slot Slot) {
 }
 
 // runOne calls the job for slot and records the slot if it succeeded.
-func (s *Scheduler) runOne(ctx context.Context, d *digest, slot Slot) {
+func (s *Scheduler) runOne(ctx context.Context, d *unit, slot Slot) {
 	began := s.clock.Now()
-	s.log.Info("slot started", "digest", d.name, "slot", slot.Key, "slot_at", slot.At, "previous_at", slot.Previous)
+	level := slog.LevelInfo
+	if d.zone != "" {
+		level = slog.LevelDebug // one per zone group: the digest logs the editions it makes
+	}
+	s.log.Log(ctx, level, "slot started", "digest", d.name, "slot", slot.Key, "slot_at", slot.At, "previous_at", slot.Previous)
 	if err := s.call(ctx, slot); err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			s.log.Info("slot interrupted by shutdown", "digest", d.name, "slot", slot.Key)
@@ -296,11 +345,16 @@ func (s *Scheduler) runOne(ctx context.Context, d *digest, slot Slot) {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	if err := s.store.RecordSlot(rctx, d.name, slot.Key, slot.At, began); err != nil {
-		s.log.Error("slot not recorded", "digest", d.name, "slot", slot.Key, "err", err)
+	if err := s.store.RecordSlot(rctx, d.record, slot.Key, slot.At, began); err != nil {
+		s.log.Error("slot not recorded", "digest", d.record, "slot", slot.Key, "err", err)
 		return
 	}
-	s.log.Info("slot done", "digest", d.name, "slot", slot.Key, "took", s.clock.Now().Sub(began).String())
+	if d.record != d.name { // the digest's own record: the latest slot of any group
+		if err := s.store.RecordSlot(rctx, d.name, slot.Key, slot.At, began); err != nil {
+			s.log.Error("slot not recorded", "digest", d.name, "slot", slot.Key, "err", err)
+		}
+	}
+	s.log.Log(ctx, level, "slot done", "digest", d.name, "slot", slot.Key, "took", s.clock.Now().Sub(began).String())
 }
 
 // call runs the job, turning a panic into an error.

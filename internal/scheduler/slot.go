@@ -10,6 +10,10 @@ import (
 type Slot struct {
 	// Digest is the digest's name.
 	Digest string
+	// Zone is, for a `delivery: local` digest, the zone group whose slot
+	// this is: the IANA zone the slot's wall clock is read in ("" for other
+	// digests).
+	Zone string
 	// Key is the slot's local wall-clock time and zone, such as
 	// "2026-03-29T01:30 Europe/London": unique per digest, the edition key.
 	Key string

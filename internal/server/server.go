@@ -36,6 +36,10 @@ type Options struct {
 	Log           *slog.Logger
 	DebugFeedHits bool                            // log every feed request (log.level debug)
 	Ready         func(ctx context.Context) error // /healthz check (e.g. a database ping)
+	// OnShutdown are called when a graceful stop begins: long-lived
+	// responses (the admin's progress streams) end then, rather than hold
+	// the stop for its whole grace period.
+	OnShutdown []func()
 }
 
 // Server is herald's HTTP server.
@@ -109,6 +113,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.opt.Log.Handler(), slog.LevelWarn),
+	}
+	for _, f := range s.opt.OnShutdown {
+		s.http.RegisterOnShutdown(f)
 	}
 	if ready != nil {
 		ready(ln.Addr())

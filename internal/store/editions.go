@@ -11,7 +11,7 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 )
 
-const editionCols = `id, digest, kind, slot, cutoff, since, sections, authors, status, created_at, finished_at`
+const editionCols = `id, digest, kind, slot, zone, cutoff, since, sections, authors, status, created_at, finished_at`
 
 func scanEdition(sc scanner) (model.Edition, error) {
 	var (
@@ -21,7 +21,7 @@ func scanEdition(sc scanner) (model.Edition, error) {
 		finished                  sql.NullInt64
 		sectionsJSON, authorsJSON string
 	)
-	if err := sc.Scan(&e.ID, &e.Digest, &e.Kind, &slot, &cutoff, &since, &sectionsJSON, &authorsJSON,
+	if err := sc.Scan(&e.ID, &e.Digest, &e.Kind, &slot, &e.Zone, &cutoff, &since, &sectionsJSON, &authorsJSON,
 		&e.Status, &created, &finished); err != nil {
 		return e, err
 	}
@@ -47,7 +47,8 @@ func jsonList(v []string) string {
 
 // CreateEdition records a new edition in status planning. A scheduled
 // edition is keyed by (digest, slot): when that slot already has one, the
-// existing edition is returned with created false and nothing changes.
+// existing edition is returned with created false and nothing changes. A
+// local digest's scheduled edition records its zone group in Zone.
 func (s *Store) CreateEdition(ctx context.Context, e model.Edition) (model.Edition, bool, error) {
 	var slot any
 	if e.Kind == model.EditionScheduled {
@@ -57,9 +58,9 @@ func (s *Store) CreateEdition(ctx context.Context, e model.Edition) (model.Editi
 		slot = e.Slot
 	}
 	now := s.Now().Unix()
-	res, err := s.W.ExecContext(ctx, `INSERT OR IGNORE INTO editions (digest, kind, slot, cutoff, since, sections, authors, status, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'planning', ?)`,
-		e.Digest, e.Kind, slot, e.Cutoff.Unix(), e.Since.Unix(), jsonList(e.Sections), jsonList(e.Authors), now)
+	res, err := s.W.ExecContext(ctx, `INSERT OR IGNORE INTO editions (digest, kind, slot, zone, cutoff, since, sections, authors, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'planning', ?)`,
+		e.Digest, e.Kind, slot, e.Zone, e.Cutoff.Unix(), e.Since.Unix(), jsonList(e.Sections), jsonList(e.Authors), now)
 	if err != nil {
 		return e, false, fmt.Errorf("store: create edition of %s: %w", e.Digest, err)
 	}
@@ -152,6 +153,37 @@ func (s *Store) UnfinishedEdition(ctx context.Context, digest string) (model.Edi
 	}
 	if err != nil {
 		return e, false, fmt.Errorf("store: unfinished edition of %s: %w", digest, err)
+	}
+	return e, true, nil
+}
+
+// UnfinishedWholeEditionIDs returns the ids of every edition of digest
+// still planning or sending that is for the whole digest rather than a
+// zone group (manual editions, and scheduled ones of delivery: digest).
+func (s *Store) UnfinishedWholeEditionIDs(ctx context.Context, digest string) ([]int64, error) {
+	out, err := queryRows(ctx, s.W, `SELECT id FROM editions WHERE digest = ? AND status IN ('planning', 'sending') AND zone = '' ORDER BY id`,
+		func(sc scanner) (int64, error) {
+			var id int64
+			err := sc.Scan(&id)
+			return id, err
+		}, digest)
+	if err != nil {
+		return nil, fmt.Errorf("store: unfinished editions of %s: %w", digest, err)
+	}
+	return out, nil
+}
+
+// UnfinishedZoneEdition returns the oldest scheduled edition of a local
+// digest's zone group still planning or sending, and false when there is
+// none.
+func (s *Store) UnfinishedZoneEdition(ctx context.Context, digest, zone string) (model.Edition, bool, error) {
+	e, err := scanEdition(s.W.QueryRowContext(ctx, `SELECT `+editionCols+` FROM editions
+		WHERE digest = ? AND status IN ('planning', 'sending') AND zone = ? ORDER BY id LIMIT 1`, digest, zone))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, false, nil
+	}
+	if err != nil {
+		return e, false, fmt.Errorf("store: unfinished edition of %s in %s: %w", digest, zone, err)
 	}
 	return e, true, nil
 }
@@ -273,68 +305,6 @@ func (s *Store) ReceivedArticles(ctx context.Context, digest string, subscriberI
 		}
 	}
 	return out, nil
-}
-
-// AcquireLease takes the digest's one-active-edition lease for holder until
-// now+ttl, naming editionID (0 while none is chosen yet). It succeeds when
-// no lease exists, when holder already has it, or when the current one has
-// expired (its holder died). It reports false while another live holder
-// has it. The holder renews by acquiring again.
-func (s *Store) AcquireLease(ctx context.Context, digest, holder string, editionID int64, ttl time.Duration) (bool, error) {
-	now := s.Now()
-	res, err := s.W.ExecContext(ctx, `INSERT INTO edition_leases (digest, edition_id, holder, expires_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (digest) DO UPDATE SET edition_id = excluded.edition_id, holder = excluded.holder, expires_at = excluded.expires_at
-		WHERE edition_leases.holder = excluded.holder OR edition_leases.expires_at <= ?`,
-		digest, nullID(editionID), holder, now.Add(ttl).Unix(), now.Unix())
-	if err != nil {
-		return false, fmt.Errorf("store: lease %s: %w", digest, err)
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
-}
-
-// LeaseHolder returns who holds the digest's lease and until when, or
-// ErrNotFound.
-func (s *Store) LeaseHolder(ctx context.Context, digest string) (string, time.Time, error) {
-	var (
-		holder string
-		exp    int64
-	)
-	err := s.W.QueryRowContext(ctx, `SELECT holder, expires_at FROM edition_leases WHERE digest = ?`, digest).Scan(&holder, &exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", time.Time{}, fmt.Errorf("store: lease %s: %w", digest, ErrNotFound)
-	}
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("store: lease %s: %w", digest, err)
-	}
-	return holder, time.Unix(exp, 0).UTC(), nil
-}
-
-// ReleaseLease gives the lease up if holder has it.
-func (s *Store) ReleaseLease(ctx context.Context, digest, holder string) error {
-	if _, err := s.W.ExecContext(ctx, `DELETE FROM edition_leases WHERE digest = ? AND holder = ?`, digest, holder); err != nil {
-		return fmt.Errorf("store: release lease %s: %w", digest, err)
-	}
-	return nil
-}
-
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-// TakeOverLease hands the digest's lease from a holder known to be dead to
-// holder, if from still has it. It reports whether it did.
-func (s *Store) TakeOverLease(ctx context.Context, digest, from, holder string, ttl time.Duration) (bool, error) {
-	res, err := s.W.ExecContext(ctx, `UPDATE edition_leases SET holder = ?, expires_at = ? WHERE digest = ? AND holder = ?`,
-		holder, s.Now().Add(ttl).Unix(), digest, from)
-	if err != nil {
-		return false, fmt.Errorf("store: take over lease %s: %w", digest, err)
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
 }
 
 // UnfinishedEditionIDs returns the ids of every edition of digest still

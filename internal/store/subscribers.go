@@ -10,7 +10,7 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 )
 
-const subscriberCols = `id, email, name, status, created_at, confirmed_at`
+const subscriberCols = `id, email, name, status, timezone, created_at, confirmed_at`
 
 func scanSubscriber(sc scanner) (model.Subscriber, error) {
 	var (
@@ -18,7 +18,7 @@ func scanSubscriber(sc scanner) (model.Subscriber, error) {
 		created   int64
 		confirmed sql.NullInt64
 	)
-	if err := sc.Scan(&sub.ID, &sub.Email, &sub.Name, &sub.Status, &created, &confirmed); err != nil {
+	if err := sc.Scan(&sub.ID, &sub.Email, &sub.Name, &sub.Status, &sub.Timezone, &created, &confirmed); err != nil {
 		return sub, err
 	}
 	sub.CreatedAt = time.Unix(created, 0).UTC()
@@ -213,6 +213,19 @@ func (s *Store) SetSubscriberStatus(ctx context.Context, id int64, status string
 		WHERE id = ?`, status, now, status, now, id)
 	if err != nil {
 		return fmt.Errorf("store: set subscriber %d %s: %w", id, status, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: subscriber %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// SetSubscriberTimezone sets a subscriber's IANA timezone ("" for
+// unknown: each digest's own timezone then applies).
+func (s *Store) SetSubscriberTimezone(ctx context.Context, id int64, tz string) error {
+	res, err := s.W.ExecContext(ctx, `UPDATE subscribers SET timezone = ?, updated_at = ? WHERE id = ?`, tz, s.Now().Unix(), id)
+	if err != nil {
+		return fmt.Errorf("store: set timezone of subscriber %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("store: subscriber %d: %w", id, ErrNotFound)

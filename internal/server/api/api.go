@@ -39,6 +39,9 @@ type Options struct {
 	Editions   Editions
 	Store      EditionStore
 	Log        *slog.Logger
+	// Audit, when set, records each edition the API starts (the audit log:
+	// actor "api", since the shared token names no editor).
+	Audit func(ctx context.Context, action, target, detail, client string)
 }
 
 // Handler serves the API.

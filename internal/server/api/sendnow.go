@@ -3,8 +3,10 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"time"
 
@@ -68,6 +70,10 @@ func (h *Handler) sendNow(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		web.JSONError(w, h.opt.Log, err)
 		return
+	}
+	if h.opt.Audit != nil {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		h.opt.Audit(r.Context(), "send_now", fmt.Sprintf("edition %d", id), req.Describe(), host)
 	}
 	out := sendNowAnswer{EditionID: id, Status: model.EditionSending, Digest: req.Digest, Counts: map[string]int{}}
 	if e, err := h.opt.Store.Edition(r.Context(), id); err == nil {

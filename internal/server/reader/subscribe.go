@@ -97,6 +97,7 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 			Authors  []string `json:"authors"`
 			Section  []string `json:"section"`
 			Author   []string `json:"author"`
+			Timezone string   `json:"timezone"`
 		}
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
@@ -108,7 +109,7 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 			return req, invalid("The request body is not valid JSON.")
 		}
 		req = subscription.Request{Email: body.Email, Name: body.Name, Digest: body.Digest,
-			Sections: append(body.Sections, body.Section...), Authors: append(body.Authors, body.Author...)}
+			Sections: append(body.Sections, body.Section...), Authors: append(body.Authors, body.Author...), Timezone: body.Timezone}
 	case "application/x-www-form-urlencoded", "multipart/form-data":
 		if err := r.ParseForm(); err != nil {
 			var mbe *http.MaxBytesError
@@ -119,7 +120,7 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 		}
 		f := r.PostForm
 		req = subscription.Request{Email: f.Get("email"), Name: f.Get("name"), Digest: f.Get("digest"),
-			Sections: values(f, "section"), Authors: values(f, "author")}
+			Sections: values(f, "section"), Authors: values(f, "author"), Timezone: f.Get("timezone")}
 	default:
 		return req, invalid("Send the form as application/x-www-form-urlencoded or JSON.")
 	}

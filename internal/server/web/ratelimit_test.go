@@ -60,11 +60,32 @@ func TestHourlyLimiter(t *testing.T) {
 	}
 	// Memory stays bounded under a flood from many addresses.
 	lf := NewHourlyLimiter(1, func() time.Time { return now })
-	lf.maxClients = 100
+	lf.w.maxKeys = 100
 	for i := 0; i < 1000; i++ {
 		lf.Allow(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}))
 	}
-	if len(lf.hits) > 100 {
-		t.Errorf("limiter tracks %d clients", len(lf.hits))
+	if len(lf.w.hits) > 100 {
+		t.Errorf("limiter tracks %d clients", len(lf.w.hits))
+	}
+}
+
+// A keyed limiter counts only what is recorded: checking is free, so a
+// login form counts failures alone.
+func TestKeyedLimiter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewKeyedLimiter(2, func() time.Time { return now })
+	for range 5 {
+		if !l.Allowed("a@example.com") {
+			t.Fatal("checking counted")
+		}
+	}
+	l.Hit("a@example.com")
+	l.Hit("a@example.com")
+	if l.Allowed("a@example.com") || !l.Allowed("b@example.com") {
+		t.Fatal("limit not per key")
+	}
+	now = now.Add(61 * time.Minute)
+	if !l.Allowed("a@example.com") {
+		t.Fatal("not allowed again after an hour")
 	}
 }

@@ -1,11 +1,13 @@
-// Package web is what every herald HTTP package shares: the one page
-// template set (loaded through package templates, so templates_dir
-// overrides it) with its one set of security headers, the one mapping from
+// Package web is what every herald HTTP package shares: the page template
+// sets (reader pages and editors' pages, loaded through package templates,
+// so templates_dir overrides them) with one set of security headers (each
+// set with its Content-Security-Policy), the one mapping from
 // domain error codes (model.Error) to HTTP statuses and pages, JSON
 // answers, form limits, the client's address behind trusted proxies, and
 // the per-client rate limiter.
 //
-// Handlers in internal/server/reader and internal/server/api use it;
+// Handlers in internal/server/reader, internal/server/admin and
+// internal/server/api use it;
 // internal/server mounts them.
 package web
 
@@ -16,6 +18,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/model"
@@ -25,50 +28,102 @@ import (
 // MaxFormBytes bounds a form or JSON request body.
 const MaxFormBytes = 16 << 10
 
-// CSP is the Content-Security-Policy of every page herald renders: nothing
-// loads from anywhere, forms post only to herald, no page can be framed.
+// CSP is the Content-Security-Policy of the reader pages: nothing loads
+// from anywhere, forms post only to herald, no page can be framed.
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
-// SetPageHeaders sets the headers every HTML page carries.
-func SetPageHeaders(h http.Header) {
+// AdminCSP is the stricter policy of the editors' pages: no inline script
+// or style at all (their CSS and JavaScript are files under /admin/static/),
+// connections (the progress stream) and frames (the preview) only to
+// herald, never framed themselves.
+const AdminCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// FrameCSP is the policy of a previewed mail inside the admin's preview
+// frame: the mail's inlined styles, images over https only, no script, a
+// sandbox, and framed only by herald's own pages.
+const FrameCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; font-src https:; " +
+	"form-action 'none'; base-uri 'none'; sandbox; frame-ancestors 'self'"
+
+// setSecurityHeaders sets the headers every HTML answer carries, with its
+// policy.
+func setSecurityHeaders(h http.Header, csp string) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", CSP)
+	h.Set("Content-Security-Policy", csp)
+	if strings.Contains(csp, "frame-ancestors 'self'") {
+		h.Set("X-Frame-Options", "SAMEORIGIN")
+	} else {
+		h.Set("X-Frame-Options", "DENY")
+	}
 }
 
-// Pages renders herald's HTML pages from one template set.
+// SetPageHeaders sets the headers every reader page carries.
+func SetPageHeaders(h http.Header) { setSecurityHeaders(h, CSP) }
+
+// SetAdminHeaders sets the headers every editors' page carries.
+func SetAdminHeaders(h http.Header) { setSecurityHeaders(h, AdminCSP) }
+
+// SetFrameHeaders sets the headers of a previewed mail shown in a frame.
+func SetFrameHeaders(h http.Header) { setSecurityHeaders(h, FrameCSP) }
+
+// Pages renders a set of herald's HTML pages from one template set, with
+// that set's security headers.
 type Pages struct {
-	t    *template.Template
-	site templates.Site
-	log  *slog.Logger
+	t       *template.Template
+	site    templates.Site
+	log     *slog.Logger
+	headers func(http.Header)
 }
 
-// pageFiles are the template files of the pages, parsed into one set.
+// pageFiles are the template files of the reader pages, parsed into one set.
 var pageFiles = []string{"pages.html.tmpl", "subscribe.html.tmpl"}
 
 // pageNames are the templates the handlers render; each must be defined.
 var pageNames = []string{"confirm", "unsubscribe", "preferences", "message", "subscribe.html", "subscribed.html"}
 
-// LoadPages parses the page templates (built in, or from templates_dir) and
-// checks every page is defined, so a broken override is an error at start
-// naming its file.
+// adminFiles are the template files of the editors' pages, one set.
+var adminFiles = []string{"admin.html.tmpl", "admin-pages.html.tmpl", "admin-send.html.tmpl",
+	"admin-editions.html.tmpl", "admin-subscribers.html.tmpl"}
+
+// adminNames are the editors' pages; each must be defined.
+var adminNames = []string{"admin/login", "admin/message", "admin/dashboard", "admin/send", "admin/send-check",
+	"admin/preview", "admin/editions", "admin/edition", "admin/confirm", "admin/subscribers", "admin/subscriber",
+	"admin/import", "admin/audit", "admin/account", "admin/editors"}
+
+// LoadPages parses the reader page templates (built in, or from
+// templates_dir) and checks every page is defined, so a broken override is
+// an error at start naming its file.
 func LoadPages(cfg *config.Config, log *slog.Logger) (*Pages, error) {
+	return load(cfg, log, pageFiles, pageNames, SetPageHeaders)
+}
+
+// LoadAdminPages is LoadPages for the editors' pages, which carry the
+// stricter AdminCSP.
+func LoadAdminPages(cfg *config.Config, log *slog.Logger) (*Pages, error) {
+	return load(cfg, log, adminFiles, adminNames, SetAdminHeaders)
+}
+
+func load(cfg *config.Config, log *slog.Logger, files, names []string, headers func(http.Header)) (*Pages, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	t, err := templates.ParseHTML(cfg.TemplatesDir, pageFiles...)
+	t, err := templates.ParseHTML(cfg.TemplatesDir, files...)
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range pageNames {
+	for _, name := range names {
 		if t.Lookup(name) == nil {
-			return nil, errors.New("templates: " + templates.Source(cfg.TemplatesDir, pageFiles[0]) + " or " +
-				templates.Source(cfg.TemplatesDir, pageFiles[1]) + ": no template " + `"` + name + `"` + " defined")
+			srcs := make([]string, len(files))
+			for i, f := range files {
+				srcs[i] = templates.Source(cfg.TemplatesDir, f)
+			}
+			return nil, errors.New("templates: " + strings.Join(srcs, " or ") + ": no template " + `"` + name + `"` + " defined")
 		}
 	}
-	return &Pages{t: t, site: templates.SiteOf(cfg.Site), log: log}, nil
+	return &Pages{t: t, site: templates.SiteOf(cfg.Site), log: log, headers: headers}, nil
 }
 
 // Site is the site as the page templates see it.
@@ -94,7 +149,7 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	SetPageHeaders(w.Header())
+	p.headers(w.Header())
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
 }

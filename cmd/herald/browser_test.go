@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/store"
+	"github.com/heraldnews/herald/internal/testkit"
+)
+
+// The editors' web UI in a real browser (Debian's chromium driven by
+// chromedp) against herald demo, with SMTP pointed at mailpit: log in,
+// check a send-now (its counts match send-now --dry-run), send it, watch
+// the progress reach done through Server-Sent Events, open the edition,
+// cancel another one mid-send, log out. axe-core, injected through the
+// DevTools protocol (the policy forbids script tags), finds no serious or
+// critical violation on any page. Screenshots go to HERALD_SCREENSHOTS
+// (docs/screenshots for the README) or a temporary folder.
+//
+// Not in -short. It needs chromium, mailpit and axe-core
+// (HERALD_AXE_JS, default ~/.cache/herald-axe/node_modules/axe-core/axe.min.js);
+// without them it skips, unless HERALD_BROWSER_TESTS=1 (.ci/run) makes
+// that a failure.
+func TestEditorsInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: not in -short")
+	}
+	need := func(what string, err error) {
+		if err == nil {
+			return
+		}
+		if os.Getenv("HERALD_BROWSER_TESTS") == "1" {
+			t.Fatalf("browser test needs %s: %v", what, err)
+		}
+		t.Skipf("browser test needs %s: %v", what, err)
+	}
+	chromium, err := exec.LookPath("chromium")
+	need("chromium", err)
+	mailpit, err := exec.LookPath("mailpit")
+	need("mailpit (go install github.com/axllent/mailpit@v1.33.1)", err)
+	axePath := os.Getenv("HERALD_AXE_JS")
+	if axePath == "" {
+		home, _ := os.UserHomeDir()
+		axePath = filepath.Join(home, ".cache/herald-axe/node_modules/axe-core/axe.min.js")
+	}
+	axe, err := os.ReadFile(axePath)
+	need("axe-core (npm install axe-core)", err)
+	shots := os.Getenv("HERALD_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+
+	// mailpit, on loopback.
+	work := t.TempDir()
+	smtpAddr, uiAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	mp := exec.Command(mailpit, "--smtp", smtpAddr, "--listen", uiAddr, "--database", filepath.Join(work, "mailpit.db"), "--smtp-auth-allow-insecure")
+	if err := mp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mp.Process.Kill(); _ = mp.Wait() })
+	mailpitTotal := func() int {
+		resp, err := http.Get("http://" + uiAddr + "/api/v1/messages?limit=1")
+		if err != nil {
+			return -1
+		}
+		defer resp.Body.Close()
+		var v struct{ Total int }
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return v.Total
+	}
+	waitFor(t, "mailpit", func() bool { return mailpitTotal() >= 0 })
+
+	// herald demo, its mail going to mailpit slowly enough to cancel.
+	host, port, _ := net.SplitHostPort(smtpAddr)
+	env := map[string]string{"HERALD_SMTP_TRANSPORT": "smtp", "HERALD_SMTP_HOST": host, "HERALD_SMTP_PORT": port,
+		"HERALD_SMTP_TLS": "none", "HERALD_SMTP_RATE_PER_SECOND": "12", "HERALD_SMTP_MAX_CONNECTIONS": "2",
+		"HERALD_ADMIN_PROGRESS_INTERVAL": "200ms"}
+	dir := filepath.Join(work, "demo")
+	base, out, stop := runDemoEnv(t, dir, env)
+	defer stop()
+	pw := regexp.MustCompile(`log in as (\S+) with password (\S+)`).FindStringSubmatch(out.String())
+	if pw == nil {
+		t.Fatalf("no editor login printed:\n%s", out)
+	}
+	waitFor(t, "the demo's first edition in mailpit", func() bool { return mailpitTotal() == len(demoSubscribers()) })
+	// More readers, so an edition takes seconds.
+	st, err := store.Open(context.Background(), filepath.Join(dir, "herald.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 57 {
+		sub, _, err := st.UpsertSubscriber(context.Background(), model.Address(fmt.Sprintf("reader%02d@example.org", i)), fmt.Sprintf("Reader %d", i), model.SubscriberActive)
+		if err == nil {
+			_, err = st.UpsertSubscription(context.Background(), sub.ID, "daily", nil, nil, "")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	// Chromium, headless, with a fresh profile.
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chromium), chromedp.UserDataDir(filepath.Join(work, "chromium")),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1280, 900)}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	if err := chromedp.Do(bctx); err != nil { // starts the browser, without a deadline
+		t.Fatalf("start chromium: %v", err)
+	}
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(bctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	// shot sizes the viewport to the whole page and captures it: a capture
+	// beyond the viewport leaves the sandboxed preview frames blank.
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			h, err := chromedp.Evaluate[int64](`Math.ceil(document.querySelector("main").getBoundingClientRect().bottom + window.scrollY)`)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			if _, err := chromedp.EmulateViewport(1280, min(max(h, 600), 1800))(ctx, tg); err != nil {
+				return err
+			}
+			defer chromedp.ResetViewport()(ctx, tg)
+			if _, err := chromedp.Sleep(300*time.Millisecond)(ctx, tg); err != nil {
+				return err
+			}
+			b, err := chromedp.CaptureScreenshot()(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shots, "admin-"+name+".png"), b, 0o644)
+		})
+	}
+	audit := func(page string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error { return axeCheck(ctx, tg, t, page, string(axe)) })
+	}
+	text := func(sel string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	visible := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
+	click := func(sel string) chromedp.Action[chromedp.Void] {
+		return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)
+	}
+
+	// Log in: the dashboard redirects to the login form first.
+	run("login", chromedp.Navigate(base+"/admin/"), visible("#email"), audit("login"), shot("login"),
+		chromedp.SendKeys(chromedp.CSS("#email"), pw[1]), chromedp.SendKeys(chromedp.CSS("#password"), pw[2]),
+		chromedp.Submit(chromedp.CSS("#password")), visible(".grid"), audit("dashboard"), shot("dashboard"))
+
+	// Check a send-now: the counts are send-now --dry-run's.
+	run("check", chromedp.Navigate(base+"/admin/send"), visible("#since"), audit("send"), shot("send"),
+		click(`main button[type=submit]`), visible("#recipients"))
+	recipients, skipped := text("#recipients"), text("#skipped")
+	cliEnv := withConfig(filepath.Join(dir, "herald.yaml"), env)
+	code, dry, errs := runHeraldEnv(t, cliEnv, "send-now", "--dry-run")
+	if code != 0 || !strings.Contains(dry, "recipients "+recipients+", skipped (nothing new) "+skipped) {
+		t.Fatalf("the check shows %s recipients, %s skipped; send-now --dry-run: %d %q %q", recipients, skipped, code, dry, errs)
+	}
+	if n, _ := strconv.Atoi(recipients); n != len(demoSubscribers())+57 {
+		t.Fatalf("recipients %s", recipients)
+	}
+	run("check page", visible("iframe.mail"), audit("send-check"), shot("send-check"))
+
+	// Send it, and watch the progress reach done through the stream (the
+	// state "finished" is set only by the stream's done event; the page
+	// never reloads).
+	before := mailpitTotal()
+	run("send", click(`form.confirm button[type=submit]`), visible(`#progress[data-events]`),
+		visible(`#progress[data-state="sending"]`), shot("edition-live"), visible(`#progress[data-state="finished"]`))
+	if got := text(`[data-field="sent"]`); got != recipients || text(`[data-field="status"]`) != "done" {
+		t.Fatalf("progress ended at sent %s status %s, want %s done", got, text(`[data-field="status"]`), recipients)
+	}
+	if n, _ := strconv.Atoi(recipients); mailpitTotal()-before != n {
+		t.Fatalf("mailpit received %d, want %s", mailpitTotal()-before, recipients)
+	}
+	run("edition", chromedp.Reload(), visible("#deliveries-h"), audit("edition"), shot("edition"))
+
+	// Another send, cancelled mid-send from its page after a confirm step.
+	run("second send", chromedp.Navigate(base+"/admin/send"), visible("#since"), click(`main button[type=submit]`),
+		visible("#recipients"), click(`form.confirm button[type=submit]`), visible(`#progress[data-state="sending"]`))
+	waitFor(t, "some sent", func() bool { n, _ := strconv.Atoi(text(`[data-field="sent"]`)); return n > 0 })
+	run("cancel", click(`a.button.danger`), visible(`form.confirm`), audit("confirm"), shot("confirm-cancel"),
+		click(`form.confirm button[type=submit]`), visible("#deliveries-h"))
+	waitFor(t, "the cancel to settle", func() bool {
+		run("reload", chromedp.Reload(), visible("#deliveries-h"))
+		return text(`[data-field="status"]`) == "cancelled" && text(`[data-field="pending"]`) == "0"
+	})
+	cancelled, _ := strconv.Atoi(text(`[data-field="cancelled"]`))
+	sent, _ := strconv.Atoi(text(`[data-field="sent"]`))
+	failed, _ := strconv.Atoi(text(`[data-field="failed"]`))
+	skipped2, _ := strconv.Atoi(text(`[data-field="skipped"]`))
+	if total, _ := strconv.Atoi(recipients); cancelled == 0 || sent == 0 || sent+cancelled+failed+skipped2 != total {
+		t.Fatalf("cancel mid-send: sent %d cancelled %d failed %d skipped %d of %s", sent, cancelled, failed, skipped2, recipients)
+	}
+
+	// The other pages, each checked and shot.
+	for _, p := range []struct{ name, path, ready string }{
+		{"editions", "/admin/editions", "table"},
+		{"preview", "/admin/preview?digest=daily&mode=subscriber&email=ada%40example.com", "iframe.mail"},
+		{"preview-search", "/admin/preview?digest=daily&mode=subscriber&email=reader0", "#matches"},
+		{"subscribers", "/admin/subscribers", "table"},
+		{"subscriber", "/admin/subscribers/1", "#hist-h"},
+		{"import", "/admin/subscribers/import", "#file"},
+		{"audit", "/admin/audit", "table"},
+		{"account", "/admin/account", "#current"},
+		{"editors", "/admin/editors", "#new-email"},
+	} {
+		run(p.name, chromedp.Navigate(base+p.path), visible(p.ready), audit(p.name), shot(p.name))
+	}
+	// The audit log has the sends and the cancel.
+	run("audit again", chromedp.Navigate(base+"/admin/audit"), visible("table"))
+	if a := text("table"); !strings.Contains(a, "send_now") || !strings.Contains(a, "cancel") || !strings.Contains(a, "login") {
+		t.Fatalf("audit log:\n%s", a)
+	}
+
+	// Keyboard: Tab from the top reaches the skip link first.
+	run("keyboard", chromedp.Navigate(base+"/admin/"), visible(".grid"), chromedp.KeyEvent("\t"))
+	if focused, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.activeElement.className`)); err != nil || focused != "skip" {
+		t.Errorf("first Tab focuses %q (%v), want the skip link", focused, err)
+	}
+
+	// Log out: the session ends, the pages ask for a login again.
+	run("logout", click(`.logout button`), visible("#email"), chromedp.Navigate(base+"/admin/editions"), visible("#email"))
+}
+
+// axeCheck runs axe-core on the page and fails t on any serious or
+// critical violation.
+func axeCheck(ctx context.Context, tg *chromedp.Target, t *testing.T, page, src string) error {
+	type violations struct {
+		Violations []struct {
+			ID, Impact, Help string
+			Nodes            []struct{ Target []any }
+		}
+	}
+	if _, err := chromedp.Evaluate[chromedp.Void](src)(ctx, tg); err != nil {
+		return fmt.Errorf("inject axe-core: %w", err)
+	}
+	res, err := chromedp.Evaluate[violations](`axe.run(document, {resultTypes: ["violations"]}).then(r => ({violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => ({target: n.target}))}))}))`,
+		chromedp.EvalAwaitPromise)(ctx, tg)
+	if err != nil {
+		return fmt.Errorf("axe.run: %w", err)
+	}
+	for _, v := range res.Violations {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Errorf("axe on %s: %s (%s): %s at %v", page, v.ID, v.Impact, v.Help, v.Nodes)
+		} else {
+			t.Logf("axe on %s, minor: %s (%s)", page, v.ID, v.Impact)
+		}
+	}
+	return nil
+}
