@@ -154,12 +154,3 @@ func appendJSON(dst []byte, s string) []byte {
 	dst = append(dst, s[last:]...)
 	return append(dst, '"')
 }
-
-// jsonField appends indent, "key": "value" (no separator, no newline).
-func jsonField(dst []byte, indent, key, value string) []byte {
-	dst = append(dst, indent...)
-	dst = append(dst, '"')
-	dst = append(dst, key...)
-	dst = append(dst, `": `...)
-	return appendJSON(dst, value)
-}

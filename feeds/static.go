@@ -22,12 +22,6 @@ type Summary struct {
 	Removed   int // files of sections and authors that no longer exist
 }
 
-func (s *Summary) add(o Summary) {
-	s.Written += o.Written
-	s.Unchanged += o.Unchanged
-	s.Removed += o.Removed
-}
-
 // Writer writes feeds as static files under a directory, at their URL paths
 // (DIR/feeds/all.rss, DIR/feeds/sections/SLUG.atom, …). Every file operation
 // goes through an os.Root, so nothing is ever written outside the directory
