@@ -13,11 +13,12 @@ import (
 )
 
 // runBudget bounds the prepared items a run keeps for the feeds still to
-// come: about 400 articles of 5 KB in three formats. (Peak memory stays
-// under 100 MB at 1M articles; the feeds an article appears in are far
-// apart in any order at that size, so a larger cache buys little:
-// docs/benchmarks.md.)
-const runBudget = 8 << 20
+// come: about 100 articles of 5 KB in three formats. The feeds an article
+// appears in are far apart in any order at a million articles (a 24 MB
+// cache reused 1.5 % of them there, 13 % at 100k: docs/benchmarks.md),
+// while peak memory must stay under 100 MB; archive pages and refreshes,
+// whose feeds share more, reuse within it.
+const runBudget = 2 << 20
 
 // run is one pass over many feeds (a static build, a refresh): each
 // article is cleaned and encoded once and the item handed to every feed

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -31,9 +32,10 @@ type Summary struct {
 type Writer struct {
 	b   *Builder
 	dir string
-	// Workers is how many feeds WriteAll builds at once (default twice
-	// GOMAXPROCS, at least 4 and at most 8: a worker waiting on a read or
-	// a write leaves its CPU to another).
+	// Workers is how many feeds WriteAll builds at once (default
+	// GOMAXPROCS+1, at least 3 and at most 8: a worker waiting on a read
+	// or a write leaves its CPU to another; each holds a reader
+	// connection and its page cache).
 	Workers int
 
 	mu    sync.Mutex      // one write at a time; guards the fields below
@@ -57,7 +59,16 @@ func NewWriter(b *Builder, dir string) (*Writer, error) {
 
 // WriteAll writes every feed and removes the files of feeds that no
 // longer exist.
+//
+// While it runs the garbage collector works at half the default heap
+// growth (GOGC 50, unless GOGC is set): a full write allocates gigabytes
+// of short-lived bytes at a million articles, and this keeps the peak
+// resident size under 100 MB for a few percent more CPU.
 func (w *Writer) WriteAll(ctx context.Context) (Summary, error) {
+	start := time.Now()
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(50))
+	}
 	feeds, err := w.b.Feeds(ctx)
 	if err != nil {
 		return Summary{}, err
@@ -81,9 +92,10 @@ func (w *Writer) WriteAll(ctx context.Context) (Summary, error) {
 	if err := wb.flush(); err != nil {
 		return wb.sum, err
 	}
-	w.b.log.Debug("feeds written", "feeds", len(feeds), "articles_prepared", r.prepared.Load(),
-		"articles_reused", r.reused.Load(), "sync_wait", wb.syncWait)
+	written := time.Since(start)
 	err = wb.finish(feeds, true)
+	w.b.log.Debug("feeds written", "feeds", len(feeds), "articles_prepared", r.prepared.Load(),
+		"articles_reused", r.reused.Load(), "written_in", written, "sync_wait", wb.syncWait, "finished_in", time.Since(start))
 	return wb.sum, err
 }
 
@@ -348,7 +360,7 @@ func (w *Writer) workers() int {
 	if w.Workers > 0 {
 		return w.Workers
 	}
-	return min(max(2*runtime.GOMAXPROCS(0), 4), 8)
+	return min(max(runtime.GOMAXPROCS(0)+1, 3), 8)
 }
 
 // writeFeeds builds and writes feeds on w.Workers workers. Each file is
