@@ -168,3 +168,43 @@ func TestArchiveKeysAndPages(t *testing.T) {
 		t.Errorf("changes %+v %v: want archive key %d and archive:*", cs, err, late)
 	}
 }
+
+// ArticleRows holds what ArticlesByID holds, bylines as author ids in the
+// same order.
+func TestArticleRowsMatchArticlesByID(t *testing.T) {
+	ctx := context.Background()
+	s, _ := MustOpen(t)
+	fillSite(t, s, 200, 1)
+	var want []int64
+	for i := int64(1); i <= 200; i += 3 {
+		want = append(want, i)
+	}
+	full, err := s.ArticlesByID(ctx, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.ArticleRows(ctx, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]model.Article{}
+	for _, a := range rows {
+		byID[a.ID] = a
+	}
+	if len(rows) != len(full) {
+		t.Fatalf("%d rows, ArticlesByID %d", len(rows), len(full))
+	}
+	for _, a := range full {
+		r := byID[a.ID]
+		var got, exp []int64
+		for _, au := range r.Authors {
+			got = append(got, au.ID)
+		}
+		for _, au := range a.Authors {
+			exp = append(exp, au.ID)
+		}
+		if r.GUID != a.GUID || r.BodyHTML != a.BodyHTML || !r.PublishedAt.Equal(a.PublishedAt) || !slices.Equal(got, exp) {
+			t.Errorf("article %d: rows %+v, by id %+v", a.ID, r, a)
+		}
+	}
+}
