@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -400,5 +401,28 @@ func TestArchiveServe(t *testing.T) {
 	}
 	if w := do(t, h, "GET", "/feeds/sections/opinion/archive/1.rss"); w.Code != 200 || !strings.Contains(w.Body.String(), "<fh:archive>") {
 		t.Errorf("section page: %d", w.Code)
+	}
+}
+
+// TestNosniff: every feed answer carries X-Content-Type-Options: nosniff,
+// as the pages do — 200, 304, 404, 405 and 500.
+func TestNosniff(t *testing.T) {
+	e := newEnv(t, seedSQL)
+	h := newTestHandler(t, e, 1<<20)
+	w := do(t, h, "GET", "/feeds/all.rss")
+	answers := []*httptest.ResponseRecorder{w,
+		do(t, h, "GET", "/feeds/all.rss", "If-None-Match", w.Header().Get("Etag")),
+		do(t, h, "GET", "/feeds/nope.rss"),
+		do(t, h, "POST", "/feeds/all.rss"),
+	}
+	e.st.Close() // the next build fails: a 500
+	answers = append(answers, do(t, h, "GET", "/feeds/authors/robert-overtone.json"))
+	for i, w := range answers {
+		if w.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("answer %d (%d): no nosniff", i, w.Code)
+		}
+	}
+	if got := []int{answers[0].Code, answers[1].Code, answers[2].Code, answers[3].Code, answers[4].Code}; !slices.Equal(got, []int{200, 304, 404, 405, 500}) {
+		t.Errorf("codes %v", got)
 	}
 }
