@@ -17,6 +17,10 @@ CREATE TABLE herald_archive_pages (
 -- First-seen order: the site's archive reads ranges of it.
 CREATE INDEX herald_article_visible_seen ON herald_article_visible (seen_at, article_id);
 
+-- Bylines in order without the table: a feed build reads the byline of
+-- every article it writes (275,000 at a million articles) by article id.
+CREATE INDEX article_authors_byline ON article_authors (article_id, position, author_id);
+
 -- Which archive pages a change touches: 'archive:<key>' names the first-
 -- seen key of a changed article (before and after the change), so only the
 -- page holding it is rebuilt; 'archive:*' (a section or author renamed)
