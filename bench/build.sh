@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Times `herald build` over a generated database of 100k articles, 50
 # sections and 500 authors, with peak memory (/usr/bin/time -v): a first
-# build (every file written) and a second one (every file unchanged).
+# build (every file written), a second one (every file unchanged), and a
+# first build with feeds.archives on (every archive page written too). For
+# the comparison with the sqlite3 shell, see bench/build-vs-sql.sh.
 #
 #   bench/build.sh [WORKDIR]     (default: a new temporary directory)
 #
@@ -27,7 +29,8 @@ ls -la "$db"
 
 # A fixed clock is not needed: all generated dates are in the past.
 export HERALD_DATABASE="$db" HERALD_SITE_URL="https://news.example.com" HERALD_LOG_LEVEL=error
-rm -rf "$work/public"
+"$work/herald" migrate >/dev/null
+rm -rf "$work/public" "$work/archives"
 for run in first second; do
   echo "== herald build ($run run)"
   /usr/bin/time -v "$work/herald" build --out "$work/public" 2> "$work/time-$run.txt"
@@ -36,4 +39,9 @@ done
 echo "== output"
 find "$work/public" -type f | wc -l | xargs echo "files:"
 du -sh "$work/public" | cut -f1 | xargs echo "size:"
+echo "== herald build with feeds.archives (first run)"
+HERALD_FEEDS_ARCHIVES=true /usr/bin/time -v "$work/herald" build --out "$work/archives" 2> "$work/time-archives.txt"
+grep -E 'Elapsed \(wall clock\)|Maximum resident set size|User time|System time|Percent of CPU' "$work/time-archives.txt"
+find "$work/archives" -type f | wc -l | xargs echo "files (archive pages included):"
+du -sh "$work/archives" | cut -f1 | xargs echo "size:"
 echo "nproc: $(nproc); go: $(go env GOVERSION)"

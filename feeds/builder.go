@@ -30,16 +30,47 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock (default time.Now): embargoes and Last-Modified.
 	Now func() time.Time
+
+	// SectionURL and AuthorURL are URL templates with {slug}, absolute or
+	// relative to SiteURL (site.section_url, site.author_url): the pages
+	// of a section and an author, used as their feeds' alternate link and
+	// as authors' uri (an author's own url column wins). Empty: SiteURL.
+	SectionURL, AuthorURL string
+	// Content is what entries carry: "full" (the default) or "summary"
+	// (the summary, or the body's first paragraph, and never the body).
+	Content string
+	// SectionContent overrides Content for the articles of a section, by
+	// slug, in every feed they appear in.
+	SectionContent map[string]string
+	// IDDate is the date in derived Atom ids, tag:HOST,IDDATE:GUID
+	// (default "2026-01-01"; changing it changes those ids).
+	IDDate string
+	// Archives adds RFC 5005 archive pages of ArchivePageSize entries
+	// (default 100) to every feed.
+	Archives        bool
+	ArchivePageSize int
 }
 
 // ConfigOptions returns the Options config c describes. It sets neither
 // Logger nor Now: the caller adds its own.
 func ConfigOptions(c *config.Config) Options {
-	return Options{
+	opt := Options{
 		SiteName: c.Site.Name, SiteURL: c.Site.URL, Language: c.Site.Language,
 		Icon: c.Site.Icon, Logo: c.Site.Logo, Items: c.Feeds.Items,
 		XSL: c.Feeds.XSL, Hubs: c.Feeds.WebSubHubs,
+		SectionURL: c.Site.SectionURL, AuthorURL: c.Site.AuthorURL,
+		Content: c.Feeds.Content, IDDate: c.Feeds.IDDate,
+		Archives: c.Feeds.Archives, ArchivePageSize: c.Feeds.ArchivePageSize,
 	}
+	for slug, s := range c.Feeds.Sections {
+		if s.Content != "" {
+			if opt.SectionContent == nil {
+				opt.SectionContent = map[string]string{}
+			}
+			opt.SectionContent[slug] = s.Content
+		}
+	}
+	return opt
 }
 
 // Feed is one feed's channel-level data, cleaned: who it is about, not yet
@@ -65,6 +96,8 @@ type Builder struct {
 	site  *url.URL
 	base  string // BaseURL without a trailing slash
 	log   *slog.Logger
+	ids   idRule
+	arch  ArchiveStore // src, when it keeps archive pages
 }
 
 // NewBuilder returns a Builder reading src.
@@ -84,6 +117,12 @@ func NewBuilder(src Source, opt Options) *Builder {
 	if opt.SiteName == "" {
 		opt.SiteName = "News"
 	}
+	if opt.IDDate == "" {
+		opt.IDDate = "2026-01-01"
+	}
+	if opt.ArchivePageSize <= 0 {
+		opt.ArchivePageSize = 100
+	}
 	cl := sanitize.New(opt.SiteURL, opt.Logger)
 	site := cl.SiteURL()
 	opt.SiteURL = site.String()
@@ -94,14 +133,22 @@ func NewBuilder(src Source, opt Options) *Builder {
 	opt.Icon = sanitize.Absolute(site, opt.Icon)
 	opt.Logo = sanitize.Absolute(site, opt.Logo)
 	opt.XSL = sanitize.Absolute(site, opt.XSL)
-	return &Builder{src: src, opt: opt, clean: cl, site: site,
-		base: strings.TrimRight(opt.BaseURL, "/"), log: opt.Logger}
+	b := &Builder{src: src, opt: opt, clean: cl, site: site,
+		base: strings.TrimRight(opt.BaseURL, "/"), log: opt.Logger, ids: newIDRule(site.Hostname(), opt.IDDate)}
+	b.arch, _ = src.(ArchiveStore)
+	if opt.Archives && b.arch == nil {
+		b.log.Warn("feed archives off: the source keeps no archive pages")
+	}
+	return b
 }
 
 func (b *Builder) now() time.Time { return b.opt.Now() }
 
 // URL is the absolute URL of the feed's path in format f.
 func (b *Builder) URL(id FeedID, f Format) string { return b.base + id.Path(f) }
+
+// ArchiveURL is the absolute URL of archive page p of the feed in format f.
+func (b *Builder) ArchiveURL(id FeedID, p int, f Format) string { return b.base + id.ArchivePath(p, f) }
 
 // Feeds lists every feed the site has: the site feed, then each section
 // and each author whose slug obeys the slug rule, by path. Others are
@@ -150,7 +197,10 @@ func (b *Builder) SectionFeed(s model.Section) Feed {
 		name = s.Slug
 	}
 	f := Feed{ID: FeedID{Kind: KindSection, ID: s.ID, Slug: s.Slug}, Title: b.opt.SiteName + " — " + name,
-		Description: s.Description, Link: b.opt.SiteURL, Section: &s}
+		Description: s.Description, Link: b.page(b.opt.SectionURL, s.Slug), Section: &s}
+	if f.Link == "" {
+		f.Link = b.opt.SiteURL
+	}
 	if f.Description == "" {
 		f.Description = "Latest articles in " + name + " from " + b.opt.SiteName
 	}
@@ -159,7 +209,7 @@ func (b *Builder) SectionFeed(s model.Section) Feed {
 
 // AuthorFeed returns the feed of author a (a.Slug must be valid).
 func (b *Builder) AuthorFeed(a model.Author) Feed {
-	a = b.clean.Author(a)
+	a = b.cleanAuthor(a)
 	if a.Name == "" {
 		a.Name = a.Slug
 	}
@@ -174,9 +224,8 @@ func (b *Builder) AuthorFeed(a model.Author) Feed {
 	return f
 }
 
-// Articles returns the cleaned articles of feed f, newest first (ties by
-// id, highest first), at most Options.Items.
-func (b *Builder) Articles(ctx context.Context, f Feed) ([]model.Article, error) {
+// query is the store query for feed f's articles.
+func (b *Builder) query(f Feed) model.ArticleQuery {
 	q := model.ArticleQuery{Limit: b.opt.Items}
 	switch f.ID.Kind {
 	case KindSection:
@@ -184,25 +233,21 @@ func (b *Builder) Articles(ctx context.Context, f Feed) ([]model.Article, error)
 	case KindAuthor:
 		q.AuthorID = f.ID.ID
 	}
-	raw, err := b.src.Articles(ctx, q)
+	return q
+}
+
+// Articles returns the cleaned articles of feed f, newest first (ties by
+// id, highest first), at most Options.Items.
+func (b *Builder) Articles(ctx context.Context, f Feed) ([]model.Article, error) {
+	raw, err := b.src.Articles(ctx, b.query(f))
 	if err != nil {
 		return nil, fmt.Errorf("feeds: articles of %s: %w", f.ID, err)
 	}
 	arts := make([]model.Article, 0, len(raw))
 	for _, r := range raw {
-		a, ok := b.clean.Article(r)
-		if !ok {
-			continue
+		if a, ok := b.cleanArticle(r, nil); ok {
+			arts = append(arts, a)
 		}
-		if a.GUID == "" {
-			a.GUID = fmt.Sprintf("urn:herald:article:%d", a.ID)
-		}
-		if a.URL == "" {
-			a.URL = b.opt.SiteURL
-		}
-		a.PublishedAt = a.PublishedAt.UTC()
-		a.UpdatedAt = a.UpdatedAt.UTC()
-		arts = append(arts, a)
 	}
 	sort.SliceStable(arts, func(i, j int) bool {
 		if !arts[i].PublishedAt.Equal(arts[j].PublishedAt) {
@@ -213,32 +258,84 @@ func (b *Builder) Articles(ctx context.Context, f Feed) ([]model.Article, error)
 	return arts, nil
 }
 
+// cleanArticle cleans one article as read from the store (its section and
+// authors through pc, cleaned once per run, when set); false for one no
+// feed can carry.
+func (b *Builder) cleanArticle(r model.Article, pc *people) (model.Article, bool) {
+	var a model.Article
+	var ok bool
+	if pc == nil {
+		a, ok = b.clean.Article(r)
+	} else {
+		a, ok = b.clean.Content(r)
+		a.Section = pc.section(b, r.Section)
+		a.Authors = make([]model.Author, len(r.Authors))
+		for i, au := range r.Authors {
+			a.Authors[i] = pc.author(b, au)
+		}
+	}
+	if pc == nil {
+		for i := range a.Authors {
+			if a.Authors[i].URL == "" {
+				a.Authors[i].URL = b.page(b.opt.AuthorURL, a.Authors[i].Slug)
+			}
+		}
+	}
+	if !ok {
+		return a, false
+	}
+	if a.GUID == "" {
+		a.GUID = fmt.Sprintf("urn:herald:article:%d", a.ID)
+	}
+	if a.URL == "" {
+		a.URL = b.opt.SiteURL
+	}
+	a.PublishedAt = a.PublishedAt.UTC()
+	a.UpdatedAt = a.UpdatedAt.UTC()
+	return a, true
+}
+
 // Build reads feed f's articles and encodes them in every format.
 func (b *Builder) Build(ctx context.Context, f Feed) (Set, error) {
-	arts, err := b.Articles(ctx, f)
-	if err != nil {
-		return Set{}, err
-	}
-	return b.Encode(f, arts)
+	return b.newRun().build(ctx, f)
 }
 
 // Encode encodes arts (cleaned, in feed order) as feed f in every format.
 func (b *Builder) Encode(f Feed, arts []model.Article) (Set, error) {
-	d := b.doc(f, arts)
-	var s Set
-	var err error
-	if s[RSS], err = encodeRSS(d); err != nil {
-		return s, fmt.Errorf("feeds: encode %s as RSS: %w", f.ID, err)
+	items := make([]*item, len(arts))
+	for i := range arts {
+		items[i] = b.newItem(b.derive(&arts[i], arts[i].GUID))
 	}
-	if s[Atom], err = encodeAtom(d); err != nil {
-		return s, fmt.Errorf("feeds: encode %s as Atom: %w", f.ID, err)
-	}
-	if s[JSON], err = encodeJSON(d); err != nil {
-		return s, fmt.Errorf("feeds: encode %s as JSON: %w", f.ID, err)
-	}
-	return s, nil
+	return b.doc(f, items).encode(nil), nil
 }
 
 // emptyUpdated is the updated time of a feed with no entries: fixed, so an
 // empty feed's bytes (and its Last-Modified) do not change on every build.
 var emptyUpdated = time.Unix(0, 0).UTC()
+
+// page fills a page URL template with slug, made absolute against the
+// site; "" when there is no template or the slug breaks the slug rule.
+func (b *Builder) page(template, slug string) string {
+	if template == "" || !model.ValidSlug(slug) {
+		return ""
+	}
+	return sanitize.Absolute(b.site, strings.ReplaceAll(template, "{slug}", slug))
+}
+
+// cleanAuthor cleans a; an author without a url of its own gets its page.
+func (b *Builder) cleanAuthor(a model.Author) model.Author {
+	a = b.clean.Author(a)
+	if a.URL == "" {
+		a.URL = b.page(b.opt.AuthorURL, a.Slug)
+	}
+	return a
+}
+
+// summaryOnly reports whether the articles of section slug are in summary
+// mode: their entries carry the summary and never the body.
+func (b *Builder) summaryOnly(slug string) bool {
+	if m, ok := b.opt.SectionContent[slug]; ok && m != "" {
+		return m == "summary"
+	}
+	return b.opt.Content == "summary"
+}

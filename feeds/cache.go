@@ -26,12 +26,16 @@ type entry struct {
 	size int64
 }
 
-// slot holds one feed's cached entry; routes point at slots.
+// slot holds one document's cached entry: a feed's subscription document,
+// or (page > 0) one of its archive pages; routes point at slots.
 type slot struct {
 	feed    Feed
+	page    int   // 0: the subscription document
+	parent  *slot // an archive page's feed slot
 	data    atomic.Pointer[entry]
 	lastUse atomic.Int64
-	fill    sync.Mutex // one build per feed at a time
+	fill    sync.Mutex              // one build per document at a time
+	arc     atomic.Pointer[archive] // a feed slot's archive as last read (archives on)
 }
 
 type route struct {
@@ -77,6 +81,12 @@ func (h *Handler) setRoutes(feeds []Feed) {
 		}
 	}
 	h.slots = slots
+	for k, s := range h.pages {
+		if slots[k.feed] != s.parent {
+			h.drop(s)
+			delete(h.pages, k)
+		}
+	}
 	h.routes.Store(&routes)
 }
 
@@ -108,7 +118,12 @@ func (h *Handler) restart(ctx context.Context) error {
 	h.mu.Lock()
 	slots := make([]*slot, 0, len(h.slots))
 	for _, s := range h.slots {
+		s.arc.Store(nil)
 		slots = append(slots, s)
+	}
+	for k, s := range h.pages {
+		slots = append(slots, s)
+		delete(h.pages, k)
 	}
 	h.mu.Unlock()
 	for _, s := range slots {
@@ -129,9 +144,13 @@ func (h *Handler) fill(ctx context.Context, s *slot) (*entry, error) {
 	if e := s.data.Load(); e != nil {
 		return e, nil
 	}
-	_, e, changed, first, err := h.build(ctx, s.feed)
+	_, e, changed, first, err := h.build(ctx, s, h.b.newRun())
 	if err != nil {
 		return nil, err
+	}
+	if s.page > 0 {
+		h.store(s, e)
+		return e, nil // archive pages are not pinged to WebSub hubs
 	}
 	// A request can see a change before the Refresher does: keep the news
 	// for it to report, so no WebSub ping is lost. A feed's first build on
@@ -165,15 +184,17 @@ func (h *Handler) takePending() []string {
 // formats changed. The build runs under the slot's fill lock: a request
 // filling the slot meanwhile may have read the rows before this change,
 // and must not store its older entry after this one.
-func (h *Handler) rebuild(ctx context.Context, f Feed) (Set, [numFormats]bool, error) {
+func (h *Handler) rebuild(ctx context.Context, f Feed, r *run) (Set, [numFormats]bool, error) {
 	h.mu.Lock()
 	s := h.slots[f.ID]
 	h.mu.Unlock()
 	if s != nil {
 		s.fill.Lock()
 		defer s.fill.Unlock()
+	} else {
+		s = &slot{feed: f} // not routed (yet): build without caching
 	}
-	set, e, changed, _, err := h.build(ctx, f)
+	set, e, changed, _, err := h.build(ctx, s, r)
 	if err != nil {
 		return Set{}, changed, err
 	}
@@ -188,7 +209,7 @@ func (h *Handler) rebuild(ctx context.Context, f Feed) (Set, [numFormats]bool, e
 func (h *Handler) store(s *slot, e *entry) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.slots[s.feed.ID] != s || e.size > h.opt.CacheBytes {
+	if !h.routed(s) || e.size > h.opt.CacheBytes {
 		return // renamed or deleted meanwhile, or too big to cache
 	}
 	if old := s.data.Swap(e); old != nil {
@@ -201,10 +222,12 @@ func (h *Handler) store(s *slot, e *entry) {
 	for h.bytes.Load() > h.opt.CacheBytes {
 		var victim *slot
 		for _, c := range h.slots {
-			if c == s || c.data.Load() == nil {
-				continue
+			if c != s && c.data.Load() != nil && (victim == nil || c.lastUse.Load() < victim.lastUse.Load()) {
+				victim = c
 			}
-			if victim == nil || c.lastUse.Load() < victim.lastUse.Load() {
+		}
+		for _, c := range h.pages {
+			if c != s && c.data.Load() != nil && (victim == nil || c.lastUse.Load() < victim.lastUse.Load()) {
 				victim = c
 			}
 		}

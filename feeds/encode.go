@@ -1,61 +1,111 @@
 package feeds
 
 import (
-	"bytes"
-	"encoding/json"
-	"encoding/xml"
 	"path"
 	"strings"
 	"time"
 
-	gf "github.com/gorilla/feeds"
-
 	"github.com/heraldnews/herald/internal/model"
 )
 
-// The encoders start from github.com/gorilla/feeds v1.2.0 — a generic
-// gf.Feed turned into its RssFeed, AtomFeed and JSONFeed structs — and then
-// extend those structs with wrapper types (embedding them, shadowing the
-// fields they get wrong) to fill its gaps:
+// A document is a feed's header, its items' shared fragments (item.go) and
+// a footer. The layout is what encoding/xml and encoding/json write with a
+// two-space indent. Beyond the bare formats it carries:
 //
-//   - RSS: atom:link rel="self" (and rel="hub"), dc:creator for every
-//     co-author (gorilla puts a name in <author>, which is for an email),
-//     repeated <category>, <language>, <generator>; content:encoded stays
-//     CDATA and encoding/xml splits any "]]>" inside it.
-//   - Atom: the feed id is set (gorilla copies the link), rel="self" and
-//     rel="alternate" links, xml:lang, <generator>, <published>, every
-//     co-author with name and uri, categories, updated never empty, ids
-//     always the article guid (gorilla makes a random urn:uuid without one).
-//   - JSON Feed: "items" always present (gorilla omits an empty list), no
-//     "banner_" key, feed_url, language, hubs, authors with name, url and
-//     avatar, summary as plain text, tags.
+//   - RSS: atom:link rel="self" (and rel="hub"), dc:creator for bylines
+//     (<author> is for an email), <category>, <language>, <generator>;
+//     content:encoded is CDATA with any "]]>" inside it split.
+//   - Atom: the feed id is the self URL, rel="self" and rel="alternate"
+//     links, xml:lang, <generator>, <published>, every co-author with name
+//     and uri, categories, updated never empty.
+//   - JSON Feed: "items" always present, feed_url, language, hubs,
+//     authors with name, url and avatar, summary as plain text, tags.
 
 const (
 	nsAtom    = "http://www.w3.org/2005/Atom"
 	nsContent = "http://purl.org/rss/1.0/modules/content/"
 	nsDC      = "http://purl.org/dc/elements/1.1/"
+	nsMedia   = "http://search.yahoo.com/mrss/"
 )
 
-// doc is one feed ready to encode.
+// doc is one document ready to encode: a feed and its items in order.
 type doc struct {
 	b         *Builder
 	f         Feed
-	arts      []model.Article
+	items     []*item
 	updated   time.Time // newest entry's modified time; zero when empty
 	published time.Time // newest entry's published time; zero when empty
+	// Archives: page is this archive page's number (0: the subscription
+	// document); pages is how many the feed has (0: none or archives off).
+	page, pages int
 }
 
-func (b *Builder) doc(f Feed, arts []model.Article) *doc {
-	d := &doc{b: b, f: f, arts: arts}
-	for i := range arts {
-		if m := arts[i].Modified(); m.After(d.updated) {
-			d.updated = m
+// self is the document's own URL in format ft.
+func (d *doc) self(ft Format) string {
+	if d.page > 0 {
+		return d.b.ArchiveURL(d.f.ID, d.page, ft)
+	}
+	return d.b.URL(d.f.ID, ft)
+}
+
+// archiveLinks are the RFC 5005 links of the document in format ft, as
+// rel → href: the subscription document's prev-archive to the newest page;
+// a page's current, prev-archive and next-archive.
+func (d *doc) archiveLinks(ft Format) [][2]string {
+	if d.page == 0 {
+		if d.pages == 0 {
+			return nil
 		}
-		if p := arts[i].PublishedAt; p.After(d.published) {
-			d.published = p
+		return [][2]string{{"prev-archive", d.b.ArchiveURL(d.f.ID, d.pages, ft)}}
+	}
+	out := [][2]string{{"current", d.b.URL(d.f.ID, ft)}}
+	if d.page > 1 {
+		out = append(out, [2]string{"prev-archive", d.b.ArchiveURL(d.f.ID, d.page-1, ft)})
+	}
+	if d.page < d.pages {
+		out = append(out, [2]string{"next-archive", d.b.ArchiveURL(d.f.ID, d.page+1, ft)})
+	}
+	return out
+}
+
+func (b *Builder) doc(f Feed, items []*item) *doc {
+	d := &doc{b: b, f: f, items: items}
+	for _, it := range items {
+		if it.modified.After(d.updated) {
+			d.updated = it.modified
+		}
+		if it.published.After(d.published) {
+			d.published = it.published
 		}
 	}
 	return d
+}
+
+// encode writes the document in every format, into buffers from get
+// (nil: new ones).
+func (d *doc) encode(get func(n int) []byte) Set {
+	var s Set
+	for _, ft := range Formats {
+		n := 2048
+		for _, it := range d.items {
+			n += it.sizeHint(ft) + 2
+		}
+		var buf []byte
+		if get != nil {
+			buf = get(n)
+		} else {
+			buf = make([]byte, 0, n)
+		}
+		switch ft {
+		case RSS:
+			s[ft] = d.rss(buf)
+		case Atom:
+			s[ft] = d.atom(buf)
+		default:
+			s[ft] = d.json(buf)
+		}
+	}
+	return s
 }
 
 // feedAuthor is the feed-level author: the author of an author feed, else
@@ -67,286 +117,202 @@ func (d *doc) feedAuthor() model.Author {
 	return model.Author{Name: d.b.opt.SiteName, URL: d.b.opt.SiteURL}
 }
 
-// gorilla is the generic gorilla feed the three encoders start from.
-func (d *doc) gorilla() *gf.Feed {
-	g := &gf.Feed{
-		Title:       d.f.Title,
-		Link:        &gf.Link{Href: d.f.Link},
-		Description: d.f.Description,
-		Updated:     d.updated,
-		Created:     d.published,
-	}
-	if img := d.b.opt.Logo; img != "" || d.b.opt.Icon != "" {
-		if img == "" {
-			img = d.b.opt.Icon
-		}
-		g.Image = &gf.Image{Url: img, Title: d.f.Title, Link: d.f.Link}
-	}
-	g.Items = make([]*gf.Item, len(d.arts))
-	for i := range d.arts {
-		a := &d.arts[i]
-		it := &gf.Item{
-			Title:       a.Title,
-			Link:        &gf.Link{Href: a.URL, Type: "text/html"},
-			Description: a.Summary,
-			Id:          a.GUID,
-			IsPermaLink: "false",
-			Created:     a.PublishedAt,
-			Updated:     a.Modified(),
-			Content:     a.BodyHTML,
-		}
-		if a.GUID == a.URL {
-			it.IsPermaLink = "true"
-		}
-		if a.ImageURL != "" {
-			it.Enclosure = &gf.Enclosure{Url: a.ImageURL, Type: imageType(a.ImageURL), Length: "0"}
-		}
-		g.Items[i] = it
-	}
-	return g
-}
-
-// imageType guesses an image URL's media type from its extension, from a
-// fixed table so output does not depend on the machine's mime.types.
-func imageType(u string) string {
+// imageType is an image URL's media type by its extension, from a fixed
+// table (output must not depend on the machine's mime.types); false when
+// the extension says nothing.
+func imageType(u string) (string, bool) {
 	p := u
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
 	}
 	switch strings.ToLower(path.Ext(p)) {
+	case ".jpg", ".jpeg":
+		return "image/jpeg", true
 	case ".png":
-		return "image/png"
+		return "image/png", true
 	case ".gif":
-		return "image/gif"
+		return "image/gif", true
 	case ".webp":
-		return "image/webp"
+		return "image/webp", true
 	case ".avif":
-		return "image/avif"
+		return "image/avif", true
 	case ".svg":
-		return "image/svg+xml"
+		return "image/svg+xml", true
 	}
-	return "image/jpeg"
+	return "", false
 }
 
-// --- RSS 2.0 ---
+const xmlHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
-type rssRoot struct {
-	XMLName   xml.Name    `xml:"rss"`
-	Version   string      `xml:"version,attr"`
-	NSContent string      `xml:"xmlns:content,attr"`
-	NSDC      string      `xml:"xmlns:dc,attr"`
-	NSAtom    string      `xml:"xmlns:atom,attr"`
-	Channel   *rssChannel `xml:"channel"`
+// prolog is the XML declaration and the optional stylesheet instruction.
+func (d *doc) prolog(dst []byte) []byte {
+	dst = append(dst, xmlHeader...)
+	if xsl := d.b.opt.XSL; xsl != "" {
+		dst = append(dst, `<?xml-stylesheet type="text/xsl" href="`...)
+		dst = appendXML(dst, xsl)
+		dst = append(dst, "\"?>\n"...)
+	}
+	return dst
 }
 
-type rssChannel struct {
-	*gf.RssFeed
-	AtomLinks []rssAtomLink `xml:"atom:link"`
-	Items     []*rssItem    `xml:"item"` // shadows gf.RssFeed.Items
-}
-
-type rssAtomLink struct {
-	Href string `xml:"href,attr"`
-	Rel  string `xml:"rel,attr"`
-	Type string `xml:"type,attr,omitempty"`
-}
-
-type rssItem struct {
-	*gf.RssItem
-	Creators   []string      `xml:"dc:creator"`
-	Categories []rssCategory `xml:"category"` // shadows gf.RssItem.Category
-}
-
-type rssCategory struct {
-	Domain string `xml:"domain,attr,omitempty"`
-	Name   string `xml:",chardata"`
-}
-
-func encodeRSS(d *doc) ([]byte, error) {
-	g := d.gorilla()
-	ch := (&gf.Rss{Feed: g}).RssFeed()
-	ch.Language = d.b.opt.Language
-	ch.Generator = d.b.opt.Generator
-	ch.Docs = "https://www.rssboard.org/rss-specification"
-	c := &rssChannel{RssFeed: ch, Items: make([]*rssItem, len(ch.Items))}
-	c.AtomLinks = append(c.AtomLinks, rssAtomLink{Href: d.b.URL(d.f.ID, RSS), Rel: "self", Type: "application/rss+xml"})
+func (d *doc) rss(dst []byte) []byte {
+	const in = "    "
+	dst = d.prolog(dst)
+	dst = append(dst, `<rss version="2.0"`...)
+	dst = attr(dst, "xmlns:content", nsContent)
+	dst = attr(dst, "xmlns:dc", nsDC)
+	dst = attr(dst, "xmlns:atom", nsAtom)
+	dst = attr(dst, "xmlns:media", nsMedia)
+	if d.page > 0 {
+		dst = attr(dst, "xmlns:fh", nsHistory)
+	}
+	dst = append(dst, ">\n  <channel>\n"...)
+	dst = elem(dst, in, "title", d.f.Title)
+	dst = elem(dst, in, "link", d.f.Link)
+	dst = elem(dst, in, "description", d.f.Description)
+	if d.b.opt.Language != "" {
+		dst = elem(dst, in, "language", d.b.opt.Language)
+	}
+	pub := d.published
+	if pub.IsZero() {
+		pub = d.updated
+	}
+	if !pub.IsZero() {
+		dst = elem(dst, in, "pubDate", pub.Format(time.RFC1123Z))
+	}
+	if !d.updated.IsZero() {
+		dst = elem(dst, in, "lastBuildDate", d.updated.Format(time.RFC1123Z))
+	}
+	dst = elem(dst, in, "generator", d.b.opt.Generator)
+	dst = elem(dst, in, "docs", "https://www.rssboard.org/rss-specification")
+	if img := d.image(); img != "" {
+		dst = append(dst, in+"<image>\n"...)
+		dst = elem(dst, in+"  ", "url", img)
+		dst = elem(dst, in+"  ", "title", d.f.Title)
+		dst = elem(dst, in+"  ", "link", d.f.Link)
+		dst = append(dst, in+"</image>\n"...)
+	}
+	dst = rssAtomLink(dst, d.self(RSS), "self", "application/rss+xml")
 	for _, h := range d.b.opt.Hubs {
-		c.AtomLinks = append(c.AtomLinks, rssAtomLink{Href: h, Rel: "hub"})
+		dst = rssAtomLink(dst, h, "hub", "")
 	}
-	for i, it := range ch.Items {
-		a := &d.arts[i]
-		it.Author = "" // <author> is for an email address; bylines go in dc:creator
-		ri := &rssItem{RssItem: it}
-		for _, au := range a.Authors {
-			if au.Name != "" {
-				ri.Creators = append(ri.Creators, au.Name)
-			}
-		}
-		if a.Section.Name != "" {
-			ri.Categories = []rssCategory{{Name: a.Section.Name}}
-		}
-		c.Items[i] = ri
+	for _, l := range d.archiveLinks(RSS) {
+		dst = rssAtomLink(dst, l[1], l[0], "application/rss+xml")
 	}
-	ch.Items = nil
-	return writeXML(&rssRoot{Version: "2.0", NSContent: nsContent, NSDC: nsDC, NSAtom: nsAtom, Channel: c}, d.b.opt.XSL)
+	if d.page > 0 {
+		dst = append(dst, "    <fh:archive></fh:archive>\n"...)
+	}
+	for _, it := range d.items {
+		dst = d.b.appendItem(dst, it, RSS)
+	}
+	return append(dst, "  </channel>\n</rss>\n"...)
 }
 
-// --- Atom 1.0 ---
-
-type atomFeed struct {
-	*gf.AtomFeed
-	Lang      string         `xml:"xml:lang,attr,omitempty"`
-	Links     []gf.AtomLink  `xml:"link"` // shadows gf.AtomFeed.Link
-	Generator *atomGenerator `xml:"generator"`
-	Entries   []*atomEntry   `xml:"entry"` // shadows gf.AtomFeed.Entries
+// image is the channel image: the logo, else the icon.
+func (d *doc) image() string {
+	if d.b.opt.Logo != "" {
+		return d.b.opt.Logo
+	}
+	return d.b.opt.Icon
 }
 
-type atomGenerator struct {
-	URI  string `xml:"uri,attr,omitempty"`
-	Name string `xml:",chardata"`
+func rssAtomLink(dst []byte, href, rel, typ string) []byte {
+	dst = append(dst, "    <atom:link"...)
+	dst = attr(dst, "href", href)
+	dst = attr(dst, "rel", rel)
+	if typ != "" {
+		dst = attr(dst, "type", typ)
+	}
+	return append(dst, "></atom:link>\n"...)
 }
 
-type atomEntry struct {
-	*gf.AtomEntry
-	Authors    []gf.AtomAuthor `xml:"author"`   // shadows gf.AtomEntry.Author
-	Categories []atomCategory  `xml:"category"` // shadows gf.AtomEntry.Category
-}
-
-type atomCategory struct {
-	Term   string `xml:"term,attr"`
-	Scheme string `xml:"scheme,attr,omitempty"`
-	Label  string `xml:"label,attr,omitempty"`
-}
-
-func atomTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-func atomPerson(a model.Author) gf.AtomPerson {
-	return gf.AtomPerson{Name: a.Name, Uri: a.URL}
-}
-
-func encodeAtom(d *doc) ([]byte, error) {
-	g := d.gorilla()
-	af := (&gf.Atom{Feed: g}).AtomFeed()
-	self := d.b.URL(d.f.ID, Atom)
-	af.Id = self // gorilla uses the alternate link, shared by every feed of the site
+func (d *doc) atom(dst []byte) []byte {
+	const in = "  "
+	dst = d.prolog(dst)
+	dst = append(dst, `<feed`...)
+	dst = attr(dst, "xmlns", nsAtom)
+	if d.page > 0 {
+		dst = attr(dst, "xmlns:fh", nsHistory)
+	}
+	if d.b.opt.Language != "" {
+		dst = attr(dst, "xml:lang", d.b.opt.Language)
+	}
+	dst = append(dst, ">\n"...)
+	dst = elem(dst, in, "title", d.f.Title)
+	dst = elem(dst, in, "id", d.b.ids.atomID(d.b.URL(d.f.ID, Atom))) // an archive page's too: one logical feed
 	updated := d.updated
 	if updated.IsZero() {
 		updated = emptyUpdated
 	}
-	af.Updated = atomTime(updated)
-	af.Icon, af.Logo = d.b.opt.Icon, d.b.opt.Logo
-	af.Author = &gf.AtomAuthor{AtomPerson: atomPerson(d.feedAuthor())}
-	out := &atomFeed{AtomFeed: af, Lang: d.b.opt.Language,
-		Generator: &atomGenerator{Name: d.b.opt.Generator},
-		Links: []gf.AtomLink{
-			{Href: d.f.Link, Rel: "alternate", Type: "text/html"},
-			{Href: self, Rel: "self", Type: "application/atom+xml"},
-		},
-		Entries: make([]*atomEntry, len(af.Entries)),
+	dst = elem(dst, in, "updated", atomTime(updated))
+	if d.b.opt.Icon != "" {
+		dst = elem(dst, in, "icon", d.b.opt.Icon)
 	}
+	if d.b.opt.Logo != "" {
+		dst = elem(dst, in, "logo", d.b.opt.Logo)
+	}
+	if d.f.Description != "" {
+		dst = elem(dst, in, "subtitle", d.f.Description)
+	}
+	dst = atomPerson(dst, in, d.feedAuthor())
+	dst = atomLink(dst, in, d.f.Link, "alternate", "text/html")
+	dst = atomLink(dst, in, d.self(Atom), "self", "application/atom+xml")
 	for _, h := range d.b.opt.Hubs {
-		out.Links = append(out.Links, gf.AtomLink{Href: h, Rel: "hub"})
+		dst = atomLink(dst, in, h, "hub", "")
 	}
-	af.Link = nil
-	for i, e := range af.Entries {
-		a := &d.arts[i]
-		e.Id = a.GUID
-		e.Updated = atomTime(a.Modified())
-		e.Published = atomTime(a.PublishedAt)
-		ae := &atomEntry{AtomEntry: e}
-		for _, au := range a.Authors {
-			if au.Name != "" {
-				ae.Authors = append(ae.Authors, gf.AtomAuthor{AtomPerson: atomPerson(au)})
-			}
-		}
-		if a.Section.Slug != "" {
-			ae.Categories = []atomCategory{{Term: a.Section.Slug, Label: a.Section.Name, Scheme: d.b.opt.SiteURL}}
-		}
-		out.Entries[i] = ae
+	for _, l := range d.archiveLinks(Atom) {
+		dst = atomLink(dst, in, l[1], l[0], "application/atom+xml")
 	}
-	af.Entries = nil
-	return writeXML(out, d.b.opt.XSL)
+	dst = elem(dst, in, "generator", d.b.opt.Generator)
+	if d.page > 0 {
+		dst = append(dst, in+"<fh:archive></fh:archive>\n"...)
+	}
+	for _, it := range d.items {
+		dst = d.b.appendItem(dst, it, Atom)
+	}
+	return append(dst, "</feed>\n"...)
 }
 
-// --- JSON Feed 1.1 ---
-
-type jsonFeed struct {
-	*gf.JSONFeed
-	Items []*jsonItem `json:"items"` // shadows gf.JSONFeed.Items: always present
-}
-
-type jsonItem struct {
-	*gf.JSONItem
-	BannerImage string `json:"banner_image,omitempty"` // shadows gorilla's misspelt "banner_"
-}
-
-func jsonAuthor(a model.Author) *gf.JSONAuthor {
-	return &gf.JSONAuthor{Name: a.Name, Url: a.URL, Avatar: a.AvatarURL}
-}
-
-func encodeJSON(d *doc) ([]byte, error) {
-	g := d.gorilla()
-	jf := (&gf.JSON{Feed: g}).JSONFeed()
-	jf.Language = d.b.opt.Language
-	jf.FeedUrl = d.b.URL(d.f.ID, JSON)
-	jf.Icon, jf.Favicon = d.b.opt.Logo, d.b.opt.Icon
-	if jf.Icon == "" {
-		jf.Icon = d.b.opt.Icon
+func (d *doc) json(dst []byte) []byte {
+	o := openObject(dst, "  ")
+	o.key("version")
+	o.b = appendJSON(o.b, "https://jsonfeed.org/version/1.1")
+	o.key("title")
+	o.b = appendJSON(o.b, d.f.Title)
+	o.str("language", d.b.opt.Language)
+	o.str("home_page_url", d.f.Link)
+	o.str("feed_url", d.b.URL(d.f.ID, JSON))
+	o.str("description", d.f.Description)
+	// next_url leads to older items: from the current feed to the newest
+	// archive page, and from each page to the one before it.
+	switch {
+	case d.page == 0 && d.pages > 0:
+		o.str("next_url", d.b.ArchiveURL(d.f.ID, d.pages, JSON))
+	case d.page > 1:
+		o.str("next_url", d.b.ArchiveURL(d.f.ID, d.page-1, JSON))
 	}
-	jf.Author = nil // JSON Feed 1.0's field; 1.1 has authors
-	jf.Authors = []*gf.JSONAuthor{jsonAuthor(d.feedAuthor())}
-	for _, h := range d.b.opt.Hubs {
-		jf.Hubs = append(jf.Hubs, &gf.JSONHub{Type: "WebSub", Url: h})
-	}
-	out := &jsonFeed{JSONFeed: jf, Items: make([]*jsonItem, len(jf.Items))}
-	for i, it := range jf.Items {
-		a := &d.arts[i]
-		it.Summary = a.SummaryText
-		it.ContentHTML = a.BodyHTML
-		if it.ContentHTML == "" {
-			it.ContentHTML = a.Summary
+	o.str("icon", d.image())
+	o.str("favicon", d.b.opt.Icon)
+	o.objects("authors", 1, func(_ int, p *jsonObject) { jsonPerson(p, d.feedAuthor()) })
+	hubs := d.b.opt.Hubs
+	o.objects("hubs", len(hubs), func(i int, p *jsonObject) {
+		p.key("type")
+		p.b = appendJSON(p.b, "WebSub")
+		p.key("url")
+		p.b = appendJSON(p.b, hubs[i])
+	})
+	o.key("items")
+	o.b = append(o.b, '[')
+	for i, it := range d.items {
+		if i > 0 {
+			o.b = append(o.b, ',')
 		}
-		if it.ContentHTML == "" {
-			it.ContentText = a.Title // one of content_html and content_text is required
-		}
-		it.Image = a.ImageURL
-		it.Author = nil
-		for _, au := range a.Authors {
-			if au.Name != "" {
-				it.Authors = append(it.Authors, jsonAuthor(au))
-			}
-		}
-		if a.Section.Name != "" {
-			it.Tags = []string{a.Section.Name}
-		}
-		out.Items[i] = &jsonItem{JSONItem: it}
+		o.b = append(o.b, '\n')
+		o.b = d.b.appendItem(o.b, it, JSON)
 	}
-	jf.Items = nil
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return nil, err
+	if len(d.items) > 0 {
+		o.b = append(o.b, "\n  "...)
 	}
-	return buf.Bytes(), nil
-}
-
-func writeXML(v any, xsl string) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString(xml.Header)
-	if xsl != "" {
-		buf.WriteString(`<?xml-stylesheet type="text/xsl" href="`)
-		if err := xml.EscapeText(&buf, []byte(xsl)); err != nil {
-			return nil, err
-		}
-		buf.WriteString("\"?>\n")
-	}
-	enc := xml.NewEncoder(&buf)
-	enc.Indent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	o.b = append(o.b, ']')
+	return append(o.close(), '\n')
 }

@@ -79,7 +79,7 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
-	atomFiles.validate(t)
+	validateAll(t)
 }
 
 // TestEveryFeed builds every feed of the golden database, including the
@@ -131,7 +131,7 @@ func TestEveryFeed(t *testing.T) {
 			t.Errorf("%s: two builds differ", f.ID)
 		}
 	}
-	atomFiles.validate(t)
+	validateAll(t)
 }
 
 // TestHostileRows loads every hostile case into a real database and checks
@@ -219,7 +219,7 @@ func TestHostileRows(t *testing.T) {
 	if a := byGUID["forbidden-chars"]; a.Title != "Forbidden chars" {
 		t.Errorf("forbidden chars title %q", a.Title)
 	}
-	atomFiles.validate(t)
+	validateAll(t)
 }
 
 // TestCDATAEnd feeds a body holding "]]>" straight to the encoder (the
@@ -237,5 +237,5 @@ func TestCDATAEnd(t *testing.T) {
 		t.Fatalf("raw ]]> inside CDATA:\n%s", set[RSS])
 	}
 	checkSet(t, b, f, set, []model.Article{a})
-	atomFiles.validate(t)
+	validateAll(t)
 }

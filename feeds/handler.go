@@ -35,6 +35,7 @@ type Stats struct {
 }
 
 var (
+	hNosniff  = []string{"nosniff"}
 	hVary     = []string{"Accept-Encoding"}
 	hGzip     = []string{"gzip"}
 	hAllow    = []string{"GET, HEAD"}
@@ -52,8 +53,9 @@ type Handler struct {
 
 	routes atomic.Pointer[map[string]route]
 
-	mu    sync.Mutex // guards slots and eviction
+	mu    sync.Mutex // guards slots, pages and eviction
 	slots map[FeedID]*slot
+	pages map[pageKey]*slot // archive pages served so far
 	bytes atomic.Int64
 	feeds atomic.Int64
 	epoch atomic.Int64 // advances on every fill: the LRU clock
@@ -71,7 +73,7 @@ func NewHandler(ctx context.Context, b *Builder, state StateStore, opt HandlerOp
 	if state == nil {
 		state = &memState{m: map[string]memEntry{}}
 	}
-	h := &Handler{b: b, state: state, opt: opt, slots: map[FeedID]*slot{}}
+	h := &Handler{b: b, state: state, opt: opt, slots: map[FeedID]*slot{}, pages: map[pageKey]*slot{}}
 	if _, err := h.loadRoutes(ctx); err != nil {
 		return nil, err
 	}
@@ -97,6 +99,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	hdr := w.Header()
+	hdr["X-Content-Type-Options"] = hNosniff // as every page: never sniff a feed into HTML
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hdr["Allow"] = hAllow
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -104,8 +107,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	rt, ok := (*h.routes.Load())[r.URL.Path]
 	if !ok {
-		http.NotFound(w, r)
-		return http.StatusNotFound
+		if rt, ok = h.archiveRoute(r.Context(), r.URL.Path); !ok {
+			http.NotFound(w, r)
+			return http.StatusNotFound
+		}
 	}
 	s := rt.slot
 	e := s.data.Load()

@@ -151,6 +151,14 @@ type xRSS struct {
 			Creators   []string `xml:"http://purl.org/dc/elements/1.1/ creator"`
 			Categories []string `xml:"category"`
 			Enclosure  *xLink   `xml:"enclosure"`
+			Media      []struct {
+				URL    string `xml:"url,attr"`
+				Medium string `xml:"medium,attr"`
+				Type   string `xml:"type,attr"`
+			} `xml:"http://search.yahoo.com/mrss/ content"`
+			Thumbnail []struct {
+				URL string `xml:"url,attr"`
+			} `xml:"http://search.yahoo.com/mrss/ thumbnail"`
 		} `xml:"item"`
 	} `xml:"channel"`
 }
@@ -267,6 +275,15 @@ func names(as []model.Author) []string {
 	return out
 }
 
+// creators is what RSS carries for a byline: one dc:creator naming every
+// co-author in order, or none.
+func creators(as []model.Author) []string {
+	if by := byline(as); by != "" {
+		return []string{by}
+	}
+	return nil
+}
+
 func equalStrings(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
@@ -312,17 +329,29 @@ func checkRSS(t *testing.T, b *Builder, f Feed, data []byte, want []model.Articl
 		if pt, err := time.Parse(time.RFC1123Z, it.PubDate); err != nil || !pt.Equal(w.PublishedAt) {
 			t.Errorf("%s item %d: pubDate %q, want %v", f.ID.Path(RSS), i, it.PubDate, w.PublishedAt)
 		}
-		if !equalStrings(it.Creators, names(w.Authors)) || it.Author != "" {
-			t.Errorf("%s item %d: dc:creator %q author %q, want %q", f.ID.Path(RSS), i, it.Creators, it.Author, names(w.Authors))
+		if !equalStrings(it.Creators, creators(w.Authors)) || it.Author != "" {
+			t.Errorf("%s item %d: dc:creator %q author %q, want %q", f.ID.Path(RSS), i, it.Creators, it.Author, creators(w.Authors))
 		}
 		if w.Section.Name != "" && !equalStrings(it.Categories, []string{w.Section.Name}) {
 			t.Errorf("%s item %d: categories %q", f.ID.Path(RSS), i, it.Categories)
 		}
-		if it.Content != w.BodyHTML {
+		x := b.derive(&w, w.GUID)
+		if x.summary {
+			if it.Content != "" || it.Description != x.teaser {
+				t.Errorf("%s item %d: summary mode with content:encoded %q, description %q", f.ID.Path(RSS), i, it.Content, it.Description)
+			}
+		} else if it.Content != w.BodyHTML {
 			t.Errorf("%s item %d: content:encoded differs from the cleaned body", f.ID.Path(RSS), i)
 		}
-		if w.ImageURL != "" && (it.Enclosure == nil || it.Enclosure.URL != w.ImageURL) {
-			t.Errorf("%s item %d: enclosure %+v, want %s", f.ID.Path(RSS), i, it.Enclosure, w.ImageURL)
+		if it.Enclosure != nil {
+			t.Errorf("%s item %d: an enclosure %+v: images are Media RSS", f.ID.Path(RSS), i, it.Enclosure)
+		}
+		if w.ImageURL != "" && (len(it.Media) != 1 || it.Media[0].URL != w.ImageURL || it.Media[0].Medium != "image" ||
+			len(it.Thumbnail) != 1 || it.Thumbnail[0].URL != w.ImageURL) {
+			t.Errorf("%s item %d: media %+v thumbnail %+v, want %s", f.ID.Path(RSS), i, it.Media, it.Thumbnail, w.ImageURL)
+		}
+		if w.ImageURL == "" && len(it.Media)+len(it.Thumbnail) > 0 {
+			t.Errorf("%s item %d: media without an image", f.ID.Path(RSS), i)
 		}
 	}
 	gf, err := gofeed.NewParser().ParseString(string(data))
@@ -337,12 +366,15 @@ func checkRSS(t *testing.T, b *Builder, f Feed, data []byte, want []model.Articl
 		if it.GUID != w.GUID || it.Link != w.URL || it.PublishedParsed == nil || !it.PublishedParsed.Equal(w.PublishedAt) {
 			t.Errorf("%s gofeed item %d: %q %q %v", f.ID.Path(RSS), i, it.GUID, it.Link, it.PublishedParsed)
 		}
-		var creators []string
+		var got []string
 		if it.DublinCoreExt != nil {
-			creators = it.DublinCoreExt.Creator
+			got = it.DublinCoreExt.Creator
 		}
-		if !equalStrings(creators, names(w.Authors)) {
-			t.Errorf("%s gofeed item %d: creators %q", f.ID.Path(RSS), i, creators)
+		if !equalStrings(got, creators(w.Authors)) {
+			t.Errorf("%s gofeed item %d: creators %q", f.ID.Path(RSS), i, got)
+		}
+		if len(w.Authors) > 0 && w.Authors[0].Name != "" && (it.Author == nil || !strings.HasPrefix(it.Author.Name, w.Authors[0].Name)) {
+			t.Errorf("%s gofeed item %d: author %+v, want the lead author %q first", f.ID.Path(RSS), i, it.Author, w.Authors[0].Name)
 		}
 	}
 }
@@ -354,7 +386,7 @@ func checkAtom(t *testing.T, b *Builder, f Feed, data []byte, want []model.Artic
 	if err := strictXML(data, &x); err != nil {
 		t.Fatalf("%s: strict XML: %v", p, err)
 	}
-	if x.ID != b.URL(f.ID, Atom) || x.Title != f.Title || x.Lang != b.opt.Language || x.Generator == "" {
+	if x.ID != b.ids.atomID(b.URL(f.ID, Atom)) || !validIRI(x.ID) || x.Title != f.Title || x.Lang != b.opt.Language || x.Generator == "" {
 		t.Errorf("%s: feed id %q title %q lang %q", p, x.ID, x.Title, x.Lang)
 	}
 	rels := map[string]string{}
@@ -395,8 +427,8 @@ func checkAtom(t *testing.T, b *Builder, f Feed, data []byte, want []model.Artic
 		if !up.Equal(w.Modified()) || !pub.Equal(w.PublishedAt) {
 			t.Errorf("%s entry %d: updated %s published %s", p, i, e.Updated, e.Published)
 		}
-		if e.ID != w.GUID || e.Title != w.Title {
-			t.Errorf("%s entry %d: id %q title %q, want %q %q", p, i, e.ID, e.Title, w.GUID, w.Title)
+		if want := b.ids.atomID(w.GUID); e.ID != want || !validIRI(e.ID) || e.Title != w.Title {
+			t.Errorf("%s entry %d: id %q title %q, want %q %q", p, i, e.ID, e.Title, want, w.Title)
 		}
 		alt := false
 		for _, l := range e.Links {
@@ -413,8 +445,17 @@ func checkAtom(t *testing.T, b *Builder, f Feed, data []byte, want []model.Artic
 		if w.Section.Slug != "" && (len(e.Categories) != 1 || e.Categories[0].Term != w.Section.Slug || e.Categories[0].Label != w.Section.Name) {
 			t.Errorf("%s entry %d: categories %+v", p, i, e.Categories)
 		}
-		if e.Content.Body != w.BodyHTML || (w.BodyHTML != "" && e.Content.Type != "html") {
+		if x := b.derive(&w, w.GUID); x.summary {
+			if e.Content.Body != "" {
+				t.Errorf("%s entry %d: summary mode with content", p, i)
+			}
+		} else if e.Content.Body != w.BodyHTML || (w.BodyHTML != "" && e.Content.Type != "html") {
 			t.Errorf("%s entry %d: content differs from the cleaned body", p, i)
+		}
+		for _, l := range e.Links {
+			if l.Rel == "enclosure" && (l.Type == "" || l.Href != w.ImageURL) {
+				t.Errorf("%s entry %d: enclosure %+v", p, i, l)
+			}
 		}
 	}
 	gf, err := gofeed.NewParser().ParseString(string(data))
@@ -425,7 +466,7 @@ func checkAtom(t *testing.T, b *Builder, f Feed, data []byte, want []model.Artic
 		t.Fatalf("%s: gofeed type %q, %d items", p, gf.FeedType, len(gf.Items))
 	}
 	for i, it := range gf.Items {
-		if it.GUID != want[i].GUID || it.Link != want[i].URL || it.UpdatedParsed == nil {
+		if it.GUID != b.ids.atomID(want[i].GUID) || it.Link != want[i].URL || it.UpdatedParsed == nil {
 			t.Errorf("%s gofeed entry %d: %q %q", p, i, it.GUID, it.Link)
 		}
 	}
@@ -489,6 +530,11 @@ func checkJSON(t *testing.T, b *Builder, f Feed, data []byte, want []model.Artic
 		if w.Section.Name != "" && !equalStrings(it.Tags, []string{w.Section.Name}) {
 			t.Errorf("%s item %d: tags %q", p, i, it.Tags)
 		}
+		if x := b.derive(&w, w.GUID); x.summary && (it.ContentHTML != x.teaser || (w.BodyHTML != "" && strings.Contains(it.ContentHTML+it.Summary, w.BodyHTML))) {
+			t.Errorf("%s item %d: summary mode content %q", p, i, it.ContentHTML)
+		} else if !x.summary && w.BodyHTML != "" && it.ContentHTML != w.BodyHTML {
+			t.Errorf("%s item %d: content_html differs from the cleaned body", p, i)
+		}
 		if it.Image != w.ImageURL {
 			t.Errorf("%s item %d: image %q", p, i, it.Image)
 		}
@@ -500,6 +546,7 @@ func checkJSON(t *testing.T, b *Builder, f Feed, data []byte, want []model.Artic
 	if gf.FeedType != "json" || len(gf.Items) != len(want) {
 		t.Fatalf("%s: gofeed type %q, %d items", p, gf.FeedType, len(gf.Items))
 	}
+	jsonFiles.add(t, p, data)
 }
 
 // atomFiles collects Atom documents so jing runs once per test (one JVM).
@@ -567,8 +614,10 @@ func (j *jingBatch) validate(t *testing.T) {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	if atomFiles.dir != "" {
-		os.RemoveAll(atomFiles.dir)
+	for _, d := range []string{atomFiles.dir, jsonFiles.dir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	os.Exit(code)
 }

@@ -18,9 +18,23 @@ import (
 // get now (or one second past the recorded time, never earlier). changed
 // lists the formats whose bytes differ from the recorded ones; first those
 // never recorded before.
-func (h *Handler) build(ctx context.Context, f Feed) (_ Set, _ *entry, changed, first [numFormats]bool, _ error) {
+func (h *Handler) build(ctx context.Context, s *slot, r *run) (_ Set, _ *entry, changed, first [numFormats]bool, _ error) {
+	f := s.feed
 	start := time.Now()
-	set, err := h.b.Build(ctx, f)
+	var set Set
+	var err error
+	cacheControl := h.opt.CacheControl
+	if s.page > 0 {
+		set, err = r.buildPage(ctx, f, s.page)
+		if arc, _ := r.archive(ctx, f); err == nil && arc.frozen(s.page) {
+			cacheControl = frozenCacheControl
+		}
+	} else {
+		set, err = r.build(ctx, f)
+		if arc, _ := r.archive(ctx, f); err == nil && arc != nil {
+			s.arc.Store(arc)
+		}
+	}
 	h.builds.Add(1)
 	if err != nil {
 		h.buildErrors.Add(1)
@@ -38,6 +52,9 @@ func (h *Handler) build(ctx context.Context, f Feed) (_ Set, _ *entry, changed, 
 		sum := sha256.Sum256(body)
 		sumHex := hex.EncodeToString(sum[:])
 		p := f.ID.Path(ft)
+		if s.page > 0 {
+			p = f.ID.ArchivePath(s.page, ft)
+		}
 		old, mod, err := h.state.FeedState(ctx, p)
 		if err != nil {
 			return Set{}, nil, changed, first, fmt.Errorf("feeds: %s: %w", p, err)
@@ -59,13 +76,13 @@ func (h *Handler) build(ctx context.Context, f Feed) (_ Set, _ *entry, changed, 
 		if err != nil {
 			return Set{}, nil, changed, first, err
 		}
-		e.reps[ft] = h.newRep(ft, body, gz, sumHex, mod)
+		e.reps[ft] = h.newRep(ft, body, gz, sumHex, mod, cacheControl)
 		e.size += int64(len(body) + len(gz) + 512)
 	}
 	return set, e, changed, first, nil
 }
 
-func (h *Handler) newRep(ft Format, body, gz []byte, sumHex string, mod time.Time) rep {
+func (h *Handler) newRep(ft Format, body, gz []byte, sumHex string, mod time.Time, cacheControl string) rep {
 	etag := `"` + sumHex[:32] + `"`
 	gzETag := `"` + sumHex[:32] + `-gz"`
 	r := rep{
@@ -76,8 +93,8 @@ func (h *Handler) newRep(ft Format, body, gz []byte, sumHex string, mod time.Tim
 		hLastModified: []string{mod.UTC().Format(http.TimeFormat)},
 		hContentType:  []string{ft.ContentType()},
 	}
-	if h.opt.CacheControl != "" {
-		r.hCacheControl = []string{h.opt.CacheControl}
+	if cacheControl != "" {
+		r.hCacheControl = []string{cacheControl}
 	}
 	return r
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/heraldnews/herald/internal/model"
 )
 
 // ChangePruner deletes recorded content changes older than before.
@@ -201,6 +203,19 @@ func (r *Refresher) apply(ctx context.Context, t Touched, res *RefreshResult, se
 			wb.listed = true
 		}
 	}
+	ps := &pass{wb: wb, res: res, seen: seen, run: r.b.newRun(), t: t}
+	var todo []Feed
+	for _, f := range feeds {
+		if (h != nil && t.Has(f.ID)) || (wb != nil && wb.wants(f, t)) {
+			todo = append(todo, f)
+		}
+	}
+	if len(todo) >= planMin {
+		if err := ps.run.plan(ctx, todo); err != nil {
+			r.tr.requeue(t)
+			return errors.Join(err, werr)
+		}
+	}
 	for i, f := range feeds {
 		forH := h != nil && t.Has(f.ID)
 		forW := wb != nil && wb.wants(f, t)
@@ -211,7 +226,7 @@ func (r *Refresher) apply(ctx context.Context, t Touched, res *RefreshResult, se
 		if !forH && !forW {
 			continue
 		}
-		err := r.refreshFeed(ctx, f, forH, forW, wb, res, seen)
+		err := r.refreshFeed(ctx, f, forH, forW, ps)
 		var we *writeError
 		if errors.As(err, &we) {
 			werr = we.err
@@ -220,6 +235,11 @@ func (r *Refresher) apply(ctx context.Context, t Touched, res *RefreshResult, se
 		if err != nil {
 			r.tr.requeue(rest(feeds[i:], t))
 			return errors.Join(err, werr)
+		}
+	}
+	if wb != nil {
+		if err := wb.flush(); err != nil && werr == nil {
+			werr = err
 		}
 	}
 	if wb != nil && listed && werr == nil {
@@ -233,26 +253,43 @@ type writeError struct{ err error }
 
 func (e *writeError) Error() string { return e.err.Error() }
 
+// planMin is how many feeds a refresh builds before it reads which
+// articles each holds in one pass (as a full build does) rather than
+// feed by feed.
+const planMin = 64
+
+// pass is one refresh's state: the write batch, the result so far and the
+// run whose prepared articles the refreshed feeds share.
+type pass struct {
+	wb   *writeBatch
+	res  *RefreshResult
+	seen map[string]bool
+	run  *run
+	t    Touched
+}
+
 // refreshFeed builds f once and hands the bytes to the cache (forH) and the
 // files (forW).
-func (r *Refresher) refreshFeed(ctx context.Context, f Feed, forH, forW bool, wb *writeBatch, res *RefreshResult, seen map[string]bool) error {
+func (r *Refresher) refreshFeed(ctx context.Context, f Feed, forH, forW bool, ps *pass) error {
 	var (
 		set     Set
 		changed [numFormats]bool
 		err     error
+		before  int // archive pages the cache knew
 	)
 	if forH {
-		set, changed, err = r.opt.Handler.rebuild(ctx, f)
+		before = r.opt.Handler.archivePages(f)
+		set, changed, err = r.opt.Handler.rebuild(ctx, f, ps.run)
 	} else {
-		set, err = r.b.Build(ctx, f)
+		set, err = ps.run.build(ctx, f)
 	}
 	if err != nil {
 		return err
 	}
-	res.Rebuilt++
+	ps.res.Rebuilt++
 	if forW {
 		var wrote [numFormats]bool
-		if wrote, err = wb.put(f, set); err != nil {
+		if wrote, err = ps.wb.put(f, 0, set); err != nil {
 			err = &writeError{err}
 		}
 		if r.opt.Handler == nil {
@@ -263,17 +300,50 @@ func (r *Refresher) refreshFeed(ctx context.Context, f Feed, forH, forW bool, wb
 	// retry would not see these changes again.
 	for _, ft := range Formats {
 		if changed[ft] {
-			res.changed(r.b.URL(f.ID, ft), seen)
+			ps.res.changed(r.b.URL(f.ID, ft), ps.seen)
 		}
 	}
+	if err == nil {
+		err = r.refreshArchive(ctx, f, forH, forW, before, ps)
+	}
 	return err
+}
+
+// refreshArchive brings feed f's archive pages up to date in the cache
+// (forH: the touched pages are forgotten, to be rebuilt on request) and
+// the files (forW: the touched pages rewritten, every page the first time).
+func (r *Refresher) refreshArchive(ctx context.Context, f Feed, forH, forW bool, before int, ps *pass) error {
+	if !r.b.opt.Archives || r.b.arch == nil {
+		return nil
+	}
+	arc, err := ps.run.archive(ctx, f)
+	if err != nil {
+		return err
+	}
+	if forH {
+		r.opt.Handler.refreshArchive(f, arc, before, ps.t)
+	}
+	if !forW {
+		return nil
+	}
+	var pages []int // nil: every page
+	if ps.wb.knowsPages(f) {
+		ps.wb.mu.Lock()
+		written := ps.wb.w.pages[f.ID]
+		ps.wb.mu.Unlock()
+		pages = touchedPages(arc, written, ps.t)
+	}
+	if err := ps.wb.writeArchive(ctx, ps.run, f, pages); err != nil {
+		return &writeError{err}
+	}
+	return nil
 }
 
 // rest is what a failed refresh hands back: the touched feeds from the
 // failed one on. (The writer keeps its own list of what it has still to
 // write.)
 func rest(feeds []Feed, t Touched) Touched {
-	var out Touched
+	out := Touched{ChangeSet: model.ChangeSet{ArchiveKeys: t.ArchiveKeys, ArchiveAll: t.ArchiveAll}}
 	for _, f := range feeds {
 		if t.Has(f.ID) {
 			out.add(f.ID)

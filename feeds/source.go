@@ -13,6 +13,12 @@ import (
 type Source interface {
 	// Articles returns published, due articles, newest first (ties by id).
 	Articles(ctx context.Context, q model.ArticleQuery) ([]model.Article, error)
+	// ArticlesByID returns the published, due articles among ids.
+	ArticlesByID(ctx context.Context, ids []int64) ([]model.Article, error)
+	// ArticleRows is ArticlesByID with each byline author's ID only.
+	ArticleRows(ctx context.Context, ids []int64) ([]model.Article, error)
+	// FeedMembers says which articles every feed holds (limit each).
+	FeedMembers(ctx context.Context, limit int) (model.FeedMembers, error)
 	Sections(ctx context.Context) ([]model.Section, error)
 	Authors(ctx context.Context) ([]model.Author, error)
 	// ChangesSince collects the feeds touched by changes with id > after.

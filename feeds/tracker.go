@@ -45,6 +45,15 @@ func merge(a, b Touched) Touched {
 			out.Authors[k] = true
 		}
 	}
+	out.ArchiveAll = a.ArchiveAll || b.ArchiveAll
+	if len(a.ArchiveKeys)+len(b.ArchiveKeys) > 0 {
+		out.ArchiveKeys = map[int64]bool{}
+		for _, m := range []map[int64]bool{a.ArchiveKeys, b.ArchiveKeys} {
+			for k := range m {
+				out.ArchiveKeys[k] = true
+			}
+		}
+	}
 	return out
 }
 

@@ -53,6 +53,10 @@ type Site struct {
 	PostalAddress string `yaml:"postal_address"`
 	Icon          string `yaml:"icon"` // small square image URL (feeds' icon)
 	Logo          string `yaml:"logo"` // wide image URL (feeds' logo, digest masthead)
+	// Section and author pages (issue 13): URL templates with {slug}, for
+	// feeds' alternate links and author uris; empty: the site URL.
+	SectionURL string `yaml:"section_url"`
+	AuthorURL  string `yaml:"author_url"`
 }
 
 // Log configures the slog handler.
@@ -85,6 +89,26 @@ type Feeds struct {
 	WebSubHubs      []string `yaml:"websub_hubs"`
 	CacheBytes      int64    `yaml:"cache_bytes"`
 	RefreshInterval Duration `yaml:"refresh_interval"`
+	// Issue 13: what entries carry, archives, ids.
+	Content         string                 `yaml:"content"`           // full | summary
+	Sections        map[string]FeedSection `yaml:"sections"`          // per section, by slug
+	Archives        bool                   `yaml:"archives"`          // RFC 5005 archive pages
+	ArchivePageSize int                    `yaml:"archive_page_size"` // entries per archive page
+	IDDate          string                 `yaml:"id_date"`           // the date in derived tag: ids
+}
+
+// FeedSection overrides feed settings for one section's articles.
+type FeedSection struct {
+	Content string `yaml:"content"` // full | summary; empty: feeds.content
+}
+
+// ContentMode is the feed content mode of articles in the section with
+// that slug: its override, else feeds.content.
+func (f *Feeds) ContentMode(slug string) string {
+	if s, ok := f.Sections[slug]; ok && s.Content != "" {
+		return s.Content
+	}
+	return f.Content
 }
 
 // SMTP configures the mailer.
@@ -247,6 +271,7 @@ func Default() *Config {
 		Feeds: Feeds{
 			Items: 50, CacheControl: "public, max-age=300", CacheBytes: 64 << 20,
 			RefreshInterval: Duration(2 * time.Second),
+			Content:         "full", ArchivePageSize: 100, IDDate: "2026-01-01",
 		},
 		SMTP: SMTP{
 			Transport: "smtp", FileDir: "./outbox", Host: "localhost", Port: 587, TLS: "starttls",

@@ -144,6 +144,25 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string) error {
 			}
 		}
 		return nil
+	case reflect.Map:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			v.Set(reflect.Zero(v.Type()))
+			return nil
+		}
+		if n.Kind != yaml.MappingNode {
+			return fmt.Errorf("config: %s (line %d): want a mapping", path, n.Line)
+		}
+		out := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if err := decodeNode(val, elem, join(path, k.Value)); err != nil {
+				return err
+			}
+			out.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
+		}
+		v.Set(out)
+		return nil
 	case reflect.Slice:
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			v.Set(reflect.Zero(v.Type()))
@@ -206,7 +225,7 @@ func applyEnv(v reflect.Value, prefix, path string, getenv func(string) (string,
 			}
 			continue
 		}
-		if fv.Kind() == reflect.Slice {
+		if fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map {
 			continue
 		}
 		s, ok := getenv(env)

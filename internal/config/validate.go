@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 	_ "time/tzdata" // timezones work on machines without /usr/share/zoneinfo
@@ -78,6 +79,7 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("feeds.websub_hubs[%d]", i), "must be an absolute http(s) URL, got %q", h)
 		}
 	}
+	c.validateFeeds(bad)
 	switch c.SMTP.Transport {
 	case "smtp":
 		if c.SMTP.Host == "" {
@@ -220,4 +222,56 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// validateFeeds checks the keys of issue 13: content modes, archives, the
+// id date and the page URL templates.
+func (c *Config) validateFeeds(bad func(key, format string, a ...any)) {
+	mode := func(key, v string, empty bool) {
+		if !(v == "full" || v == "summary" || (empty && v == "")) {
+			bad(key, "must be full or summary, got %q", v)
+		}
+	}
+	mode("feeds.content", c.Feeds.Content, false)
+	for slug, s := range c.Feeds.Sections {
+		if !slugRule.MatchString(slug) {
+			bad("feeds.sections."+slug, "is not a section slug (^[a-z0-9][a-z0-9._-]*$)")
+		}
+		mode("feeds.sections."+slug+".content", s.Content, true)
+	}
+	if c.Feeds.ArchivePageSize < 10 || c.Feeds.ArchivePageSize > 10000 {
+		bad("feeds.archive_page_size", "must be between 10 and 10000, got %d", c.Feeds.ArchivePageSize)
+	}
+	if !validIDDate(c.Feeds.IDDate) {
+		bad("feeds.id_date", "must be a date YYYY, YYYY-MM or YYYY-MM-DD (RFC 4151), got %q", c.Feeds.IDDate)
+	}
+	for key, t := range map[string]string{"site.section_url": c.Site.SectionURL, "site.author_url": c.Site.AuthorURL} {
+		if t == "" {
+			continue
+		}
+		u := strings.ReplaceAll(t, "{slug}", "x")
+		switch {
+		case !strings.Contains(t, "{slug}"):
+			bad(key, "must contain {slug}, got %q", t)
+		case strings.ContainsAny(t, " \t\r\n\"<>"):
+			bad(key, "invalid URL template %q", t)
+		case !absHTTP(u) && !strings.HasPrefix(u, "/"):
+			bad(key, "must be an absolute http(s) URL or a path starting with /, got %q", t)
+		}
+	}
+}
+
+var slugRule = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// validIDDate reports whether s is an RFC 4151 date: YYYY, YYYY-MM or
+// YYYY-MM-DD, a real day.
+func validIDDate(s string) bool {
+	for _, layout := range []string{"2006", "2006-01", "2006-01-02"} {
+		if len(s) == len(layout) {
+			if _, err := time.Parse(layout, s); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -179,12 +179,43 @@ type ArticleQuery struct {
 	Limit     int   // 0: no limit
 }
 
+// FeedMembers says which articles each feed holds: the ids of its newest
+// published articles, newest first (ties by id, highest first).
+type FeedMembers struct {
+	All      []int64
+	Sections map[int64][]int64 // by section id
+	Authors  map[int64][]int64 // by author id
+}
+
 // ChangeSet is the set of feeds touched by a run of recorded content changes.
 type ChangeSet struct {
 	All      bool
 	Sections map[int64]bool // section ids
 	Authors  map[int64]bool // author ids
 	LastID   int64          // the highest change id read; pass it as "after" next time
+	// Archive pages: the first-seen keys of changed articles (the pages
+	// holding them change), and ArchiveAll when every page of the touched
+	// feeds does (a section or author renamed).
+	ArchiveKeys map[int64]bool
+	ArchiveAll  bool
+}
+
+// ArchiveKey is an article's place in a feed's first-seen order (archive
+// pages): its visible-since time, ties by id.
+type ArchiveKey struct {
+	Key int64 // unix seconds
+	ID  int64
+}
+
+// Less orders keys.
+func (k ArchiveKey) Less(o ArchiveKey) bool { return k.Key < o.Key || (k.Key == o.Key && k.ID < o.ID) }
+
+// ArchiveQuery selects a range of one feed's first-seen order.
+type ArchiveQuery struct {
+	SectionID int64      // with AuthorID 0: the whole site
+	AuthorID  int64      //
+	After     ArchiveKey // exclusive; zero: from the first
+	Through   ArchiveKey // inclusive; zero: to the last
 }
 
 // Empty reports whether no feed was touched.

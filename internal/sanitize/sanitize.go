@@ -5,6 +5,11 @@
 // resolved against the article's URL, and the article's URL is made absolute
 // against site.url. Articles enter as read from the store and leave safe to
 // encode into XML, JSON and email.
+//
+// HTML takes a one-pass fast path (fast.go) for the plain markup nearly
+// every CMS writes, and the general path (link resolution, then
+// bluemonday's UGC policy) for anything else; the two give the same bytes
+// wherever the fast path answers (FuzzFastHTML).
 package sanitize
 
 import (
@@ -25,17 +30,8 @@ import (
 // U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, U+FFFE, U+FFFF and
 // surrogates. Invalid UTF-8 sequences are dropped.
 func XMLText(s string) string {
-	ok := utf8.ValidString(s)
-	if ok {
-		for _, r := range s {
-			if !xmlChar(r) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return s
-		}
+	if xmlClean(s) {
+		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -50,6 +46,50 @@ func XMLText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// xmlSpecial marks the bytes xmlClean must look at: the controls XML
+// forbids, and 0xEF, the lead byte of U+FFFE and U+FFFF.
+var xmlSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = c != '\t' && c != '\n' && c != '\r'
+	}
+	t[0xEF] = true
+	return t
+}()
+
+// xmlClean reports whether s is valid UTF-8 holding only characters XML
+// allows. Once the UTF-8 is valid (no surrogates, nothing past U+10FFFF)
+// only the controls and U+FFFE, U+FFFF (EF BF BE, EF BF BF) remain to
+// find. Eight bytes at a time: a word of printable ASCII (no byte below
+// 0x20 or above 0x7F) needs no closer look.
+func xmlClean(s string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if (w|(w-0x20*lo))&hi == 0 {
+			continue
+		}
+		for j := i; j < i+8; j++ {
+			if xmlSpecial[s[j]] && !xmlOKAt(s, j) {
+				return false
+			}
+		}
+	}
+	for ; i < len(s); i++ {
+		if xmlSpecial[s[i]] && !xmlOKAt(s, i) {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
+
+// xmlOKAt reports whether the special byte at s[i] starts an allowed
+// character: an 0xEF that does not begin U+FFFE or U+FFFF.
+func xmlOKAt(s string, i int) bool {
+	return s[i] == 0xEF && !(i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF))
 }
 
 func xmlChar(r rune) bool {
@@ -73,6 +113,9 @@ func xmlChar(r rune) bool {
 // a CMS writes can start a new header line in an email.
 func Line(s string) string {
 	s = XMLText(s)
+	if plainLine(s) {
+		return s
+	}
 	s = strings.Map(func(r rune) rune {
 		switch r {
 		case '\r', '\n', '\t', '\v', '\f', 0x85, 0x2028, 0x2029:
@@ -81,6 +124,25 @@ func Line(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// plainLine reports whether Line would return s unchanged: no byte below
+// 0x20, no space at either end or next to another, and nothing but
+// printable ASCII (the other line breaks Line removes are not ASCII).
+func plainLine(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7F || (c == ' ' && s[i+1] == ' ') {
+			return false
+		}
+	}
+	return true
 }
 
 // Cleaner cleans articles for one site.
@@ -129,6 +191,9 @@ func Absolute(base *url.URL, ref string) string {
 	if strings.ContainsAny(ref, "\x00\r\n\t") {
 		return ""
 	}
+	if base != nil && plainRootPath(ref) && plainBase(base) {
+		return base.Scheme + "://" + base.Host + ref // what resolving below gives, without parsing
+	}
 	u, err := url.Parse(ref)
 	if err != nil {
 		return ""
@@ -142,6 +207,37 @@ func Absolute(base *url.URL, ref string) string {
 	return u.String()
 }
 
+// plainRootPath reports whether ref is a root-relative path that resolves
+// to itself: only unreserved characters and slashes, no "." or ".."
+// segment, no empty segment, no query or fragment.
+func plainRootPath(ref string) bool {
+	if len(ref) == 0 || ref[0] != '/' || strings.Contains(ref, "//") || strings.Contains(ref, "/.") {
+		return false
+	}
+	for i := 1; i < len(ref); i++ {
+		c := ref[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// plainBase reports whether base is an http(s) URL whose scheme and host
+// a URL's String writes back as they are.
+func plainBase(base *url.URL) bool {
+	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" || base.User != nil || base.Opaque != "" {
+		return false
+	}
+	for i := 0; i < len(base.Host); i++ {
+		c := base.Host[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
 // HTML sanitises an HTML fragment, resolving relative href and src against
 // base first, and strips characters XML forbids.
 func (c *Cleaner) HTML(fragment string, base *url.URL) string {
@@ -149,16 +245,25 @@ func (c *Cleaner) HTML(fragment string, base *url.URL) string {
 	if strings.TrimSpace(fragment) == "" {
 		return ""
 	}
-	resolved := resolveLinks(fragment, base)
-	out := c.policy.Sanitize(resolved)
+	out, ok := fastHTML(fragment, base)
+	if !ok {
+		out = c.policy.Sanitize(resolveLinks(fragment, base))
+	}
 	return XMLText(strings.TrimSpace(out))
 }
 
 // PlainText returns the text of an HTML (or plain) fragment on one line,
 // entities decoded: for plain-text mail and summaries.
 func (c *Cleaner) PlainText(fragment string) string {
-	s := c.strict.Sanitize(XMLText(fragment))
-	return Line(html.UnescapeString(s))
+	fragment = XMLText(fragment)
+	if out, ok := fastPlainText(fragment); ok {
+		return out
+	}
+	return c.slowPlainText(fragment)
+}
+
+func (c *Cleaner) slowPlainText(fragment string) string {
+	return Line(html.UnescapeString(c.strict.Sanitize(fragment)))
 }
 
 // resolveLinks rewrites href, src and poster attributes of fragment to
@@ -211,6 +316,19 @@ func resolveLinks(fragment string, base *url.URL) string {
 // summary and body are sanitised HTML with absolute links; URL and ImageURL
 // are absolute http(s) URLs or "". Problems are logged with the guid.
 func (c *Cleaner) Article(a model.Article) (model.Article, bool) {
+	out, ok := c.Content(a)
+	out.Section = c.Section(a.Section)
+	out.Authors = make([]model.Author, 0, len(a.Authors))
+	for _, au := range a.Authors {
+		out.Authors = append(out.Authors, c.Author(au))
+	}
+	return out, ok
+}
+
+// Content is Article for the article's own fields only: its Section and
+// Authors are left as they are, for a caller that cleans each section and
+// author once (with Section and Author) however many articles carry them.
+func (c *Cleaner) Content(a model.Article) (model.Article, bool) {
 	out := a
 	out.GUID = Line(a.GUID)
 	out.Title = Line(a.Title)
@@ -229,11 +347,6 @@ func (c *Cleaner) Article(a model.Article) (model.Article, bool) {
 	out.ImageURL = Absolute(base, a.ImageURL)
 	if out.ImageURL == "" && strings.TrimSpace(a.ImageURL) != "" {
 		c.log.Warn("article image dropped: not an http(s) URL", "guid", out.GUID)
-	}
-	out.Section = c.Section(a.Section)
-	out.Authors = make([]model.Author, 0, len(a.Authors))
-	for _, au := range a.Authors {
-		out.Authors = append(out.Authors, c.Author(au))
 	}
 	if out.Title == "" {
 		out.Title = out.SummaryText

@@ -31,7 +31,7 @@ func (s *Store) LastChangeID(ctx context.Context) (int64, error) {
 
 // ChangesSince collects the feeds touched by changes with id > after.
 func (s *Store) ChangesSince(ctx context.Context, after int64) (ChangeSet, error) {
-	cs := ChangeSet{Sections: map[int64]bool{}, Authors: map[int64]bool{}, LastID: after}
+	cs := ChangeSet{Sections: map[int64]bool{}, Authors: map[int64]bool{}, ArchiveKeys: map[int64]bool{}, LastID: after}
 	err := eachRow(ctx, s.R, `SELECT max(id), feed FROM herald_changes WHERE id > ? GROUP BY feed`, func(sc scanner) error {
 		var id int64
 		var feed string
@@ -48,6 +48,12 @@ func (s *Store) ChangesSince(ctx context.Context, after int64) (ChangeSet, error
 			cs.Sections[n] = true
 		case "author":
 			cs.Authors[n] = true
+		case "archive":
+			if ref == "*" {
+				cs.ArchiveAll = true
+			} else {
+				cs.ArchiveKeys[n] = true
+			}
 		}
 		return nil
 	}, after)

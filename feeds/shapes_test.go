@@ -1,0 +1,98 @@
+package feeds
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func shapesOptions(e *testEnv) Options {
+	opt := goldenOptions(e)
+	opt.SectionURL = "/sections/{slug}/"
+	opt.AuthorURL = "https://news.example.com/people/{slug}"
+	opt.SectionContent = map[string]string{"opinion": "summary"}
+	return opt
+}
+
+// goldenFile compares got with testdata/golden/name, or rewrites it with -update.
+func goldenFile(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n%s", p, got)
+	}
+}
+
+// TestGoldenShapes pins issue 13's shapes: derived Atom ids, one byline,
+// summary mode, section and author pages, Media RSS. Rewrite them with
+// go test ./feeds -run GoldenShapes -update.
+func TestGoldenShapes(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, seedSQL, "testdata/golden.sql", "testdata/shapes.sql")
+	b := NewBuilder(e.st, shapesOptions(e))
+	for _, p := range []string{"/feeds/all.rss", "/feeds/sections/opinion.rss", "/feeds/authors/priya-nair.rss"} {
+		f := feedByPath(t, b, p)
+		arts, err := b.Articles(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := b.Build(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSet(t, b, f, set, arts)
+		name := "shapes-" + strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(p, "/feeds/"), ".rss"), "/", "-")
+		for _, ft := range Formats {
+			goldenFile(t, name+"."+ft.Ext(), set[ft])
+			if s := string(set[ft]); strings.Contains(s, "paywalled rest") || strings.Contains(s, "Secret body") {
+				t.Errorf("%s: a summary-mode body leaked", f.ID.Path(ft))
+			}
+		}
+	}
+	site := feedByPath(t, b, "/feeds/all.rss")
+	set, _ := b.Build(ctx, site)
+	atom, rss := string(set[Atom]), string(set[RSS])
+	for _, want := range []string{
+		"<id>tag:news.example.com,2026-01-01:12345</id>",                                   // a bare number
+		"<id>tag:news.example.com,2026-01-01:tag:news.example.com%2C2026-01-01:12345</id>", // never another's id
+		"<id>tag:news.example.com,2026-01-01:post%20name%20with%20spaces%20%26%20%3Cbrackets%3E</id>",
+		"<id>urn:herald:article:chips</id>", // an IRI stays
+		`<link href="https://news.example.com/img/cover.webp?w=1200" rel="enclosure" type="image/webp"></link>`,
+		"<uri>https://news.example.com/people/priya-nair</uri>", // the template
+		"<uri>https://news.example.com/people/ana-lima</uri>",   // her own url column
+	} {
+		if !strings.Contains(atom, want) {
+			t.Errorf("all.atom lacks %s", want)
+		}
+	}
+	for _, want := range []string{
+		"<dc:creator>Priya Nair, Robert Overtone and Ana Lima</dc:creator>",
+		`<media:content url="https://news.example.com/img/photo" medium="image"></media:content>`,
+		"<guid isPermaLink=\"false\">12345</guid>", // RSS keeps the guid
+	} {
+		if !strings.Contains(rss, want) {
+			t.Errorf("all.rss lacks %s", want)
+		}
+	}
+	if strings.Contains(atom, `href="https://news.example.com/img/photo" rel="enclosure"`) {
+		t.Error("an Atom enclosure without a known type")
+	}
+	sec := feedByPath(t, b, "/feeds/sections/opinion.rss")
+	if sec.Link != "https://news.example.com/sections/opinion/" {
+		t.Errorf("section feed link %q", sec.Link)
+	}
+	validateAll(t)
+}
