@@ -230,6 +230,29 @@ func TestReadersInBrowser(t *testing.T) {
 	click := func(sel string) chromedp.Action[chromedp.Void] {
 		return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)
 	}
+	// follow clicks what leaves the page (a form's button, a link) and
+	// returns once the page that replaced it has loaded: the old page
+	// carries a mark the new one does not, so nothing that follows can
+	// act on the old page while the answer is still on its way.
+	follow := func(sel string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := chromedp.Evaluate[chromedp.Void](`window.heraldLeaving = true`)(ctx, tg); err != nil {
+				return err
+			}
+			if _, err := click(sel)(ctx, tg); err != nil {
+				return err
+			}
+			for {
+				s, err := chromedp.Evaluate[string](`window.heraldLeaving ? "old" : document.readyState`)(ctx, tg)
+				if err == nil && s == "complete" {
+					return nil
+				}
+				if _, err := chromedp.Sleep(50*time.Millisecond)(ctx, tg); err != nil {
+					return err
+				}
+			}
+		})
+	}
 
 	// The digest as mail clients render it, at a phone's and a desktop's width.
 	run("digest", chromedp.Navigate("file://"+digestFile), visible("img.image"), fits("digest-375", 375), fits("digest-800", 800))
@@ -249,10 +272,10 @@ func TestReadersInBrowser(t *testing.T) {
 			run(lang+" "+p.name, chromedp.Navigate(base+p.path), visible(p.ready), audit(lang+" "+p.name), shot(p.name))
 		}
 		// Unsubscribe, then the undo offered, then restore.
-		run(lang+" unsubscribed", click("form button"), visible(".done a"), audit(lang+" unsubscribed"), shot("unsubscribed"),
-			click(".done a"), visible("form button"), audit(lang+" undo"), shot("undo"),
-			click("form button"), visible("main p"), audit(lang+" restored"), shot("restored"))
-		run(lang+" edition", chromedp.Navigate(base+"/archive/daily"), visible(".editions a"), click(".editions a"),
+		run(lang+" unsubscribed", follow("form button"), visible(".done a"), audit(lang+" unsubscribed"), shot("unsubscribed"),
+			follow(".done a"), visible("form button"), audit(lang+" undo"), shot("undo"),
+			follow("form button"), visible("main p"), audit(lang+" restored"), shot("restored"))
+		run(lang+" edition", chromedp.Navigate(base+"/archive/daily"), visible(".editions a"), follow(".editions a"),
 			visible("article"), audit(lang+" edition"), shot("edition"))
 		run(lang+" error", chromedp.Navigate(base+"/confirm?token=broken"), visible("main p"), audit(lang+" error"), shot("error"))
 	}
