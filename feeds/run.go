@@ -311,13 +311,15 @@ func (r *run) prepare(raw *model.Article) *item {
 	}
 	x := r.b.derive(&a, raw.GUID)
 	r.prepared.Add(1)
+	r.mu.Lock() // the plan may land meanwhile (startPlan)
+	var n int16
+	planned := false
 	if r.uses != nil {
-		r.mu.Lock()
-		n, planned := r.uses.left(a.ID)
-		r.mu.Unlock()
-		if planned && n <= 0 {
-			return inlineItem(x) // no other feed holds it: encode it in place
-		}
+		n, planned = r.uses.left(a.ID)
+	}
+	r.mu.Unlock()
+	if planned && n <= 0 {
+		return inlineItem(x) // no other feed holds it: encode it in place
 	}
 	it := r.b.newItem(x)
 	r.mu.Lock()
