@@ -16,6 +16,8 @@ type UndoStore interface {
 	SaveUndo(ctx context.Context, subscriberID int64, subs []model.Subscription, expires time.Time) (int64, error)
 	// Undo returns a snapshot: whose it is and what it kept (ENOTFOUND once gone).
 	Undo(ctx context.Context, id int64) (int64, []model.Subscription, error)
+	// DropUndo removes a snapshot once it has restored.
+	DropUndo(ctx context.Context, id int64) error
 }
 
 // UndoTTL is how long an undo link works.
@@ -31,6 +33,7 @@ type Restoration struct {
 	Subscriber   model.Subscriber
 	DigestTitles []string
 	subs         []model.Subscription
+	id           int64 // the snapshot
 }
 
 // snapshot keeps sub's subscriptions as they are and returns the undo
@@ -50,6 +53,7 @@ func (s *Service) snapshot(ctx context.Context, subscriberID int64, subs []model
 func (s *Service) UndoTarget(ctx context.Context, tok string) (Restoration, error) {
 	var r Restoration
 	id, err := s.verify(tok, token.Undo)
+	r.id = id
 	if err != nil {
 		return r, err
 	}
@@ -82,7 +86,7 @@ func (s *Service) UndoTarget(ctx context.Context, tok string) (Restoration, erro
 
 // Undo restores exactly the subscriptions an undo link's snapshot kept:
 // each digest's status and follows as they were (digests configured
-// since are left alone). A reader no longer active — bounced, complained,
+// since are left alone), once: the snapshot goes with it. A reader no longer active — bounced, complained,
 // suppressed — gets nothing back: that is not theirs to undo.
 func (s *Service) Undo(ctx context.Context, tok string) (Restoration, error) {
 	r, err := s.UndoTarget(ctx, tok)
@@ -104,6 +108,11 @@ func (s *Service) Undo(ctx context.Context, tok string) (Restoration, error) {
 		if _, err := s.store.UpsertSubscription(ctx, r.Subscriber.ID, su.Digest, su.Sections, su.Authors, su.Status); err != nil {
 			return r, err
 		}
+	}
+	// An undo link restores once: used again (or after a later
+	// unsubscribe replaced it) it says it no longer applies.
+	if err := s.opt.Undo.DropUndo(ctx, r.id); err != nil {
+		return r, err
 	}
 	s.log.Info("unsubscribe undone", "subscriber", r.Subscriber.ID)
 	return r, nil

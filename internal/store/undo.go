@@ -21,7 +21,7 @@ type undoEntry struct {
 
 // SaveUndo keeps subs — a subscriber's subscriptions just before an
 // unsubscribe — until expires, and returns the snapshot's id. Expired
-// snapshots go in the same transaction.
+// snapshots and the subscriber's earlier ones go in the same transaction.
 func (s *Store) SaveUndo(ctx context.Context, subscriberID int64, subs []model.Subscription, expires time.Time) (int64, error) {
 	entries := make([]undoEntry, 0, len(subs))
 	for _, su := range subs {
@@ -34,7 +34,10 @@ func (s *Store) SaveUndo(ctx context.Context, subscriberID int64, subs []model.S
 	var id int64
 	now := s.Now().Unix()
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM undo_snapshots WHERE expires_at < ?`, now); err != nil {
+		// A newer unsubscribe supersedes the reader's older undo links:
+		// only the last one restores, so an old link cannot bring back
+		// what the reader has since left again.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM undo_snapshots WHERE expires_at < ? OR subscriber_id = ?`, now, subscriberID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO undo_snapshots (subscriber_id, subscriptions, created_at, expires_at) VALUES (?, ?, ?, ?)`,
@@ -75,4 +78,13 @@ func (s *Store) Undo(ctx context.Context, id int64) (int64, []model.Subscription
 		subs = append(subs, model.Subscription{SubscriberID: subscriberID, Digest: e.Digest, Status: e.Status, Sections: e.Sections, Authors: e.Authors})
 	}
 	return subscriberID, subs, nil
+}
+
+// DropUndo removes snapshot id once it has been used: an undo link
+// restores once.
+func (s *Store) DropUndo(ctx context.Context, id int64) error {
+	if _, err := s.W.ExecContext(ctx, `DELETE FROM undo_snapshots WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("store: drop undo %d: %w", id, err)
+	}
+	return nil
 }

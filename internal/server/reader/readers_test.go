@@ -87,6 +87,11 @@ func TestUndoRestoresExactly(t *testing.T) {
 	}
 	e.undo(body)
 	same("undo of the unsubscribe link")
+	// A link restores once.
+	used := strings.ReplaceAll(undoRE.FindStringSubmatch(body)[1], "&amp;", "&")
+	if code, _ := e.do("POST", used, "x=1"); code != http.StatusNotFound {
+		t.Fatalf("an undo link used twice: %d", code)
+	}
 
 	// Unticking the digest on the preferences page.
 	code, body = e.do("POST", e.manageLink(sub), "form=preferences&section.daily=world&author.daily=ann")
@@ -108,6 +113,22 @@ func TestUndoRestoresExactly(t *testing.T) {
 	}
 	e.undo(body)
 	same("undo of everything")
+
+	// A later unsubscribe replaces an earlier undo link: the earlier one
+	// cannot bring back what the reader has since left again.
+	_, first := e.do("POST", unsub, "x=1")
+	if _, err := e.store.UpsertSubscription(ctx, sub.ID, "daily", nil, nil, model.SubscriptionActive); err != nil {
+		t.Fatal(err) // the reader came back through the form
+	}
+	if code, _ := e.do("POST", e.manageLink(sub), "form=everything"); code != 200 {
+		t.Fatalf("everything: %d", code)
+	}
+	if code, _ := e.do("POST", strings.ReplaceAll(undoRE.FindStringSubmatch(first)[1], "&amp;", "&"), "x=1"); code != http.StatusNotFound {
+		t.Fatalf("a superseded undo link: %d", code)
+	}
+	if st := e.subscriptions(sub)["daily"].Status; st != model.SubscriptionUnsubscribed {
+		t.Fatalf("a superseded undo link restored daily: %s", st)
+	}
 
 	// A one-click POST shows no page and makes no undo; an undo link for
 	// a reader since erased restores nothing.

@@ -18,7 +18,7 @@ CREATE INDEX editions_archive ON editions (digest, archive_day, archive_seq) WHE
 -- page's undo link (a signed token naming the row, valid 30 days) restores
 -- exactly that. No address or name: digests, statuses and follows only.
 CREATE TABLE undo_snapshots (
-  id            INTEGER PRIMARY KEY,
+  id            INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: an undo link names its id, and an old link must not name a newer snapshot
   subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
   subscriptions TEXT NOT NULL,   -- JSON: [{digest, status, sections, authors}]
   created_at    INTEGER NOT NULL,
