@@ -4,6 +4,7 @@ import (
 	"html"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
@@ -82,8 +83,14 @@ func (b *Builder) derive(a *model.Article, guid string) article {
 	return x
 }
 
-// firstParagraph is the first <p> element of a cleaned body, else its
-// text cut to about 300 characters, escaped.
+// teaserRunes bounds a teaser taken from a body: a summary-mode feed
+// stands for a paywalled article, and a body written as one long
+// paragraph must not go out whole.
+const teaserRunes = 300
+
+// firstParagraph is the first <p> element of a cleaned body when its text
+// is short enough, else the text of that paragraph (or of the body, when
+// it has none) cut to about teaserRunes characters, escaped.
 func (b *Builder) firstParagraph(body string) string {
 	for i := 0; ; {
 		j := strings.Index(body[i:], "<p")
@@ -93,16 +100,20 @@ func (b *Builder) firstParagraph(body string) string {
 		i += j
 		if i+2 < len(body) && (body[i+2] == '>' || body[i+2] == ' ') {
 			if end := strings.Index(body[i:], "</p>"); end >= 0 {
-				return body[i : i+end+len("</p>")]
+				p := body[i : i+end+len("</p>")]
+				if utf8.RuneCountInString(b.clean.PlainText(p)) <= teaserRunes {
+					return p
+				}
+				body = p
 			}
 			break
 		}
 		i += 2
 	}
 	text := []rune(b.clean.PlainText(body))
-	if len(text) > 300 {
-		cut := 300
-		for cut > 200 && text[cut] != ' ' {
+	if len(text) > teaserRunes {
+		cut := teaserRunes
+		for cut > teaserRunes*2/3 && text[cut] != ' ' {
 			cut--
 		}
 		text = append(text[:cut], '…')

@@ -96,3 +96,26 @@ func TestGoldenShapes(t *testing.T) {
 	}
 	validateAll(t)
 }
+
+// A summary-mode teaser taken from a body never carries the body whole:
+// a short first paragraph goes as it is, a long one (a paywalled article
+// written as one paragraph) is cut to its first ~300 characters.
+func TestTeaserNeverWholeBody(t *testing.T) {
+	e := newEnv(t, seedSQL)
+	b := NewBuilder(e.st, goldenOptions(e))
+	short := "<p>The opening line.</p><p>The paywalled rest.</p>"
+	if got := b.firstParagraph(short); got != "<p>The opening line.</p>" {
+		t.Errorf("short first paragraph: %q", got)
+	}
+	long := "<p>" + strings.Repeat("Every word of the paywalled story ", 100) + "ends here.</p>"
+	got := b.firstParagraph(long)
+	if strings.Contains(got, "ends here") || len([]rune(got)) > teaserRunes+1 {
+		t.Errorf("one long paragraph went out whole (%d characters): %q", len([]rune(got)), got)
+	}
+	if !strings.HasPrefix(got, "Every word of the paywalled story") || !strings.HasSuffix(got, "…") {
+		t.Errorf("the cut teaser: %q", got)
+	}
+	if got := b.firstParagraph("<div>" + strings.Repeat("Unparagraphed text ", 100) + "ends here.</div>"); strings.Contains(got, "ends here") {
+		t.Errorf("a body without paragraphs went out whole: %q", got)
+	}
+}
