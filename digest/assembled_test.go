@@ -137,3 +137,37 @@ if bad:
 		t.Fatalf("python3 strict parser: %v\n%s", err, out)
 	}
 }
+
+// TestArticleTextCannotReachReaderValues: a CMS row that spells out what
+// looks like the renderer's stand-ins for a reader's values (the fixed
+// strings of herald before they were drawn at random) goes out as written;
+// no reader's address or token lands in an article's title or link.
+func TestArticleTextCannotReachReaderValues(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	cfg := testConfig(t)
+	smtpConfig(cfg, srv, 1)
+	m, err := mailer.New(cfg.SMTP, mailer.WithClock(func() time.Time { return start }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	e := newEnv(t, m, func(o *digest.Options) { o.Config.SMTP = cfg.SMTP })
+	stand := []string{"HERALDxPHxNAMEx7q", "HERALDxPHxEMAILx7q", "HERALDxPHxUNSUBx7q", "HERALDxPHxMGMTx7q"}
+	e.article("leak?t="+stand[3]+"&u="+stand[2], "Mail "+stand[1]+" to "+stand[0], "world", time.Hour)
+	e.subscriber("ann@example.com", "Ann Lee", model.SubscriberActive, nil, nil)
+	e.subscriber("bob@example.com", "", model.SubscriberActive, nil, nil)
+	e.clock.Add(time.Second)
+	if res := e.sendNow(digest.SendNowRequest{}); res.Sent != 2 {
+		t.Fatalf("%+v", res)
+	}
+	for _, sm := range srv.Messages() {
+		_, text, html := parseDigest(t, sm.Data)
+		for _, part := range []string{text, html} {
+			for _, s := range stand {
+				if !strings.Contains(part, s) {
+					t.Errorf("message to %s: the article's %q was replaced by a reader's value", sm.To[0], s)
+				}
+			}
+		}
+	}
+}

@@ -3,6 +3,8 @@ package digest
 import (
 	"bytes"
 	"container/list"
+	"crypto/rand"
+	"encoding/base32"
 	"fmt"
 	"html"
 	"strconv"
@@ -21,12 +23,22 @@ import (
 // each message then substitutes the real values, HTML-escaped in the HTML
 // part. They are plain letters and digits, which every escaper and the
 // inliner leave unchanged. Tokens are base64url, safe in any context.
-const (
-	phName  = "HERALDxPHxNAMEx7q"
-	phEmail = "HERALDxPHxEMAILx7q"
-	phUnsub = "HERALDxPHxUNSUBx7q"
-	phMgmt  = "HERALDxPHxMGMTx7q"
-)
+//
+// Each renderer draws its own: the article text a CMS writes is rendered
+// into the same parts, and a fixed placeholder written into a title or a
+// link would take each reader's address or tokens there (to a site of the
+// writer's choosing). A random part of 80 bits cannot be guessed.
+type placeholderSet struct {
+	prefix string
+	names  [4]string // slot i+1: the name, the address, the unsubscribe and the manage token
+}
+
+func newPlaceholders() placeholderSet {
+	var b [10]byte
+	rand.Read(b[:]) // crypto/rand: never fails (Go 1.24)
+	prefix := "HERALDx" + strings.ToLower(base32.StdEncoding.EncodeToString(b[:])) + "x"
+	return placeholderSet{prefix: prefix, names: [4]string{prefix + "NAMEx", prefix + "EMAILx", prefix + "UNSUBx", prefix + "MGMTx"}}
+}
 
 // renderer renders digests for one edition. The parts of each distinct
 // (articles, follows, named or not) combination are rendered, inlined and
@@ -58,6 +70,7 @@ type renderer struct {
 	cacheBytes int
 	lines      map[string]string // interned lines
 	lineBytes  int
+	ph         placeholderSet
 }
 
 type rendered struct {
@@ -69,13 +82,8 @@ type rendered struct {
 	size       int // bytes charged to the cache; 0 until rendered
 }
 
-var placeholders = [...]string{phName, phEmail, phUnsub, phMgmt}
-
-// phPrefix starts every placeholder.
-const phPrefix = "HERALDxPHx"
-
 // cut makes s a template: literal text and a slot per placeholder (slot
-// i+1 for placeholders[i]). Literal text is cut into runs of whole lines,
+// i+1 for r.ph.names[i]). Literal text is cut into runs of whole lines,
 // a new run starting at each line that holds one of anchors (the article
 // set's URLs), and each run is interned: an article's block is the same
 // run in every article set that carries it, so a cached set costs a few
@@ -86,11 +94,11 @@ func (r *renderer) cut(s string, anchors []string) *model.Template {
 	for len(s) > 0 {
 		at, which := -1, -1
 		for from := 0; ; {
-			i := strings.Index(s[from:], phPrefix)
+			i := strings.Index(s[from:], r.ph.prefix)
 			if i < 0 {
 				break
 			}
-			for k, p := range placeholders {
+			for k, p := range r.ph.names {
 				if strings.HasPrefix(s[from+i:], p) {
 					at, which = from+i, k
 				}
@@ -98,7 +106,7 @@ func (r *renderer) cut(s string, anchors []string) *model.Template {
 			if which >= 0 {
 				break
 			}
-			from += i + len(phPrefix)
+			from += i + len(r.ph.prefix)
 		}
 		lit := s
 		if at >= 0 {
@@ -123,7 +131,7 @@ func (r *renderer) cut(s string, anchors []string) *model.Template {
 			break
 		}
 		t.Pieces = append(t.Pieces, model.Piece{Slot: which + 1})
-		s = s[at+len(placeholders[which]):]
+		s = s[at+len(r.ph.names[which]):]
 	}
 	return t
 }
@@ -182,6 +190,7 @@ func newRenderer(cfg *config.Config, d config.Digest, t *Templates, editionDate 
 		cfg: cfg, digest: d, tmpl: t, baseURL: cfg.HTTP.BaseURL, archiveURL: archiveIndex(cfg, d),
 		date:  t.cat.Date(editionDate.In(d.Location())),
 		cache: map[string]*list.Element{}, lines: map[string]string{},
+		ph: newPlaceholders(),
 	}
 }
 
@@ -297,9 +306,9 @@ func (r *renderer) fill(c *rendered, arts []*ArticleView, p part) {
 	if c.subject, c.err = r.subject(arts); c.err != nil {
 		return
 	}
-	ph := part{follows: p.follows, email: phEmail, unsubTok: phUnsub, mgmtTok: phMgmt}
+	ph := part{follows: p.follows, email: r.ph.names[1], unsubTok: r.ph.names[2], mgmtTok: r.ph.names[3]}
 	if p.name != "" {
-		ph.name = phName
+		ph.name = r.ph.names[0]
 	}
 	d := r.data(arts, c.subject, ph)
 	var h string
