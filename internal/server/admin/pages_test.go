@@ -251,6 +251,12 @@ func TestPreview(t *testing.T) {
 	if !strings.Contains(body, "r1@example.com") {
 		t.Fatalf("search:\n%s", body)
 	}
+	if !strings.Contains(body, `href="/admin/preview?mode=subscriber&amp;digest=daily&amp;email=r1%40example.com"`) {
+		t.Fatalf("a match's link does not keep the digest chosen:\n%s", body)
+	}
+	if !strings.Contains(body, `<html lang="en">`) {
+		t.Fatalf("the editors' pages are in English:\n%.300s", body)
+	}
 	_, body, _ = b.get("/admin/preview?digest=daily&mode=subscriber&email=r1@example.com")
 	for _, s := range []string{"List-Unsubscribe", "Breaking", "<iframe"} {
 		if !strings.Contains(body, s) {

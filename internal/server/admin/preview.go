@@ -14,6 +14,7 @@ type previewPage struct {
 	Page
 	Form     sendForm // digest choice, sections and authors for a new reader
 	Mode     string   // "subscriber" or "new"
+	Digest   string   // the digest chosen, kept by the search's links
 	Email    string
 	Matches  []model.Subscriber // subscribers whose address starts with Email
 	Shown    bool
@@ -43,6 +44,7 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request, rq *request) {
 		data.Mode = "subscriber"
 	}
 	digestName := q.Get("digest")
+	data.Digest = digestName
 	var msg *model.Message
 	switch {
 	case data.Mode == "new" && q.Has("digest"):
