@@ -46,6 +46,7 @@ const (
 	maxBenchWait  = 2 * time.Second
 	throttleBench = 3
 	relayBench    = 3
+	tempBench     = 10
 )
 
 // fileRelayName names the file transport's one pseudo-relay.
@@ -68,6 +69,7 @@ type relay struct {
 	backoff   time.Duration
 	throttles int  // 421s in a row
 	failures  int  // replies blaming the relay in a row
+	temps     int  // a recipient's 4xx replies in a row, nothing accepted between
 	utf8      int8 // SMTPUTF8: 0 unknown, 1 offered, -1 not offered
 	current   int  // smooth weighted round robin
 	down      bool // benched and not yet back (for RelayUp)
@@ -239,9 +241,22 @@ func (m *Mailer) judge(r *relay, res model.SendResult, v verdict) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if v == verdictDone && res.Outcome == model.Temporary {
+		// One 4xx for a recipient is about that recipient (it is retried
+		// later); tempBench of them in a row with nothing accepted between
+		// is a relay answering 4xx to everything: benched like one that
+		// blames itself, so its work goes to the others.
+		r.temps++
+		r.lastErr = res.Reply
+		if r.temps < tempBench {
+			return
+		}
+		v = verdictRelay
+		r.failures = relayBench
+	}
 	switch v {
 	case verdictDone:
-		r.backoff, r.throttles, r.failures, r.lastErr = 0, 0, 0, ""
+		r.backoff, r.throttles, r.failures, r.temps, r.lastErr = 0, 0, 0, 0, ""
 		if r.limit < len(r.conns) && res.Outcome == model.Accepted {
 			if r.credit += 1 / float64(r.limit); r.credit >= 1 {
 				r.limit, r.credit = r.limit+1, 0

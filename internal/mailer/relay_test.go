@@ -279,3 +279,37 @@ func TestRelaysBusyContext(t *testing.T) {
 	}
 	<-done
 }
+
+// A relay that answers a plain 4xx (no enhanced code blaming itself) to
+// every recipient is benched after a run of them, and the rest of the work
+// goes to the other relay; each message it refused comes back Temporary
+// (the outbox retries it), never failed.
+func TestRelay4xxToEveryoneBenched(t *testing.T) {
+	var refused atomic.Int32
+	a := smtptest.Start(t, smtptest.Options{Hook: func(at *smtptest.Attempt) smtptest.Action {
+		if at.Stage == smtptest.StageRcpt {
+			refused.Add(1)
+			return smtptest.Reply(451, "", "try again later")
+		}
+		return smtptest.Accept()
+	}})
+	b := smtptest.Start(t, smtptest.Options{})
+	var ups upLog
+	m := newMailer(t, relaysConfig(1, nil, a, b), mailer.WithMetrics(mailer.Metrics{RelayUp: ups.hook}))
+	var temporary int
+	for i := range 200 {
+		switch res := send(t, m, testMessage(i)); res.Outcome {
+		case model.Temporary:
+			temporary++
+		case model.Accepted:
+		default:
+			t.Fatalf("message %d: %+v", i, res)
+		}
+	}
+	if !ups.went(relayName(a), false) {
+		t.Fatalf("A not benched after %d refusals: %v", refused.Load(), ups.seen)
+	}
+	if int(refused.Load()) != temporary || temporary > 20 || len(b.Messages()) != 200-temporary {
+		t.Fatalf("A refused %d (temporary %d), B took %d of 200", refused.Load(), temporary, len(b.Messages()))
+	}
+}
