@@ -50,12 +50,19 @@ digests:
   - { name: private, title: "Insiders", schedule: "0 7 * * *", timezone: Europe/London, lookback: 24h, archive: false }
 `
 
-func newEnv(tb testing.TB, lang string) *env {
+func newEnv(tb testing.TB, lang string) *env { return newEnvTweak(tb, lang, nil) }
+
+// newEnvTweak is newEnv whose config tweak changes before anything is
+// built (a digest's archive settings).
+func newEnvTweak(tb testing.TB, lang string, tweak func(*config.Config)) *env {
 	tb.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg, err := config.Parse([]byte(strings.Replace(testYAML, "%s", lang, 1)))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(cfg)
 	}
 	e := &env{t: tb, cfg: cfg, clock: testkit.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)), ids: map[string]int64{}}
 	e.smtp = smtptest.Start(tb, smtptest.Options{})

@@ -49,7 +49,11 @@ digests:
 	return cfg
 }
 
-func newEnv(tb testing.TB) *env {
+func newEnv(tb testing.TB) *env { return newEnvTweak(tb, nil) }
+
+// newEnvTweak is newEnv whose config tweak changes before the service is
+// built (the site's language).
+func newEnvTweak(tb testing.TB, tweak func(*config.Config)) *env {
 	tb.Helper()
 	c := testkit.NewClock(start)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -60,6 +64,9 @@ func newEnv(tb testing.TB) *env {
 	tb.Cleanup(func() { st.Close() })
 	e := &env{t: tb, store: st, clock: c, cfg: testConfig(tb), smtp: smtptest.Start(tb, smtptest.Options{})}
 	e.cfg.SMTP.Host, e.cfg.SMTP.Port, e.cfg.SMTP.TLS = e.smtp.Host(), e.smtp.Port(), "none"
+	if tweak != nil {
+		tweak(e.cfg)
+	}
 	m, err := mailer.New(e.cfg.SMTP, mailer.WithLogger(quiet), mailer.WithClock(c.Now))
 	if err != nil {
 		tb.Fatal(err)

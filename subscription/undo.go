@@ -2,6 +2,7 @@ package subscription
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -54,6 +55,12 @@ func (s *Service) UndoTarget(ctx context.Context, tok string) (Restoration, erro
 	var r Restoration
 	id, err := s.verify(tok, token.Undo)
 	r.id = id
+	if errors.Is(err, ErrExpiredLink) {
+		// Past its 30 days the snapshot is gone too. The link was shown
+		// on a page, never mailed: "use the link in a more recent email"
+		// would send the reader looking for one that does not exist.
+		return r, ErrUndoGone
+	}
 	if err != nil {
 		return r, err
 	}
