@@ -3,6 +3,7 @@ package reader_test
 import (
 	"context"
 	"io"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net/http"
 	"net/url"
@@ -140,5 +141,42 @@ func TestSubscribeRefusesBadInput(t *testing.T) {
 	}
 	if _, ok, _ := e.store.FindSubscriber(context.Background(), "a@example.com"); ok {
 		t.Fatal("a refused request created a subscriber")
+	}
+}
+
+// A publisher's own form may post multipart/form-data (enctype on the
+// form): it subscribes like an urlencoded one, sections included.
+func TestSubscribeMultipartForm(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var body strings.Builder
+	mw := multipart.NewWriter(&body)
+	for _, kv := range [][2]string{{"email", "multi@example.com"}, {"name", "Multi Part"}, {"section", "world"}} {
+		if err := mw.WriteField(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/subscribe", strings.NewReader(body.String()))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("multipart POST /subscribe: %d", resp.StatusCode)
+	}
+	e.svc.Wait()
+	sub, _, err := e.store.FindSubscriber(ctx, "multi@example.com")
+	if err != nil || sub.Name != "Multi Part" {
+		t.Fatalf("subscriber %+v %v", sub, err)
+	}
+	subs, _ := e.store.SubscriptionsOf(ctx, sub.ID)
+	if len(subs) != 1 || len(subs[0].Sections) != 1 || subs[0].Sections[0] != "world" {
+		t.Fatalf("subscriptions %+v", subs)
+	}
+	if len(e.smtp.Messages()) != 1 {
+		t.Fatalf("confirmations: %d", len(e.smtp.Messages()))
 	}
 }

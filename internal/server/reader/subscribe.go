@@ -215,7 +215,17 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 			Sections: append(body.Sections, body.Section...), Authors: append(body.Authors, body.Author...)}
 		bot = botCheck{Website: body.Website, TS: body.TS, PoW: body.PoW, Nonce: body.Nonce}
 	case "application/x-www-form-urlencoded", "multipart/form-data":
-		if err := r.ParseForm(); err != nil {
+		parse := r.ParseForm
+		if mt == "multipart/form-data" { // a publisher's form with enctype="multipart/form-data"
+			parse = func() error {
+				err := r.ParseMultipartForm(web.MaxFormBytes) // the body is bounded: nothing goes to disk
+				if r.MultipartForm != nil {
+					r.MultipartForm.RemoveAll()
+				}
+				return err
+			}
+		}
+		if err := parse(); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				return req, bot, err
