@@ -25,11 +25,12 @@ import (
 
 // The readers' side in a real browser (chromium through chromedp) against
 // herald demo with its mail in mailpit: the digest with pictures holds its
-// layout at 375 and 800 px and keeps mailpit's HTML check at 90 % or more;
-// every reader page — subscribe, confirm, unsubscribe and its undo,
-// preferences (with a search), erase, the archive's index and an edition —
-// in English, then with site.language: de in German, passes axe-core with
-// no serious or critical violation and does not overflow a 375 px screen.
+// layout at 375 and 800 px and mailpit's HTML check finds it 90 % or more
+// fully supported; every reader page — subscribe, confirm, unsubscribe and
+// its undo, preferences (with a search), erase, the archive's index and an
+// edition — in English, then with site.language: de in German, passes
+// axe-core with no serious or critical violation and does not overflow a
+// 375 px screen.
 // Screenshots at 375 px go to HERALD_SCREENSHOTS (docs/screenshots) or a
 // temporary folder.
 //
@@ -97,19 +98,27 @@ func TestReadersInBrowser(t *testing.T) {
 		Warnings []struct {
 			Title   string
 			Results []struct{ Name, Support string }
+			Score   struct {
+				Found                int
+				Partial, Unsupported float64
+			}
 		}
 	}
 	if err := mpGet("/api/v1/message/"+list.Messages[0].ID+"/html-check", &check); err != nil {
 		t.Fatal(err)
 	}
 	// mailpit scores each feature by the clients that support it fully,
-	// partly or not at all; "support" is the first two (the pre-images
-	// digest scored 82.3 % fully and 99.2 % at least partly; with pictures
-	// it scores about 84 % and 99.3 %).
+	// partly or not at all, weighs it by how many elements use it, and
+	// takes the worst: Supported is 100 less the largest weighted partial
+	// and unsupported scores. The digest is laid out in table cells with
+	// padding and keeps margin to body, headings and a summary's
+	// paragraphs, so it scores about 95 % fully supported (84 % when its
+	// p, div and h elements all carried margin; the margin shorthand is
+	// partly supported in most clients).
 	t.Logf("mailpit html-check: %.1f%% supported, %.1f%% partly, %.1f%% unsupported", check.Total.Supported, check.Total.Partial, check.Total.Unsupported)
-	if check.Total.Supported+check.Total.Partial < 90 || check.Total.Supported < 80 {
+	if check.Total.Supported < 90 {
 		for _, w := range check.Warnings {
-			t.Logf("html-check warning: %s", w.Title)
+			t.Logf("html-check warning: %s, found %d times, partly supported by %.1f%% of clients, not by %.1f%%", w.Title, w.Score.Found, w.Score.Partial, w.Score.Unsupported)
 		}
 		t.Errorf("mailpit's HTML check: %.1f%% supported, want at least 90", check.Total.Supported)
 	}
