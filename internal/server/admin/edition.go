@@ -15,6 +15,7 @@ type deliveryRow struct {
 	Attempts             int
 	Sent, NextAttempt    string
 	LastReply, MessageID string
+	Relay                string // the relay of its last attempt
 	Events               []eventRow
 }
 
@@ -106,7 +107,7 @@ func (h *Handler) edition(w http.ResponseWriter, r *http.Request, rq *request) {
 	data.Reports = ratesOf(e.Counts[model.DeliverySent], counts[id])
 	for _, d := range ds {
 		dr := deliveryRow{SubscriberID: d.SubscriberID, Email: string(d.Email), Name: d.Name, Status: d.Status,
-			Attempts: d.Attempts, Sent: when(d.SentAt, loc), LastReply: d.LastReply, MessageID: d.MessageID, NextAttempt: "-",
+			Attempts: d.Attempts, Sent: when(d.SentAt, loc), LastReply: d.LastReply, MessageID: d.MessageID, Relay: d.Relay, NextAttempt: "-",
 			Events: byDelivery[d.ID]}
 		if d.Status == model.DeliveryPending && d.Attempts > 0 {
 			dr.NextAttempt = when(d.NextAttemptAt, loc)

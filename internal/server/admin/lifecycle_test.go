@@ -48,6 +48,7 @@ func (e *env) sentEdition(zone string) (model.Edition, []model.Delivery) {
 	}
 	for i := range due {
 		due[i].Status, due[i].Attempts, due[i].SentAt, due[i].LastReply = model.DeliverySent, 1, e.clock.Now(), "250 2.0.0 queued"
+		due[i].Relay = "smtp1.example.net:587"
 		due[i].MessageID = fmt.Sprintf("<%d.%d@news.example.com>", ed.ID, due[i].ID)
 	}
 	if err := e.st.RecordDeliveries(ctx, "daily", due, nil); err != nil {
@@ -130,7 +131,7 @@ func TestEditionReports(t *testing.T) {
 	b := e.browser().mustLogin(editorEmail)
 	path := fmt.Sprintf("/admin/editions/%d", ed.ID)
 	_, body, _ := b.get(path)
-	for _, s := range []string{"Zone group</dt><dd>Asia/Tokyo", "no such user r0", `status-hard">hard<`, "5.1.1",
+	for _, s := range []string{"Zone group</dt><dd>Asia/Tokyo", "no such user r0", "<td>smtp1.example.net:587</td>", `status-hard">hard<`, "5.1.1",
 		"Reported after sending (120 delivered): 1 complaint (0.83%), 1 hard bounce (0.83%).",
 		"over the 0.3% Gmail and Yahoo allow"} {
 		if !strings.Contains(body, s) {
