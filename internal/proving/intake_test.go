@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,16 +147,19 @@ smtp: {host: %q, port: %d, tls: none, from: "News <digest@news.example.com>"}
 // TestConfirmationSurvivesKill is issue 11, item 3: a confirmation mail
 // is never lost, even when the daemon is killed (SIGKILL) right after it
 // answered 202 — before, it was sent from memory after the answer. Each
-// trial subscribes a new address, kills the daemon 0-40 ms after the 202
-// (before, during or after the send), starts it again and waits for the
-// confirmation. Lost: none; repeats: at most one per SMTP connection of
-// the killed daemon (the crash bound).
+// trial subscribes a new address and kills the daemon at one of three
+// moments: 0-40 ms after the 202 (mostly before the send), from inside
+// the server's DATA hook once it holds the message but before the client
+// reads the 250, and just after the 250 (before the result is recorded);
+// then it starts the daemon again and waits for the confirmation. Lost:
+// none; repeats: at most one per SMTP connection of the killed daemon
+// (the crash bound).
 func TestConfirmationSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process crash trials: run without -short")
 	}
 	const (
-		trials = 8
+		trials = 12
 		conns  = 2
 	)
 	dir := t.TempDir()
@@ -169,10 +173,29 @@ func TestConfirmationSurvivesKill(t *testing.T) {
 	listen := freeAddr(t)
 	cfg := writeConfig(t, cfgOpts{dir: dir, listen: listen, smtp: srv, conns: conns, perHour: 1000})
 	rng := rand.New(rand.NewPCG(3, 14))
+	modes := []string{"after the 202", "in DATA, before the 250", "just after the 250"}
 	lost, dups, inFlight := 0, 0, 0
+	seen := map[string]int{}
 	for trial := range trials {
 		addr := fmt.Sprintf("kill%02d@example.com", trial)
+		mode := modes[trial%len(modes)]
 		d := startServe(t, cfg, listen, fmt.Sprintf("serve-%d.log", trial))
+		var once sync.Once
+		kill := func() { once.Do(func() { _ = d.cmd.Process.Kill() }) }
+		delay := time.Duration(rng.IntN(40)) * time.Millisecond
+		srv.SetHook(func(a *smtptest.Attempt) smtptest.Action {
+			if a.Stage != smtptest.StageData || !strings.EqualFold(a.Rcpt, addr) {
+				return smtptest.Accept()
+			}
+			switch mode {
+			case modes[1]:
+				kill()
+				return smtptest.Action{Deliver: true, Drop: true}
+			case modes[2]:
+				go func() { time.Sleep(delay / 8); kill() }()
+			}
+			return smtptest.Accept()
+		})
 		resp, err := http.Post(d.base+"/subscribe", "application/x-www-form-urlencoded", strings.NewReader(url.Values{"email": {addr}}.Encode()))
 		if err != nil {
 			t.Fatal(err)
@@ -181,12 +204,19 @@ func TestConfirmationSurvivesKill(t *testing.T) {
 		if resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("trial %d: POST /subscribe %d", trial, resp.StatusCode)
 		}
-		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
-		if err := d.cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
+		if mode == modes[0] {
+			time.Sleep(delay)
+			kill()
 		}
-		<-d.done
-		d.done <- nil
+		select {
+		case <-d.done:
+			d.done <- nil
+		case <-time.After(20 * time.Second):
+			kill()
+			t.Fatalf("trial %d (%s): the daemon was not killed within 20 s", trial, mode)
+		}
+		srv.SetHook(nil)
+		seen[mode]++
 		before := srv.CountFor(addr)
 		if before == 0 {
 			inFlight++
@@ -201,17 +231,17 @@ func TestConfirmationSurvivesKill(t *testing.T) {
 		switch {
 		case n == 0:
 			lost++
-			t.Errorf("trial %d: no confirmation for %s after the restart:\n%s", trial, addr, d2.logs())
+			t.Errorf("trial %d (%s): no confirmation for %s after the restart:\n%s", trial, mode, addr, d2.logs())
 		case n > 1:
 			dups += n - 1
 			if n-1 > conns {
-				t.Errorf("trial %d: %d repeats, above the crash bound of %d", trial, n-1, conns)
+				t.Errorf("trial %d (%s): %d repeats, above the crash bound of %d", trial, mode, n-1, conns)
 			}
 		}
 		if err := d2.stop(20 * time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
-	figure(t, "%d trials: daemon SIGKILLed 0-40 ms after POST /subscribe answered 202 (%d before the mail was delivered), then restarted: confirmations lost %d, repeated %d (bound: %d per kill)",
-		trials, inFlight, lost, dups, conns)
+	figure(t, "%d trials: daemon SIGKILLed %d× 0-40 ms after POST /subscribe answered 202, %d× in the server's DATA hook before the 250, %d× just after the 250 (%d kills before the mail was delivered), then restarted: confirmations lost %d, repeated %d (bound: %d per kill)",
+		trials, seen[modes[0]], seen[modes[1]], seen[modes[2]], inFlight, lost, dups, conns)
 }
