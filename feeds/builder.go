@@ -49,6 +49,26 @@ type Options struct {
 	// (default 100) to every feed.
 	Archives        bool
 	ArchivePageSize int
+	// Words words the feeds' own sentences in the site's language: the
+	// byline joiner and the channel descriptions (nil: English).
+	Words Words
+}
+
+// Words is the site's message catalogue (internal/i18n) as the feeds use
+// it: the keys feed.site_description, feed.section_description and
+// feed.author_description, and list joining.
+type Words interface {
+	List(names []string) string
+	T(id string, data ...any) string
+}
+
+// describe words a channel description: key with data in the site's
+// language, else english.
+func (b *Builder) describe(key, english string, data map[string]string) string {
+	if b.opt.Words == nil {
+		return english
+	}
+	return b.opt.Words.T(key, data)
 }
 
 // ConfigOptions returns the Options config c describes. It sets neither
@@ -185,8 +205,9 @@ func (b *Builder) Feeds(ctx context.Context) ([]Feed, error) {
 }
 
 func (b *Builder) siteFeed() Feed {
-	return Feed{ID: SiteFeed, Title: b.opt.SiteName, Description: "Latest articles from " + b.opt.SiteName,
-		Link: b.opt.SiteURL}
+	return Feed{ID: SiteFeed, Title: b.opt.SiteName,
+		Description: b.describe("feed.site_description", "Latest articles from "+b.opt.SiteName, map[string]string{"Site": b.opt.SiteName}),
+		Link:        b.opt.SiteURL}
 }
 
 // SectionFeed returns the feed of section s (s.Slug must be valid).
@@ -202,7 +223,8 @@ func (b *Builder) SectionFeed(s model.Section) Feed {
 		f.Link = b.opt.SiteURL
 	}
 	if f.Description == "" {
-		f.Description = "Latest articles in " + name + " from " + b.opt.SiteName
+		f.Description = b.describe("feed.section_description", "Latest articles in "+name+" from "+b.opt.SiteName,
+			map[string]string{"Section": name, "Site": b.opt.SiteName})
 	}
 	return f
 }
@@ -219,7 +241,8 @@ func (b *Builder) AuthorFeed(a model.Author) Feed {
 		f.Link = b.opt.SiteURL
 	}
 	if f.Description == "" {
-		f.Description = "Latest articles by " + a.Name + " from " + b.opt.SiteName
+		f.Description = b.describe("feed.author_description", "Latest articles by "+a.Name+" from "+b.opt.SiteName,
+			map[string]string{"Author": a.Name, "Site": b.opt.SiteName})
 	}
 	return f
 }

@@ -134,7 +134,22 @@ func (b *Builder) newItem(a article) *item {
 	return it
 }
 
-// byline is the authors' names in order: "A", "A and B", "A, B and C".
+// byline is the authors' names in order in the site's language: "A",
+// "A and B", "A, B and C" in English.
+func (b *Builder) byline(authors []model.Author) string {
+	if b.opt.Words == nil {
+		return byline(authors)
+	}
+	var names []string
+	for _, au := range authors {
+		if au.Name != "" {
+			names = append(names, au.Name)
+		}
+	}
+	return b.opt.Words.List(names)
+}
+
+// byline is the authors' names in order, in English.
 func byline(authors []model.Author) string {
 	var names []string
 	for _, au := range authors {
@@ -193,7 +208,7 @@ func (b *Builder) rssItem(dst []byte, a article) []byte {
 	dst = append(dst, "</pubDate>\n"...)
 	// One dc:creator with every co-author in byline order: readers that
 	// show one creator show the last of several, losing the lead author.
-	if by := byline(a.Authors); by != "" {
+	if by := b.byline(a.Authors); by != "" {
 		dst = elem(dst, in, "dc:creator", by)
 	}
 	if a.Section.Name != "" {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/heraldnews/herald/internal/i18n"
 )
 
 func shapesOptions(e *testEnv) Options {
@@ -117,5 +119,35 @@ func TestTeaserNeverWholeBody(t *testing.T) {
 	}
 	if got := b.firstParagraph("<div>" + strings.Repeat("Unparagraphed text ", 100) + "ends here.</div>"); strings.Contains(got, "ends here") {
 		t.Errorf("a body without paragraphs went out whole: %q", got)
+	}
+}
+
+// With site.language de, the feeds' own words are German: the byline's
+// joiner and the channel descriptions come from the site's catalogue.
+func TestFeedWordsInSiteLanguage(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, seedSQL, "testdata/golden.sql", "testdata/shapes.sql")
+	opt := shapesOptions(e)
+	words, err := i18n.Load("", "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Words = words
+	b := NewBuilder(e.st, opt)
+	set, err := b.Build(ctx, feedByPath(t, b, "/feeds/all.rss"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rss := string(set[RSS])
+	for _, want := range []string{
+		"<dc:creator>Priya Nair, Robert Overtone und Ana Lima</dc:creator>",
+		"<description>" + words.T("feed.site_description", map[string]string{"Site": opt.SiteName}) + "</description>",
+	} {
+		if !strings.Contains(rss, want) {
+			t.Errorf("all.rss in German lacks %s", want)
+		}
+	}
+	if strings.Contains(rss, "Latest articles") || strings.Contains(rss, " and Ana Lima") {
+		t.Error("English words in a German site's feed")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/heraldnews/herald/archive"
 	"github.com/heraldnews/herald/feeds"
+	"github.com/heraldnews/herald/internal/i18n"
 	"github.com/heraldnews/herald/internal/server/web"
 	"github.com/heraldnews/herald/internal/store"
 	"github.com/heraldnews/herald/templates"
@@ -40,11 +41,16 @@ func (m *Main) writeArchive(ctx context.Context, a *archive.Service, pages *web.
 
 // feedOptions are the feed options the config describes, with herald's
 // logger and clock.
-func (m *Main) feedOptions() feeds.Options {
+func (m *Main) feedOptions() (feeds.Options, error) {
 	opt := feeds.ConfigOptions(m.Config)
 	opt.Logger = m.Log
 	opt.Now = m.Now
-	return opt
+	words, err := i18n.Load(m.Config.TemplatesDir, m.Config.Site.Language)
+	if err != nil {
+		return opt, err
+	}
+	opt.Words = words
+	return opt, nil
 }
 
 func (m *Main) buildCommand() *cobra.Command {
@@ -76,7 +82,11 @@ authors that no longer exist are removed. DIR defaults to feeds.output_dir.`,
 				return err
 			}
 			start := time.Now()
-			w, err := feeds.NewWriter(feeds.NewBuilder(m.Store, m.feedOptions()), dir)
+			opt, err := m.feedOptions()
+			if err != nil {
+				return err
+			}
+			w, err := feeds.NewWriter(feeds.NewBuilder(m.Store, opt), dir)
 			if err != nil {
 				return err
 			}

@@ -102,7 +102,11 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	builder := feeds.NewBuilder(m.Store, m.feedOptions()) // with m.Now and m.Log
+	fopt, err := m.feedOptions() // with m.Now, m.Log and the site's language
+	if err != nil {
+		return nil, err
+	}
+	builder := feeds.NewBuilder(m.Store, fopt)
 	d.feeds, err = feeds.NewHandler(ctx, builder, m.Store, feeds.HandlerOptions{
 		CacheControl: cfg.Feeds.CacheControl,
 		CacheBytes:   cfg.Feeds.CacheBytes,

@@ -66,7 +66,7 @@ func TestCatalogueComplete(t *testing.T) {
 func TestCatalogueKeysUsed(t *testing.T) {
 	en := builtIn(t, Base)
 	used := map[string]bool{}
-	quoted := regexp.MustCompile(`"((?:date|list|digest|mail|page|problem|error|subscribe|confirm|unsubscribe|undo|prefs|erase|archive)\.[a-z0-9_.]+)"`)
+	quoted := regexp.MustCompile(`"((?:date|list|digest|mail|page|problem|error|subscribe|confirm|unsubscribe|undo|prefs|erase|archive|feed)\.[a-z0-9_.]+)"`)
 	root := filepath.Join("..", "..")
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
