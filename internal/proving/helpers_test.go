@@ -75,7 +75,7 @@ type cfgOpts struct {
 	dir         string // the database, config and outputs live here
 	listen      string // http.listen
 	smtp        *smtptest.Server
-	conns       int    // smtp.max_connections (default 4)
+	conns       int    // smtp.max_connections, or each relay's (default 4)
 	timeout     string // smtp.timeout (default 5s)
 	maxAttempts int    // smtp.max_attempts (default 5)
 	perHour     int    // http.subscribe_per_hour (default 50)
@@ -86,6 +86,10 @@ type cfgOpts struct {
 	tls         string // smtp.tls (default none)
 	httpExtra   string // more keys inside http: {...}, such as trusted_proxies
 	extra       string // more top-level keys (YAML lines)
+
+	// relays, when set, are smtp.relays in place of smtp (conns
+	// connections each, weight 1).
+	relays []*smtptest.Server
 }
 
 func writeConfig(t *testing.T, o cfgOpts) string {
@@ -121,6 +125,14 @@ func writeConfig(t *testing.T, o cfgOpts) string {
 	if o.smtp != nil {
 		host, port = o.smtp.Host(), o.smtp.Port()
 	}
+	smtp := fmt.Sprintf("host: %q, port: %d, tls: %s, max_connections: %d", host, port, o.tls, o.conns)
+	if len(o.relays) > 0 {
+		var rs []string
+		for _, r := range o.relays {
+			rs = append(rs, fmt.Sprintf("{host: %q, port: %d, tls: %s, max_connections: %d, weight: 1}", r.Host(), r.Port(), o.tls, o.conns))
+		}
+		smtp = "relays: [" + strings.Join(rs, ", ") + "]"
+	}
 	out := ""
 	if o.outputDir != "" {
 		out = fmt.Sprintf(", output_dir: %q", o.outputDir)
@@ -130,12 +142,12 @@ database: %q
 secret: %q
 http: {listen: %q, base_url: "https://news.example.com", admin_token: %q, subscribe_per_hour: %d, shutdown_timeout: 20s%s}
 feeds: {refresh_interval: %s%s}
-smtp: {host: %q, port: %d, tls: %s, from: "Proving <digest@news.example.com>", max_connections: %d, timeout: %s, max_attempts: %d}
+smtp: {%s, from: "Proving <digest@news.example.com>", timeout: %s, max_attempts: %d}
 log: {level: warn}
 digests:
 %s
 %s`, o.site, filepath.Join(o.dir, "herald.db"), testSecret, o.listen, testAdmin, o.perHour, o.httpExtra, o.refresh, out,
-		host, port, o.tls, o.conns, o.timeout, o.maxAttempts, o.digests, o.extra)
+		smtp, o.timeout, o.maxAttempts, o.digests, o.extra)
 	p := filepath.Join(o.dir, "herald.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
