@@ -26,8 +26,9 @@ type progressEvent struct {
 // editionEvents streams an edition's progress as Server-Sent Events, read
 // from the database every admin.progress_interval, so it shows editions
 // any process sends. The stream clears the server's write timeout (it
-// lasts as long as the edition) and ends when the edition finishes or the
-// browser goes away.
+// lasts as long as the edition) and ends when the edition finishes, the
+// browser goes away, or the session ends (logout, lifetime, a password
+// change), checked at every reading.
 func (h *Handler) editionEvents(w http.ResponseWriter, r *http.Request, rq *request) {
 	id, ok := pathID(r)
 	if !ok {
@@ -104,6 +105,11 @@ func (h *Handler) editionEvents(w http.ResponseWriter, r *http.Request, rq *requ
 		case <-h.stopping:
 			return // the server is shutting down: let it
 		case <-tick.C:
+		}
+		if !h.stillSignedIn(r, rq) { // logged out, expired or password changed meanwhile
+			fmt.Fprint(w, "event: ended\ndata: {}\n\n")
+			_ = rc.Flush()
+			return
 		}
 	}
 }

@@ -294,3 +294,63 @@ func TestTimezone(t *testing.T) {
 		t.Fatalf("dashboard:\n%s", body)
 	}
 }
+
+// An open progress stream ends when its session does: a logout from
+// another tab ends it within a reading or two, although the edition is
+// still sending.
+func TestProgressStreamEndsAtLogout(t *testing.T) {
+	e := newEnv(t, envOptions{yaml: "admin: { progress_interval: 50ms }"})
+	e.seed(3)
+	ctx := context.Background()
+	ed, _, err := e.st.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: e.clock.Now(), Since: e.clock.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetEditionStatus(ctx, ed.ID, model.EditionSending); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser().mustLogin(editorEmail)
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	req, _ := http.NewRequestWithContext(rctx, "GET", e.srv.URL+fmt.Sprintf("/admin/editions/%d/events", ed.ID), nil)
+	u, _ := url.Parse(e.srv.URL + "/admin/")
+	for _, c := range b.c.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream: %d", resp.StatusCode)
+	}
+	ended := make(chan string, 1)
+	go func() {
+		var last string
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				last = ev
+			}
+		}
+		ended <- last
+	}()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case ev := <-ended:
+		t.Fatalf("the stream ended before the logout (last event %q)", ev)
+	default:
+	}
+	if code, _, _ := b.post("/admin/logout", url.Values{"csrf": {b.csrf}}); code != http.StatusSeeOther {
+		t.Fatalf("logout: %d", code)
+	}
+	select {
+	case ev := <-ended:
+		if ev != "ended" {
+			t.Fatalf("the stream ended with %q, want ended", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the progress stream outlived the logout")
+	}
+}

@@ -1,12 +1,14 @@
 package admin
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/heraldnews/herald/internal/editor"
 	"github.com/heraldnews/herald/internal/model"
@@ -108,6 +110,27 @@ func (h *Handler) session(r *http.Request) (*request, bool) {
 	}
 	h.sm.Put(ctx, keySeen, now)
 	return &request{ed: ed, csrf: h.sm.GetString(ctx, keyCSRF), client: h.client(r)}, true
+}
+
+// stillSignedIn reports whether the session a long request (the progress
+// stream) began with still stands: not logged out (its row is gone), not
+// past its lifetime, and no password change since. It reads the store,
+// not the request's copy of the session.
+func (h *Handler) stillSignedIn(r *http.Request, rq *request) bool {
+	ctx := r.Context()
+	// Load the session afresh: a context that carries none (Load keeps a
+	// session already loaded), bounded like any request's read.
+	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stored, err := h.sm.Load(fctx, h.sm.Token(ctx))
+	if err != nil || h.sm.GetInt64(stored, keyEditor) != rq.ed.ID { // logged out: the row is gone
+		return false
+	}
+	if h.now().Unix()-h.sm.GetInt64(stored, keyLogin) > int64(h.cfg.Admin.SessionLifetime.D().Seconds()) {
+		return false
+	}
+	ed, err := h.opt.Accounts.Editor(ctx, rq.ed.ID)
+	return err == nil && ed.SessionGen == h.sm.GetInt64(stored, keyGen)
 }
 
 // startSession signs ed in on a new session token (no fixation: whatever
