@@ -193,6 +193,13 @@ func (s *Service) SavePreferences(ctx context.Context, tok string, wanted map[st
 			}
 		}
 	}
+	if undo == "" {
+		// No unsubscribe here, but the follows or digests changed: an
+		// older undo link would now revert them.
+		if err := s.dropUndos(ctx, sub.ID); err != nil {
+			return Preferences{}, err
+		}
+	}
 	s.log.Info("preferences saved", "subscriber", sub.ID)
 	p, err := s.preferencesOf(ctx, sub)
 	p.Undo = undo

@@ -17,8 +17,10 @@ type UndoStore interface {
 	SaveUndo(ctx context.Context, subscriberID int64, subs []model.Subscription, expires time.Time) (int64, error)
 	// Undo returns a snapshot: whose it is and what it kept (ENOTFOUND once gone).
 	Undo(ctx context.Context, id int64) (int64, []model.Subscription, error)
-	// DropUndo removes a snapshot once it has restored.
-	DropUndo(ctx context.Context, id int64) error
+	// ClaimUndo removes a snapshot for its one restore (false: gone already).
+	ClaimUndo(ctx context.Context, id int64) (bool, error)
+	// DropUndos removes every snapshot of a subscriber.
+	DropUndos(ctx context.Context, subscriberID int64) error
 }
 
 // UndoTTL is how long an undo link works.
@@ -108,6 +110,13 @@ func (s *Service) Undo(ctx context.Context, tok string) (Restoration, error) {
 	} else if blocked {
 		return r, ErrSuppressed
 	}
+	// An undo link restores once: claimed before the restore, so of two
+	// at once one restores and the other says the link no longer applies.
+	if ok, err := s.opt.Undo.ClaimUndo(ctx, r.id); err != nil {
+		return r, err
+	} else if !ok {
+		return r, ErrUndoGone
+	}
 	for _, su := range r.subs {
 		if _, err := s.digest(su.Digest); err != nil {
 			continue
@@ -116,11 +125,15 @@ func (s *Service) Undo(ctx context.Context, tok string) (Restoration, error) {
 			return r, err
 		}
 	}
-	// An undo link restores once: used again (or after a later
-	// unsubscribe replaced it) it says it no longer applies.
-	if err := s.opt.Undo.DropUndo(ctx, r.id); err != nil {
-		return r, err
-	}
 	s.log.Info("unsubscribe undone", "subscriber", r.Subscriber.ID)
 	return r, nil
+}
+
+// dropUndos ends a reader's undo links after a change an old link must not
+// revert (a one-click unsubscribe, saved preferences that made no link).
+func (s *Service) dropUndos(ctx context.Context, subscriberID int64) error {
+	if s.opt.Undo == nil {
+		return nil
+	}
+	return s.opt.Undo.DropUndos(ctx, subscriberID)
 }

@@ -64,6 +64,8 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string, oneClick bool) (U
 			if u.Undo, err = s.snapshot(ctx, u.Subscription.SubscriberID, before); err != nil {
 				return u, err
 			}
+		} else if err := s.dropUndos(ctx, u.Subscription.SubscriberID); err != nil {
+			return u, err // an older page's undo link would bring this digest back
 		}
 		if err := s.store.SetSubscriptionStatus(ctx, u.Subscription.ID, model.SubscriptionUnsubscribed); err != nil {
 			return u, err

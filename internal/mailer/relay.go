@@ -3,6 +3,7 @@ package mailer
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -247,12 +248,14 @@ func (m *Mailer) judge(r *relay, res model.SendResult, v verdict) {
 		// is a relay answering 4xx to everything: benched like one that
 		// blames itself, so its work goes to the others.
 		r.temps++
-		r.lastErr = res.Reply
-		if r.temps < tempBench {
-			return
+		if r.temps < tempBench || len(m.relays) == 1 {
+			return // a single relay is not benched: it would only fail sooner
 		}
 		v = verdictRelay
 		r.failures = relayBench
+		// Not the last reply itself: it names one recipient, and the
+		// bench's reason shows on other readers' deliveries.
+		res.Reply = strings.TrimSpace(fmt.Sprintf("%d recipients in a row answered 4xx (last: %d %s", r.temps, res.Code, res.Enhanced)) + ")"
 	}
 	switch v {
 	case verdictDone:

@@ -80,11 +80,22 @@ func (s *Store) Undo(ctx context.Context, id int64) (int64, []model.Subscription
 	return subscriberID, subs, nil
 }
 
-// DropUndo removes snapshot id once it has been used: an undo link
-// restores once.
-func (s *Store) DropUndo(ctx context.Context, id int64) error {
-	if _, err := s.W.ExecContext(ctx, `DELETE FROM undo_snapshots WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("store: drop undo %d: %w", id, err)
+// ClaimUndo removes snapshot id for the one restore it allows, and reports
+// whether this call removed it: of two restores at once, one wins.
+func (s *Store) ClaimUndo(ctx context.Context, id int64) (bool, error) {
+	res, err := s.W.ExecContext(ctx, `DELETE FROM undo_snapshots WHERE id = ? AND expires_at >= ?`, id, s.Now().Unix())
+	if err != nil {
+		return false, fmt.Errorf("store: claim undo %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// DropUndos removes every snapshot of a subscriber: their subscriptions
+// changed in a way an older undo link must not revert.
+func (s *Store) DropUndos(ctx context.Context, subscriberID int64) error {
+	if _, err := s.W.ExecContext(ctx, `DELETE FROM undo_snapshots WHERE subscriber_id = ?`, subscriberID); err != nil {
+		return fmt.Errorf("store: drop the undo snapshots of subscriber %d: %w", subscriberID, err)
 	}
 	return nil
 }

@@ -30,8 +30,11 @@ func TestUndoSnapshotsNeverReuseIDs(t *testing.T) {
 	if _, _, err := s.Undo(ctx, first); model.ErrorCode(err) != model.ENOTFOUND {
 		t.Fatalf("a superseded snapshot: %v", err)
 	}
-	if err := s.DropUndo(ctx, second); err != nil { // used
-		t.Fatal(err)
+	if ok, err := s.ClaimUndo(ctx, second); err != nil || !ok { // used
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if ok, err := s.ClaimUndo(ctx, second); err != nil || ok {
+		t.Fatalf("a second claim of one snapshot: %v %v", ok, err)
 	}
 	third, err := s.SaveUndo(ctx, bob.ID, subs, later) // the table is empty now
 	if err != nil {

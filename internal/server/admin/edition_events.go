@@ -27,8 +27,8 @@ type progressEvent struct {
 // from the database every admin.progress_interval, so it shows editions
 // any process sends. The stream clears the server's write timeout (it
 // lasts as long as the edition) and ends when the edition finishes, the
-// browser goes away, or the session ends (logout, lifetime, a password
-// change), checked at every reading.
+// browser goes away, or the session ends (logout, idle time, lifetime, a
+// password change), checked at every reading.
 func (h *Handler) editionEvents(w http.ResponseWriter, r *http.Request, rq *request) {
 	id, ok := pathID(r)
 	if !ok {

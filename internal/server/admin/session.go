@@ -114,8 +114,11 @@ func (h *Handler) session(r *http.Request) (*request, bool) {
 
 // stillSignedIn reports whether the session a long request (the progress
 // stream) began with still stands: not logged out (its row is gone), not
-// past its lifetime, and no password change since. It reads the store,
-// not the request's copy of the session.
+// idle past admin.session_idle (watching a stream is not activity: the
+// stream saves the session once, when it opens), not past its lifetime,
+// its account not removed, and no password change since. It reads the
+// store, not the request's copy of the session; a read that fails keeps
+// the stream going.
 func (h *Handler) stillSignedIn(r *http.Request, rq *request) bool {
 	ctx := r.Context()
 	// Load the session afresh: a context that carries none (Load keeps a
@@ -123,14 +126,20 @@ func (h *Handler) stillSignedIn(r *http.Request, rq *request) bool {
 	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	stored, err := h.sm.Load(fctx, h.sm.Token(ctx))
-	if err != nil || h.sm.GetInt64(stored, keyEditor) != rq.ed.ID { // logged out: the row is gone
+	if err != nil {
+		return true // the store could not say: the next reading asks again
+	}
+	if h.sm.GetInt64(stored, keyEditor) != rq.ed.ID { // logged out: the row is gone (or idle past session_idle)
 		return false
 	}
 	if h.now().Unix()-h.sm.GetInt64(stored, keyLogin) > int64(h.cfg.Admin.SessionLifetime.D().Seconds()) {
 		return false
 	}
 	ed, err := h.opt.Accounts.Editor(ctx, rq.ed.ID)
-	return err == nil && ed.SessionGen == h.sm.GetInt64(stored, keyGen)
+	if err != nil {
+		return model.ErrorCode(err) != model.ENOTFOUND // an account removed ends it; a failed read does not
+	}
+	return ed.SessionGen == h.sm.GetInt64(stored, keyGen)
 }
 
 // startSession signs ed in on a new session token (no fixation: whatever

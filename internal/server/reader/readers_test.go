@@ -130,6 +130,26 @@ func TestUndoRestoresExactly(t *testing.T) {
 		t.Fatalf("a superseded undo link restored daily: %s", st)
 	}
 
+	// A one-click unsubscribe makes no undo link, and ends the older one:
+	// it would bring the digest back.
+	if _, err := e.store.UpsertSubscription(ctx, sub.ID, "daily", nil, nil, model.SubscriptionActive); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.UpsertSubscription(ctx, sub.ID, "weekly", nil, nil, model.SubscriptionActive); err != nil {
+		t.Fatal(err)
+	}
+	_, page := e.do("POST", unsub, "x=1") // daily, from the page: an undo link
+	weekly := "/unsubscribe?token=" + e.svc.Tokens().Make(token.Unsubscribe, e.subscriptions(sub)["weekly"].ID, 0x7fffffff)
+	if code, _ := e.do("POST", weekly, "List-Unsubscribe=One-Click"); code != 200 {
+		t.Fatalf("one-click: %d", code)
+	}
+	if code, _ := e.do("POST", strings.ReplaceAll(undoRE.FindStringSubmatch(page)[1], "&amp;", "&"), "x=1"); code != http.StatusNotFound {
+		t.Fatalf("an undo link older than a one-click unsubscribe: %d", code)
+	}
+	if st := e.subscriptions(sub)["weekly"].Status; st != model.SubscriptionUnsubscribed {
+		t.Fatalf("the one-click unsubscribe was undone: weekly %s", st)
+	}
+
 	// A one-click POST shows no page and makes no undo; an undo link for
 	// a reader since erased restores nothing.
 	if code, body := e.do("POST", unsub, "List-Unsubscribe=One-Click"); code != 200 || undoRE.MatchString(body) {

@@ -184,8 +184,12 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 		req subscription.Request
 		bot botCheck
 	)
-	r.Body = http.MaxBytesReader(w, r.Body, web.MaxFormBytes)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	limit := int64(web.MaxFormBytes)
+	if mt == "multipart/form-data" {
+		limit *= 4 // each field carries a boundary and its headers: ~100 bytes more than urlencoded
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	switch mt {
 	case "application/json":
 		var body struct {
@@ -218,7 +222,7 @@ func parseSubscribe(w http.ResponseWriter, r *http.Request) (subscription.Reques
 		parse := r.ParseForm
 		if mt == "multipart/form-data" { // a publisher's form with enctype="multipart/form-data"
 			parse = func() error {
-				err := r.ParseMultipartForm(web.MaxFormBytes) // the body is bounded: nothing goes to disk
+				err := r.ParseMultipartForm(limit) // the body is bounded by limit: nothing goes to disk
 				if r.MultipartForm != nil {
 					r.MultipartForm.RemoveAll()
 				}

@@ -26,6 +26,11 @@
     box.dataset.state = "finished";
     if (hint) { hint.textContent = "Finished. Reload to see every delivery."; }
   });
+  es.addEventListener("ended", function () {
+    es.close();
+    box.dataset.state = "finished";
+    if (hint) { hint.textContent = "Your session has ended: log in again to follow this edition."; }
+  });
   es.onerror = function () {
     if (box.dataset.state === "finished") { return; }
     if (hint) { hint.textContent = "The live counts stopped; reload to see the latest."; }
