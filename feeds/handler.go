@@ -135,14 +135,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	hdr["Vary"] = hVary
 	hdr["Etag"] = hETag
-	hdr["Last-Modified"] = p.hLastModified
 	if p.hCacheControl != nil {
 		hdr["Cache-Control"] = p.hCacheControl
 	}
 	if notModified(r, etag, p.mod) {
+		// RFC 9110 §15.4.5: a 304 carries ETag, Vary and Cache-Control,
+		// and no other representation metadata (Last-Modified adds
+		// nothing beside an ETag).
 		w.WriteHeader(http.StatusNotModified)
 		return http.StatusNotModified
 	}
+	hdr["Last-Modified"] = p.hLastModified
 	hdr["Content-Type"] = p.hContentType
 	hdr["Content-Length"] = hLen
 	if gz {

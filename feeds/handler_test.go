@@ -93,6 +93,9 @@ func TestHandlerConditionalGzipHead(t *testing.T) {
 	}
 	if w := do(t, h, "GET", "/feeds/all.atom", "If-None-Match", etag); w.Code != 304 || w.Body.Len() != 0 || w.Header().Get("Etag") != etag {
 		t.Errorf("If-None-Match: %d", w.Code)
+	} else if w.Header().Get("Vary") == "" || w.Header().Get("Last-Modified") != "" || w.Header().Get("Content-Type") != "" {
+		// RFC 9110 §15.4.5: ETag, Vary (and Cache-Control), no other metadata.
+		t.Errorf("304 headers: %v", w.Header())
 	}
 	if w := do(t, h, "GET", "/feeds/all.atom", "If-None-Match", `"other", `+etag); w.Code != 304 {
 		t.Errorf("If-None-Match list: %d", w.Code)
