@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/smtptest"
+	"github.com/heraldnews/herald/internal/testkit"
 )
 
 // keeper is a digest.Mailer that remembers each message it hands to the
@@ -103,39 +103,7 @@ func TestAssembledMessagesParseAndDecode(t *testing.T) {
 		}
 		files = append(files, f)
 	}
-	pythonStrict(t, files)
-}
-
-// pythonStrict parses files with Debian's Python email package and
-// email.policy.strict: no defects.
-func pythonStrict(t *testing.T, files []string) {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", py, err)
-		}
-		t.Skipf("%s not installed", py)
-	}
-	const script = `
-import email, email.policy, sys
-bad = []
-for f in sys.argv[1:]:
-    with open(f, 'rb') as fh:
-        m = email.message_from_binary_file(fh, policy=email.policy.strict)
-    for part in m.walk():
-        bad += [(f, part.get_content_type(), d) for d in part.defects]
-        for k, v in part.items():
-            bad += [(f, k, d) for d in getattr(v, 'defects', ())]
-        if not part.is_multipart():
-            part.get_content()
-if bad:
-    print(bad[:20])
-    sys.exit(1)
-`
-	if out, err := exec.Command(py, append([]string{"-c", script}, files...)...).CombinedOutput(); err != nil {
-		t.Fatalf("python3 strict parser: %v\n%s", err, out)
-	}
+	testkit.PythonStrict(t, files)
 }
 
 // TestArticleTextCannotReachReaderValues: a CMS row that spells out what

@@ -10,7 +10,6 @@ import (
 	"mime/multipart"
 	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/i18n"
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/testkit"
 	"github.com/heraldnews/herald/subscription"
 )
 
@@ -108,7 +108,7 @@ func TestTransactionalMailLanguages(t *testing.T) {
 					t.Errorf("%s: English subject %q", c.kind, subject)
 				}
 			}
-			pythonStrict(t, files)
+			testkit.PythonStrict(t, files)
 		})
 	}
 }
@@ -162,36 +162,4 @@ func decodeMail(t *testing.T, raw []byte) (subject, text, htm string) {
 		t.Fatalf("text %d bytes, HTML %d bytes", len(text), len(htm))
 	}
 	return subject, text, htm
-}
-
-// pythonStrict parses files with Debian's Python email package and
-// email.policy.strict: no defects, every part's content readable.
-func pythonStrict(t *testing.T, files []string) {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", py, err)
-		}
-		t.Skipf("%s not installed", py)
-	}
-	const script = `
-import email, email.policy, sys
-bad = []
-for f in sys.argv[1:]:
-    with open(f, 'rb') as fh:
-        m = email.message_from_binary_file(fh, policy=email.policy.strict)
-    for part in m.walk():
-        bad += [(f, part.get_content_type(), d) for d in part.defects]
-        for k, v in part.items():
-            bad += [(f, k, d) for d in getattr(v, 'defects', ())]
-        if not part.is_multipart():
-            part.get_content()
-if bad:
-    print(bad[:20])
-    sys.exit(1)
-`
-	if out, err := exec.Command(py, append([]string{"-c", script}, files...)...).CombinedOutput(); err != nil {
-		t.Fatalf("python3 strict parser: %v\n%s", err, out)
-	}
 }

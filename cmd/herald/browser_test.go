@@ -39,39 +39,7 @@ func TestEditorsInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: not in -short")
 	}
-	need := func(what string, err error) {
-		if err == nil {
-			return
-		}
-		if os.Getenv("HERALD_BROWSER_TESTS") == "1" {
-			t.Fatalf("browser test needs %s: %v", what, err)
-		}
-		t.Skipf("browser test needs %s: %v", what, err)
-	}
-	chromium, err := exec.LookPath("chromium")
-	need("chromium", err)
-	mailpit, err := exec.LookPath("mailpit")
-	need("mailpit (go install github.com/axllent/mailpit@v1.33.1)", err)
-	axePath := os.Getenv("HERALD_AXE_JS")
-	if axePath == "" {
-		home, _ := os.UserHomeDir()
-		axePath = filepath.Join(home, ".cache/herald-axe/node_modules/axe-core/axe.min.js")
-	}
-	axe, err := os.ReadFile(axePath)
-	need("axe-core (npm install axe-core)", err)
-	shots := os.Getenv("HERALD_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-
-	// mailpit, on loopback.
-	work := t.TempDir()
-	smtpAddr, uiAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
-	mp := exec.Command(mailpit, "--smtp", smtpAddr, "--listen", uiAddr, "--database", filepath.Join(work, "mailpit.db"), "--smtp-auth-allow-insecure")
-	if err := mp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mp.Process.Kill(); _ = mp.Wait() })
+	chromium, axe, shots, work, smtpAddr, uiAddr := startBrowserKit(t)
 	mailpitTotal := func() int {
 		resp, err := http.Get("http://" + uiAddr + "/api/v1/messages?limit=1")
 		if err != nil {
@@ -350,4 +318,46 @@ func axeCheck(ctx context.Context, tg *chromedp.Target, t *testing.T, page, src 
 		}
 	}
 	return nil
+}
+
+// startBrowserKit finds what the browser tests need — chromium, mailpit and
+// axe-core (HERALD_AXE_JS, default
+// ~/.cache/herald-axe/node_modules/axe-core/axe.min.js) — skipping the test
+// without them unless HERALD_BROWSER_TESTS=1 (.ci/run) makes that a
+// failure, and starts mailpit on loopback. It returns chromium's path,
+// axe-core's source, the screenshot folder (HERALD_SCREENSHOTS or a
+// temporary one), a work folder and mailpit's SMTP and web addresses.
+func startBrowserKit(t *testing.T) (chromium string, axe []byte, shots, work, smtpAddr, uiAddr string) {
+	t.Helper()
+	need := func(what string, err error) {
+		if err == nil {
+			return
+		}
+		if os.Getenv("HERALD_BROWSER_TESTS") == "1" {
+			t.Fatalf("browser test needs %s: %v", what, err)
+		}
+		t.Skipf("browser test needs %s: %v", what, err)
+	}
+	chromium, err := exec.LookPath("chromium")
+	need("chromium", err)
+	mailpit, err := exec.LookPath("mailpit")
+	need("mailpit (go install github.com/axllent/mailpit@v1.33.1)", err)
+	axePath := os.Getenv("HERALD_AXE_JS")
+	if axePath == "" {
+		home, _ := os.UserHomeDir()
+		axePath = filepath.Join(home, ".cache/herald-axe/node_modules/axe-core/axe.min.js")
+	}
+	axe, err = os.ReadFile(axePath)
+	need("axe-core (npm install axe-core)", err)
+	if shots = os.Getenv("HERALD_SCREENSHOTS"); shots == "" {
+		shots = t.TempDir()
+	}
+	work = t.TempDir()
+	smtpAddr, uiAddr = testkit.FreeAddr(t), testkit.FreeAddr(t)
+	mp := exec.Command(mailpit, "--smtp", smtpAddr, "--listen", uiAddr, "--database", filepath.Join(work, "mailpit.db"), "--smtp-auth-allow-insecure")
+	if err := mp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mp.Process.Kill(); _ = mp.Wait() })
+	return chromium, axe, shots, work, smtpAddr, uiAddr
 }

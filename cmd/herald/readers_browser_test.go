@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -40,38 +39,7 @@ func TestReadersInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: not in -short")
 	}
-	need := func(what string, err error) {
-		if err == nil {
-			return
-		}
-		if os.Getenv("HERALD_BROWSER_TESTS") == "1" {
-			t.Fatalf("browser test needs %s: %v", what, err)
-		}
-		t.Skipf("browser test needs %s: %v", what, err)
-	}
-	chromium, err := exec.LookPath("chromium")
-	need("chromium", err)
-	mailpit, err := exec.LookPath("mailpit")
-	need("mailpit (go install github.com/axllent/mailpit@v1.33.1)", err)
-	axePath := os.Getenv("HERALD_AXE_JS")
-	if axePath == "" {
-		home, _ := os.UserHomeDir()
-		axePath = filepath.Join(home, ".cache/herald-axe/node_modules/axe-core/axe.min.js")
-	}
-	axe, err := os.ReadFile(axePath)
-	need("axe-core (npm install axe-core)", err)
-	shots := os.Getenv("HERALD_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-
-	work := t.TempDir()
-	smtpAddr, uiAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
-	mp := exec.Command(mailpit, "--smtp", smtpAddr, "--listen", uiAddr, "--database", filepath.Join(work, "mailpit.db"), "--smtp-auth-allow-insecure")
-	if err := mp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mp.Process.Kill(); _ = mp.Wait() })
+	chromium, axe, shots, work, smtpAddr, uiAddr := startBrowserKit(t)
 	mpGet := func(path string, v any) error {
 		resp, err := http.Get("http://" + uiAddr + path)
 		if err != nil {

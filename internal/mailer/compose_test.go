@@ -3,7 +3,6 @@ package mailer_test
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +13,8 @@ import (
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // wantHeaders is the exact header set of testMessage, in order.
 var wantHeaders = []string{"Date", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version",
@@ -44,19 +42,7 @@ func TestGolden(t *testing.T) {
 			if again := writeMessage(t, msg); !bytes.Equal(got, again) {
 				t.Fatal("output is not deterministic")
 			}
-			golden := filepath.Join("testdata", name)
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("output differs from %s (go test -run TestGolden -update rewrites it):\n%s", golden, got)
-			}
+			testkit.Golden(t, filepath.Join("testdata", name), got)
 			parseMessage(t, got)
 		})
 	}
