@@ -67,6 +67,10 @@ type Main struct {
 	// images).
 	extraRoutes []server.Registrar
 
+	// cacheKiB is the database's page cache per connection (0: SQLite's
+	// default); a command sets it before open.
+	cacheKiB int
+
 	// Set by load.
 	Config *config.Config
 	Log    *slog.Logger
@@ -196,7 +200,7 @@ func (m *Main) open(ctx context.Context) error {
 	if m.Store != nil {
 		return nil
 	}
-	st, err := store.Open(ctx, m.Config.Database, store.Options{Logger: m.Log, Now: m.Now})
+	st, err := store.Open(ctx, m.Config.Database, store.Options{Logger: m.Log, Now: m.Now, CacheKiB: m.cacheKiB})
 	if err != nil {
 		return fmt.Errorf("database %s: %w", m.Config.Database, err)
 	}

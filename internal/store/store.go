@@ -47,6 +47,10 @@ type Store struct {
 type Options struct {
 	// Readers caps the reader pool (default 8).
 	Readers int
+	// CacheKiB is each connection's SQLite page cache in KiB (0: SQLite's
+	// default, 2,000). A command that streams through the database once
+	// (send-now) needs little: the operating system caches the file.
+	CacheKiB int
 	// Logger receives warnings about bad rows (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -55,8 +59,13 @@ type Options struct {
 
 // DSN returns the modernc DSN for path with herald's pragmas. readOnly adds
 // query_only(1).
-func DSN(path string, readOnly bool) string {
+func DSN(path string, readOnly bool) string { return dsn(path, readOnly, 0) }
+
+func dsn(path string, readOnly bool, cacheKiB int) string {
 	q := url.Values{}
+	if cacheKiB > 0 {
+		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
+	}
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -84,7 +93,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	w, err := sql.Open("sqlite", DSN(path, false))
+	w, err := sql.Open("sqlite", dsn(path, false, opt.CacheKiB))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -100,7 +109,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", DSN(path, true))
+	r, err := sql.Open("sqlite", dsn(path, true, opt.CacheKiB))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)

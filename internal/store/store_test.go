@@ -379,3 +379,41 @@ func TestReaderIsQueryOnly(t *testing.T) {
 		t.Errorf("foreign_keys off on the reader")
 	}
 }
+
+// TestCacheKiB: Options.CacheKiB sets every connection's page cache, the
+// writer's and each reader's; without it SQLite's default stands.
+func TestCacheKiB(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/herald.db"
+	for _, c := range []struct {
+		kib  int
+		want int64
+	}{{0, -2000}, {256, -256}} {
+		s, err := Open(ctx, path, Options{CacheKiB: c.kib})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w int64
+		if err := s.W.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&w); err != nil || w != c.want {
+			t.Errorf("CacheKiB %d: writer cache_size %d (%v), want %d", c.kib, w, err, c.want)
+		}
+		// Two readers at once: the pragma is on each new connection.
+		c1, err := s.R.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := s.R.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, conn := range []*sql.Conn{c1, c2} {
+			var r int64
+			if err := conn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&r); err != nil || r != c.want {
+				t.Errorf("CacheKiB %d: reader %d cache_size %d (%v), want %d", c.kib, i, r, err, c.want)
+			}
+		}
+		c1.Close()
+		c2.Close()
+		s.Close()
+	}
+}
