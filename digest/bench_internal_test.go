@@ -17,7 +17,7 @@ import (
 	"github.com/heraldnews/herald/internal/store"
 )
 
-func benchService(b *testing.B) (*Service, *store.Store) {
+func benchService(b testing.TB) (*Service, *store.Store) {
 	b.Helper()
 	cfg, err := config.Parse([]byte(`
 site: { name: "The Herald", url: "https://news.example.com", postal_address: "1 Fleet Street" }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"hash/maphash"
 	"html"
 	"strconv"
 	"strings"
@@ -53,7 +54,12 @@ func newPlaceholders() placeholderSet {
 // few KB) rather than two copies of an 18 KB message, and the cache is a
 // least-recently-used list bounded in bytes (renderCacheBytes), which holds
 // every article set of a typical edition: a miss costs a render and a CSS
-// inlining, milliseconds.
+// inlining, milliseconds. When nearly every reader's set is their own
+// (fewer than 1 lookup in reuseMin asks for a set asked for among the
+// last ghostKeys, cached or not), entries are dead weight that still hold
+// their parts' encodings, so the bound drops to lowReuseCacheBytes until
+// sets repeat again. Reuse is counted against the recent keys, not the
+// cache, so a small cache does not keep itself small.
 type renderer struct {
 	cfg     *config.Config
 	digest  config.Digest
@@ -68,9 +74,17 @@ type renderer struct {
 	cache      map[string]*list.Element // of *rendered
 	lru        list.List                // most recently used first
 	cacheBytes int
-	lines      map[string]string // interned lines
-	lineBytes  int
-	ph         placeholderSet
+	// lookups and reused count recent lookups and those whose key is among
+	// the last ghostKeys asked for (seen, ring), both halved every window
+	// lookups (reuseWindow; tests lower it).
+	lookups, reused, window int
+	seen                    map[uint64]struct{}
+	ring                    []uint64
+	ringAt                  int
+	seed                    maphash.Seed
+	lines                   map[string]string // interned lines
+	lineBytes               int
+	ph                      placeholderSet
 }
 
 type rendered struct {
@@ -180,9 +194,15 @@ func (r *renderer) intern(line string) string {
 // per-template encoding, charged at pieceBytes a piece) and the interned
 // runs of lines.
 const (
-	renderCacheBytes = 3 << 20
-	lineInternBytes  = 2 << 20
-	pieceBytes       = 64
+	renderCacheBytes   = 3 << 20
+	lowReuseCacheBytes = 256 << 10
+	lineInternBytes    = 2 << 20
+	pieceBytes         = 64
+	// reuseWindow and reuseMin: over the last lookups (about 2 ×
+	// reuseWindow), fewer than 1 in reuseMin finding their set is low reuse.
+	reuseWindow = 1024
+	reuseMin    = 4
+	ghostKeys   = 4096
 )
 
 func newRenderer(cfg *config.Config, d config.Digest, t *Templates, editionDate time.Time) *renderer {
@@ -190,7 +210,7 @@ func newRenderer(cfg *config.Config, d config.Digest, t *Templates, editionDate 
 		cfg: cfg, digest: d, tmpl: t, baseURL: cfg.HTTP.BaseURL, archiveURL: archiveIndex(cfg, d),
 		date:  t.cat.Date(editionDate.In(d.Location())),
 		cache: map[string]*list.Element{}, lines: map[string]string{},
-		ph: newPlaceholders(),
+		ph: newPlaceholders(), window: reuseWindow, seen: map[uint64]struct{}{}, seed: maphash.MakeSeed(),
 	}
 }
 
@@ -292,6 +312,12 @@ func (r *renderer) renderBody(arts []*ArticleView, p part) (string, *model.Body,
 func (r *renderer) lookup(key string) *rendered {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.lookups++; r.lookups >= 2*r.window {
+		r.lookups, r.reused = r.lookups/2, r.reused/2
+	}
+	if h := maphash.String(r.seed, key); r.sawRecently(h) {
+		r.reused++
+	}
 	if e := r.cache[key]; e != nil {
 		r.lru.MoveToFront(e)
 		return e.Value.(*rendered)
@@ -329,12 +355,41 @@ func (r *renderer) fill(c *rendered, arts []*ArticleView, p part) {
 		return // evicted while rendering
 	}
 	r.cacheBytes += c.size
-	for r.cacheBytes > renderCacheBytes && r.lru.Len() > 1 {
+	for limit := r.cacheLimit(); r.cacheBytes > limit && r.lru.Len() > 1; {
 		old := r.lru.Back().Value.(*rendered)
 		r.lru.Remove(r.lru.Back())
 		delete(r.cache, old.key)
 		r.cacheBytes -= old.size
 	}
+}
+
+// cacheLimit is the cache's bound in bytes: renderCacheBytes, or
+// lowReuseCacheBytes while few lookups repeat a recent set — and for the
+// first window/16 lookups, before reuse shows: a cache that fills first
+// and shrinks later has already set the process's peak (measured:
+// docs/benchmarks.md, the worst case for memory). Called with r.mu held.
+func (r *renderer) cacheLimit() int {
+	if r.lookups < r.window/16 || r.reused*reuseMin < r.lookups {
+		return lowReuseCacheBytes
+	}
+	return renderCacheBytes
+}
+
+// sawRecently reports whether h was among the last ghostKeys keys looked
+// up, and remembers it. Called with r.mu held.
+func (r *renderer) sawRecently(h uint64) bool {
+	if _, ok := r.seen[h]; ok {
+		return true
+	}
+	if len(r.ring) < ghostKeys {
+		r.ring = append(r.ring, h)
+	} else {
+		delete(r.seen, r.ring[r.ringAt])
+		r.ring[r.ringAt] = h
+		r.ringAt = (r.ringAt + 1) % ghostKeys
+	}
+	r.seen[h] = struct{}{}
+	return false
 }
 
 func (r *renderer) templateKey() string {
