@@ -75,8 +75,9 @@
 // recipient's name, address and tokens; the HTML's CSS is inlined then
 // with go-premailer. The result is cut into a model.Template (runs of
 // lines, interned, split at each article's URL, so article sets share
-// their text) and cached in a byte-bounded LRU, whose bound drops to 256 KiB
-// while readers' sets do not repeat (every entry would be dead weight). A message is the article
-// set's templates with the reader's values (model.Body): the mailer
-// encodes each template's text once and copies it into every message.
+// their text) and cached in a byte-bounded LRU, whose bound drops to
+// 256 KiB while readers' sets do not repeat (every entry would be dead
+// weight). A message is the article set's templates with the reader's
+// values (model.Body): the mailer encodes each template's text once and
+// copies it into every message.
 package digest
