@@ -108,15 +108,7 @@ func TestProgressStreamOutlivesWriteTimeout(t *testing.T) {
 	b := e.browser().mustLogin(editorEmail)
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second) // a stream that never ends fails the test
 	defer rcancel()
-	req, _ := http.NewRequestWithContext(rctx, "GET", "http://"+ln.Addr().String()+fmt.Sprintf("/admin/editions/%d/events", ed.ID), nil)
-	u, _ := url.Parse(e.srv.URL + "/admin/")
-	for _, c := range b.c.Jar.Cookies(u) {
-		req.AddCookie(c)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.openEvents(t, rctx, "http://"+ln.Addr().String(), b, ed.ID)
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -312,15 +304,7 @@ func TestProgressStreamEndsAtLogout(t *testing.T) {
 	b := e.browser().mustLogin(editorEmail)
 	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer rcancel()
-	req, _ := http.NewRequestWithContext(rctx, "GET", e.srv.URL+fmt.Sprintf("/admin/editions/%d/events", ed.ID), nil)
-	u, _ := url.Parse(e.srv.URL + "/admin/")
-	for _, c := range b.c.Jar.Cookies(u) {
-		req.AddCookie(c)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.openEvents(t, rctx, e.srv.URL, b, ed.ID)
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("stream: %d", resp.StatusCode)
@@ -353,4 +337,24 @@ func TestProgressStreamEndsAtLogout(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the progress stream outlived the logout")
 	}
+}
+
+// openEvents opens edition id's progress stream on the server at base with
+// b's session cookies (the ones its jar holds for the test server), for as
+// long as ctx lasts.
+func (e *env) openEvents(t *testing.T, ctx context.Context, base string, b *browser, id int64) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, "GET", base+fmt.Sprintf("/admin/editions/%d/events", id), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(e.srv.URL + "/admin/")
+	for _, c := range b.c.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
