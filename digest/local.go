@@ -213,6 +213,7 @@ func (s *Service) planLocalPage(ctx context.Context, d config.Digest, e model.Ed
 		return nil, p, err
 	}
 	moves := make([]model.CursorMove, 0, len(since))
+	planned := s.now()
 	for _, sub := range subs {
 		from, ok := since[sub.SubscriberID]
 		if !ok {
@@ -224,6 +225,7 @@ func (s *Service) planLocalPage(ctx context.Context, d config.Digest, e model.Ed
 			del.Status, del.ArticleIDs = model.DeliverySkipped, nil
 			p.skipped++
 		} else {
+			del.MessageID = s.plannedMessageID(e.ID, sub.SubscriberID, planned)
 			p.pending++
 		}
 		cur, found := cursors[sub.SubscriberID]

@@ -59,6 +59,7 @@ func (s *Service) planOne(ctx context.Context, d config.Digest, e model.Edition,
 		return p, nil
 	}
 	p.through = subs[len(subs)-1].ID
+	at := s.now()
 	ids := make([]int64, 0, len(subs))
 	for _, sub := range subs {
 		ids = append(ids, sub.SubscriberID)
@@ -77,6 +78,7 @@ func (s *Service) planOne(ctx context.Context, d config.Digest, e model.Edition,
 			del.Status, del.ArticleIDs = model.DeliverySkipped, nil
 			p.skipped++
 		} else {
+			del.MessageID = s.plannedMessageID(e.ID, sub.SubscriberID, at)
 			p.pending++
 		}
 		p.deliveries = append(p.deliveries, del)

@@ -24,7 +24,9 @@ func (s *Store) SentByMail(ctx context.Context, id int64) (model.SentMessage, er
 }
 
 // SentByMessageID returns the delivery or transactional mail that went out
-// with Message-ID msgID ("<...>"), or ErrNotFound.
+// with Message-ID msgID ("<...>"), or ErrNotFound. A delivery has its id
+// from planning, so one still pending after an attempt whose outcome was
+// ambiguous (or that a server took and reported a failure for) is found too.
 func (s *Store) SentByMessageID(ctx context.Context, msgID string) (model.SentMessage, error) {
 	return s.sent(ctx, `SELECT * FROM (
 		SELECT d.id, 0, d.edition_id, d.subscriber_id, d.subscription_id, sb.email

@@ -170,7 +170,7 @@ func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, dige
 			}
 		}
 		del, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO deliveries
-			(edition_id, subscriber_id, subscription_id, status, next_attempt_at, article_ids) VALUES (?, ?, ?, ?, 0, ?)`)
+			(edition_id, subscriber_id, subscription_id, status, next_attempt_at, article_ids, message_id) VALUES (?, ?, ?, ?, 0, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, dige
 				dropped++
 				continue
 			}
-			if _, err := del.ExecContext(ctx, editionID, d.SubscriberID, d.SubscriptionID, d.Status, idList(d.ArticleIDs)); err != nil {
+			if _, err := del.ExecContext(ctx, editionID, d.SubscriberID, d.SubscriptionID, d.Status, idList(d.ArticleIDs), d.MessageID); err != nil {
 				return err
 			}
 		}

@@ -121,7 +121,8 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 // RecordDeliveries writes the outcome of a batch of attempts in one
 // transaction. Each d carries its new state: Status (sent, failed or
 // pending for a retry), Attempts, NextAttemptAt, LastReply, Relay, and for sent
-// ones MessageID, SentAt and ArticleIDs; a sent delivery also records its
+// ones SentAt and ArticleIDs; MessageID is recorded for a delivery planned
+// without one (a planned delivery keeps the id it was planned with); a sent delivery also records its
 // articles in received_articles for digest, so selection never repeats
 // them. bounced lists subscribers to mark bounced (a permanent 5.1.x). Only
 // rows still pending are updated, so a cancelled edition stays cancelled —
@@ -129,20 +130,27 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 // edition was cancelled while it was on its way: "what was sent to whom"
 // must stay true.
 func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error {
-	upd, rec, err := s.marks.get(ctx, s.W)
+	m, err := s.marks.get(ctx, s.W)
 	if err != nil {
 		return fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
 	}
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
-		upd := tx.StmtContext(ctx, upd)
-		rec := tx.StmtContext(ctx, rec)
+		upd, updID, rec := tx.StmtContext(ctx, m.upd), tx.StmtContext(ctx, m.updID), tx.StmtContext(ctx, m.rec)
 		for _, d := range ds {
 			var sent any
 			if !d.SentAt.IsZero() {
 				sent = d.SentAt.Unix()
 			}
-			if _, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.Relay, d.ID, d.Status); err != nil {
+			res, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID, d.Status)
+			if err != nil {
 				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				// Planned without a Message-ID (or no longer pending): the
+				// one attempted is recorded with the rest.
+				if _, err := updID.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.Relay, d.ID, d.Status); err != nil {
+					return err
+				}
 			}
 			if d.Status != model.DeliverySent {
 				continue
@@ -168,37 +176,52 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 	return nil
 }
 
-// markStmts are RecordDeliveries' two statements, prepared once on the
+// markStmts are RecordDeliveries' statements, prepared once on the
 // writer's one connection: the outbox commits results in small groups
 // (one per connection at most, as they come), and preparing them for
 // every transaction cost more than the rows (SQL parsing was a tenth of
 // send-now's CPU). Inside a transaction tx.StmtContext reuses them.
 type markStmts struct {
-	mu       sync.Mutex
-	upd, rec *sql.Stmt
+	mu              sync.Mutex
+	upd, updID, rec *sql.Stmt
 }
 
-func (m *markStmts) get(ctx context.Context, db *sql.DB) (upd, rec *sql.Stmt, err error) {
+// markSQL are the statements: upd, the new state of a delivery planned
+// with its Message-ID, leaving that column and so its index untouched (a
+// random index write per message was a fifth of send-now's time); updID,
+// the same with the Message-ID, for a delivery planned without one; rec,
+// a sent delivery's articles. Only rows still pending are updated, except
+// that an accepted message is recorded sent even in a cancelled edition.
+// rec is one statement per delivery, whatever its article count: each
+// statement costs far more than a row (BenchmarkRecordDeliveries).
+var markSQL = [3]string{
+	`UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?, sent_at = ?, relay = ?
+		WHERE id = ? AND message_id <> '' AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`,
+	`UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?, message_id = ?, sent_at = ?, relay = ?
+		WHERE id = ? AND message_id = '' AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`,
+	`INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
+		SELECT ?, ?, value, ? FROM json_each(?)`,
+}
+
+func (m *markStmts) get(ctx context.Context, db *sql.DB) (*markStmts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.upd != nil {
-		return m.upd, m.rec, nil
+		return m, nil
 	}
-	// Only rows still pending are updated, except that an accepted
-	// message is recorded sent even in a cancelled edition.
-	if upd, err = db.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?,
-		message_id = ?, sent_at = ?, relay = ? WHERE id = ? AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`); err != nil {
-		return nil, nil, err
+	var st [len(markSQL)]*sql.Stmt
+	for i, q := range markSQL {
+		p, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			for _, p := range st[:i] {
+				_ = p.Close()
+			}
+			return nil, err
+		}
+		st[i] = p
 	}
-	// One statement per delivery, whatever its article count: each
-	// statement costs far more than a row (BenchmarkRecordDeliveries).
-	if rec, err = db.PrepareContext(ctx, `INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
-		SELECT ?, ?, value, ? FROM json_each(?)`); err != nil {
-		_ = upd.Close()
-		return nil, nil, err
-	}
-	m.upd, m.rec = upd, rec
-	return upd, rec, nil
+	m.upd, m.updID, m.rec = st[0], st[1], st[2]
+	return m, nil
 }
 
 // PendingArticles returns, for each of subscriberIDs, the ids of articles

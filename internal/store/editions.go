@@ -226,19 +226,19 @@ func (s *Store) PlanningCursor(ctx context.Context, editionID int64) (int64, err
 }
 
 // InsertDeliveries records one page of planned deliveries (status pending
-// or skipped, with their article ids) and moves the edition's planning
+// or skipped, with their article ids and Message-IDs) and moves the edition's planning
 // cursor to through, in one transaction. INSERT OR IGNORE keyed by
 // (edition, subscriber) makes a resumed page harmless.
 func (s *Store) InsertDeliveries(ctx context.Context, editionID int64, ds []model.Delivery, through int64) error {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO deliveries
-			(edition_id, subscriber_id, subscription_id, status, next_attempt_at, article_ids) VALUES (?, ?, ?, ?, 0, ?)`)
+			(edition_id, subscriber_id, subscription_id, status, next_attempt_at, article_ids, message_id) VALUES (?, ?, ?, ?, 0, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		for _, d := range ds {
-			if _, err := st.ExecContext(ctx, editionID, d.SubscriberID, d.SubscriptionID, d.Status, idList(d.ArticleIDs)); err != nil {
+			if _, err := st.ExecContext(ctx, editionID, d.SubscriberID, d.SubscriptionID, d.Status, idList(d.ArticleIDs), d.MessageID); err != nil {
 				return err
 			}
 		}
