@@ -67,10 +67,7 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}) (mo
 	if errData != nil {
 		return s.fail(stageData, errData)
 	}
-	cut := 0
-	if i := strings.LastIndexByte(string(raw[:max(len(raw)-1, 0)]), '\n'); i >= 0 {
-		cut = i + 1
-	}
+	cut := lastLine(raw)
 	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[:cut])
 	if _, err := text.W.Write(s.stuffed); err != nil {
 		return s.fail(stageBody, err)

@@ -1,7 +1,6 @@
 package mailer
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -254,10 +253,7 @@ func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}) (
 	// (appendDotStuffed); the DotWriter sees only the last line, from its
 	// start, so the bytes are the same and its Close ends the data as
 	// usual.
-	cut := 0
-	if i := bytes.LastIndexByte(raw[:max(len(raw)-1, 0)], '\n'); i >= 0 {
-		cut = i + 1
-	}
+	cut := lastLine(raw)
 	// After DATA's reply the buffer is empty, so bufio writes the stuffed
 	// message straight to the connection: one system call.
 	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[:cut])
