@@ -120,11 +120,11 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 
 // RecordDeliveries writes the outcome of a batch of attempts in one
 // transaction. Each d carries its new state: Status (sent, failed or
-// pending for a retry), Attempts, NextAttemptAt, LastReply, Relay, and for sent
-// ones SentAt and ArticleIDs; MessageID is recorded for a delivery planned
-// without one (a planned delivery keeps the id it was planned with); a sent delivery also records its
-// articles in received_articles for digest, so selection never repeats
-// them. bounced lists subscribers to mark bounced (a permanent 5.1.x). Only
+// pending for a retry), Attempts, NextAttemptAt, LastReply, Relay, and for
+// sent ones SentAt and ArticleIDs. MessageID is recorded only for a
+// delivery planned without one; a planned delivery keeps the id it was
+// planned with. A sent delivery also records its articles in
+// received_articles for digest, so selection never repeats them. bounced lists subscribers to mark bounced (a permanent 5.1.x). Only
 // rows still pending are updated, so a cancelled edition stays cancelled —
 // except that a message the server accepted is recorded sent even if the
 // edition was cancelled while it was on its way: "what was sent to whom"
