@@ -214,7 +214,10 @@ func (s *Service) judge(del model.Delivery, msg *model.Message, arts []*ArticleV
 // result waiting, up to MarkBatch, commits them in one transaction and
 // tells each waiting connection, then takes the next lot. While it commits
 // the connections send their next messages up to the final dot, so results
-// gather for the next commit; what a crash can repeat is the results
+// gather for the next commit. It does not wait for more than are waiting:
+// a connection's next final dot waits for this commit, and lingering
+// (100 µs gaps, up to 500 µs, as it once did) made send-now 15% slower
+// once a commit no longer wrote a random index page (docs/benchmarks.md); what a crash can repeat is the results
 // handed over and not yet committed: at most one per connection (design.md,
 // docs/reliability.md). Progress is reported at most every MarkInterval.
 // When a commit fails (three tries), the marker stops the pass (stop) and
@@ -229,8 +232,6 @@ func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d co
 		shown   time.Time
 	)
 	wctx := context.WithoutCancel(ctx)
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
 	commit := func() error {
 		if failed != nil {
 			return failed
@@ -264,7 +265,6 @@ func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d co
 		}
 		batch = append(batch[:0], o)
 		open := true
-		first := time.Now()
 	gather:
 		for open && len(batch) < s.opt.MarkBatch {
 			select {
@@ -272,24 +272,7 @@ func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d co
 				if open {
 					batch = append(batch, o)
 				}
-				continue
 			default:
-			}
-			// Nothing waiting: linger for a short quiet gap, so the
-			// connections that finish together share one commit (each
-			// costs far more than its rows). A connection waiting for
-			// this commit meanwhile is sending its next message.
-			if time.Since(first) >= markLinger {
-				break
-			}
-			linger.Reset(markGap)
-			select {
-			case o, open = <-results:
-				linger.Stop()
-				if open {
-					batch = append(batch, o)
-				}
-			case <-linger.C:
 				break gather
 			}
 		}
@@ -314,13 +297,6 @@ func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d co
 		}
 	}
 }
-
-// A group commit waits for more results while they keep coming markGap
-// apart, for at most markLinger after the first (outbox.go, marker).
-const (
-	markGap    = 100 * time.Microsecond
-	markLinger = 500 * time.Microsecond
-)
 
 // count adds a committed result to the progress.
 func count(p *Progress, o outcome) {
