@@ -169,22 +169,17 @@ func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, dige
 				return err
 			}
 		}
-		del, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO deliveries
-			(edition_id, subscriber_id, subscription_id, status, next_attempt_at, article_ids, message_id) VALUES (?, ?, ?, ?, 0, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer del.Close()
+		ds := make([]model.Delivery, 0, len(moves))
 		dropped = 0
 		for i, m := range moves {
-			d := m.Delivery
 			if !ok[i] {
 				dropped++
 				continue
 			}
-			if _, err := del.ExecContext(ctx, editionID, d.SubscriberID, d.SubscriptionID, d.Status, idList(d.ArticleIDs), d.MessageID); err != nil {
-				return err
-			}
+			ds = append(ds, m.Delivery)
+		}
+		if err := insertDeliveries(ctx, tx, editionID, ds); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE editions SET planned_zone = ?, planned_through = ? WHERE id = ?`, zone, through, editionID)
 		return err

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -76,5 +78,56 @@ func TestDeliveriesPlanSendRecord(t *testing.T) {
 	counts, _ = s.EditionCounts(ctx, ed.ID)
 	if counts[model.DeliveryPending] != 0 || counts[model.DeliveryCancelled] != 1 {
 		t.Fatalf("cancel: %v", counts)
+	}
+}
+
+// A page of planned deliveries longer than one INSERT's rows goes in
+// whole, each delivery with its own values, and planned again (a resumed
+// planner) adds nothing.
+func TestInsertDeliveriesManyRows(t *testing.T) {
+	ctx := context.Background()
+	s, _ := MustOpen(t)
+	n := 2*deliveryRows + deliveryRows/2
+	plan := make([]model.Delivery, 0, n)
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		for i := 1; i <= n; i++ {
+			if _, err := tx.Exec(`INSERT INTO subscribers (id, email, name, status, created_at, updated_at) VALUES (?, ?, '', 'active', 0, 0)`,
+				i, fmt.Sprintf("r%d@example.com", i)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO subscriptions (id, subscriber_id, digest, status, created_at, updated_at) VALUES (?, ?, 'daily', 'active', 0, 0)`, i, i); err != nil {
+				return err
+			}
+			d := model.Delivery{SubscriberID: int64(i), SubscriptionID: int64(i), Status: model.DeliveryPending,
+				ArticleIDs: []int64{int64(i), 1}, MessageID: fmt.Sprintf("<1.p.%d@x>", i)}
+			if i%7 == 0 {
+				d.Status, d.ArticleIDs, d.MessageID = model.DeliverySkipped, nil, ""
+			}
+			plan = append(plan, d)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ed, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow, Since: fixedNow.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.InsertDeliveries(ctx, ed.ID, plan, int64(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Deliveries(ctx, ed.ID, 0, 2*n)
+	if err != nil || len(got) != n {
+		t.Fatalf("%d deliveries, %v; want %d", len(got), err, n)
+	}
+	for i, d := range got {
+		w := plan[i]
+		if d.SubscriberID != w.SubscriberID || d.SubscriptionID != w.SubscriptionID || d.Status != w.Status || d.MessageID != w.MessageID ||
+			len(d.ArticleIDs) != len(w.ArticleIDs) || (len(w.ArticleIDs) > 0 && d.ArticleIDs[0] != w.ArticleIDs[0]) {
+			t.Fatalf("delivery %d: %+v, planned %+v", i, d, w)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -231,18 +232,10 @@ func (s *Store) PlanningCursor(ctx context.Context, editionID int64) (int64, err
 // (edition, subscriber) makes a resumed page harmless.
 func (s *Store) InsertDeliveries(ctx context.Context, editionID int64, ds []model.Delivery, through int64) error {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO deliveries
-			(edition_id, subscriber_id, subscription_id, status, next_attempt_at, article_ids, message_id) VALUES (?, ?, ?, ?, 0, ?, ?)`)
-		if err != nil {
+		if err := insertDeliveries(ctx, tx, editionID, ds); err != nil {
 			return err
 		}
-		defer st.Close()
-		for _, d := range ds {
-			if _, err := st.ExecContext(ctx, editionID, d.SubscriberID, d.SubscriptionID, d.Status, idList(d.ArticleIDs), d.MessageID); err != nil {
-				return err
-			}
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE editions SET planned_through = max(planned_through, ?) WHERE id = ?`, through, editionID)
+		_, err := tx.ExecContext(ctx, `UPDATE editions SET planned_through = max(planned_through, ?) WHERE id = ?`, through, editionID)
 		return err
 	})
 	if err != nil {
@@ -250,6 +243,46 @@ func (s *Store) InsertDeliveries(ctx context.Context, editionID int64, ds []mode
 	}
 	return nil
 }
+
+// insertDeliveries inserts planned deliveries of an edition inside tx,
+// deliveryRows to a statement: a statement costs far more than a row in
+// SQLite, and one per delivery was two thirds of planning's time. INSERT
+// OR IGNORE keyed by (edition, subscriber) makes a resumed page harmless.
+func insertDeliveries(ctx context.Context, tx *sql.Tx, editionID int64, ds []model.Delivery) error {
+	const q = `INSERT OR IGNORE INTO deliveries
+		(edition_id, subscriber_id, subscription_id, status, next_attempt_at, article_ids, message_id) VALUES `
+	var full *sql.Stmt
+	args := make([]any, 0, 6*min(len(ds), deliveryRows))
+	for start := 0; start < len(ds); start += deliveryRows {
+		page := ds[start:min(start+deliveryRows, len(ds))]
+		args = args[:0]
+		for _, d := range page {
+			args = append(args, editionID, d.SubscriberID, d.SubscriptionID, d.Status, idList(d.ArticleIDs), d.MessageID)
+		}
+		values := strings.Repeat("(?, ?, ?, ?, 0, ?, ?), ", len(page)-1) + "(?, ?, ?, ?, 0, ?, ?)"
+		if len(page) < deliveryRows {
+			if _, err := tx.ExecContext(ctx, q+values, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.PrepareContext(ctx, q+values); err != nil {
+				return err
+			}
+			defer full.Close()
+		}
+		if _, err := full.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliveryRows is how many deliveries one INSERT carries (6 variables
+// each, well under SQLite's limit).
+const deliveryRows = 100
 
 // ReceivedArticles returns, for each of subscriberIDs, the ids among
 // articleIDs they already received from digest.
