@@ -113,6 +113,7 @@ func (e *env) visibleArticles(since, cutoff time.Time, section ...string) map[in
 // got is one delivery of a reader, as the database recorded it.
 type got struct {
 	kind, status, slot, zone string
+	messageID                string
 	cutoff, since            time.Time
 	articles                 []int64
 }
@@ -120,7 +121,7 @@ type got struct {
 // deliveriesOf returns every delivery of subscriber id, in edition order.
 func (e *env) deliveriesOf(id int64) []got {
 	e.t.Helper()
-	rows, err := e.store.R.Query(`SELECT ed.kind, d.status, coalesce(ed.slot, ''), ed.zone, ed.cutoff, ed.since, d.article_ids
+	rows, err := e.store.R.Query(`SELECT ed.kind, d.status, coalesce(ed.slot, ''), ed.zone, ed.cutoff, ed.since, d.article_ids, d.message_id
 		FROM deliveries d JOIN editions ed ON ed.id = d.edition_id WHERE d.subscriber_id = ? ORDER BY ed.cutoff, ed.id`, id)
 	if err != nil {
 		e.t.Fatal(err)
@@ -133,7 +134,7 @@ func (e *env) deliveriesOf(id int64) []got {
 			cutoff, since int64
 			ids           string
 		)
-		if err := rows.Scan(&g.kind, &g.status, &g.slot, &g.zone, &cutoff, &since, &ids); err != nil {
+		if err := rows.Scan(&g.kind, &g.status, &g.slot, &g.zone, &cutoff, &since, &ids, &g.messageID); err != nil {
 			e.t.Fatal(err)
 		}
 		g.cutoff, g.since = time.Unix(cutoff, 0).UTC(), time.Unix(since, 0).UTC()

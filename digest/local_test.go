@@ -44,6 +44,8 @@ func TestLocalDigestAtSevenInAuckland(t *testing.T) {
 	ds := e.deliveriesOf(kiwi.ID)
 	if len(ds) != 1 || ds[0].slot != "2026-11-28T07:00 Pacific/Auckland" || ds[0].zone != "Pacific/Auckland" || !ds[0].cutoff.Equal(auckland) {
 		t.Errorf("delivery %+v", ds)
+	} else if !plannedID.MatchString(ds[0].messageID) || ds[0].messageID != msgs[0].MessageID {
+		t.Errorf("local delivery planned with Message-ID %q, sent with %q", ds[0].messageID, msgs[0].MessageID)
 	}
 	d.to(time.Date(2026, 11, 28, 7, 0, 0, 0, time.UTC), 1) // 07:00 London
 	if len(e.fake.to("londoner@example.com")) != 1 || len(e.fake.to("kiwi@example.com")) != 1 {
