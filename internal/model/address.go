@@ -45,7 +45,7 @@ func ParseAddress(s string) (Address, error) {
 		return "", &Error{Code: EINVALID, Err: ErrInvalidAddress,
 			Message: fmt.Sprintf("%q is not a valid email address", s)}
 	}
-	if s == "" || len(s) > 254 || strings.ContainsAny(s, "\r\n\t\x00 <>,;\"") || !utf8.ValidString(s) || HasFormat(s) {
+	if s == "" || len(s) > 254 || strings.ContainsAny(s, "\r\n\t\x00 <>,;\"") || !utf8.ValidString(s) || HasFormat(s) || hasSpaceOrControl(s) {
 		return bad()
 	}
 	a, err := mail.ParseAddress(s)
@@ -77,6 +77,15 @@ func saneDomain(d string) bool {
 	}
 	tld := labels[len(labels)-1]
 	return len(tld) >= 2 && strings.Trim(tld, "0123456789") != ""
+}
+
+// hasSpaceOrControl reports whether s holds a control character (C0, DEL,
+// C1 such as U+0085 NEL) or a Unicode space or separator (U+00A0, U+2028
+// LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR, …): net/mail takes them in a
+// UTF-8 local part (RFC 6532), and a reader, a header or a log line would
+// show them as a break or a blank.
+func hasSpaceOrControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.In(r, unicode.Z) }) >= 0
 }
 
 // HasFormat reports whether s holds an invisible format character

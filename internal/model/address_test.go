@@ -22,7 +22,7 @@ func FuzzParseAddress(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if strings.ContainsAny(string(out), "\r\n\t\x00 <>,;\"\u2028\u2029\u0085") || model.HasFormat(string(out)) {
+		if strings.ContainsAny(string(out), "\r\n\t\x00 <>,;\"\u2028\u2029\u0085\u00a0\x7f") || model.HasFormat(string(out)) {
 			t.Fatalf("accepted %q as %q", s, out)
 		}
 		a, err := mail.ParseAddress(string(out))
@@ -44,7 +44,8 @@ func TestParseAddressNormalises(t *testing.T) {
 			t.Errorf("ParseAddress(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"nodomain", "a@b.c", "a@exam ple.com", "a@1.23", "", "Name <a@example.com>"} {
+	for _, in := range []string{"nodomain", "a@b.c", "a@exam ple.com", "a@1.23", "", "Name <a@example.com>",
+		"a\u2028b@example.com", "a\u2029b@example.com", "a\u0085b@example.com", "a\u00a0b@example.com", "a\x7fb@example.com"} {
 		if _, err := model.ParseAddress(in); !errors.Is(err, model.ErrInvalidAddress) || model.ErrorCode(err) != model.EINVALID {
 			t.Errorf("ParseAddress(%q) = %v, want ErrInvalidAddress", in, err)
 		}
