@@ -22,21 +22,7 @@ func BenchmarkRecordDeliveries(b *testing.B) {
 			ctx := context.Background()
 			s, _ := MustOpen(b)
 			n := b.N
-			err := s.Tx(ctx, func(tx *sql.Tx) error {
-				for i := 1; i <= n; i++ {
-					if _, err := tx.Exec(`INSERT INTO subscribers (id, email, name, status, created_at, updated_at) VALUES (?, ?, '', 'active', 0, 0)`,
-						i, fmt.Sprintf("r%d@example.com", i)); err != nil {
-						return err
-					}
-					if _, err := tx.Exec(`INSERT INTO subscriptions (id, subscriber_id, digest, status, created_at, updated_at) VALUES (?, ?, 'daily', 'active', 0, 0)`, i, i); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			seedReaders(b, s, n)
 			ed, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow, Since: fixedNow.Add(-time.Hour)})
 			if err != nil {
 				b.Fatal(err)
@@ -81,5 +67,26 @@ func BenchmarkRecordDeliveries(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// seedReaders inserts n active subscribers r1@example.com… with ids 1…n,
+// each with subscription id i to daily, in one transaction.
+func seedReaders(tb testing.TB, s *Store, n int) {
+	tb.Helper()
+	err := s.Tx(context.Background(), func(tx *sql.Tx) error {
+		for i := 1; i <= n; i++ {
+			if _, err := tx.Exec(`INSERT INTO subscribers (id, email, name, status, created_at, updated_at) VALUES (?, ?, '', 'active', 0, 0)`,
+				i, fmt.Sprintf("r%d@example.com", i)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO subscriptions (id, subscriber_id, digest, status, created_at, updated_at) VALUES (?, ?, 'daily', 'active', 0, 0)`, i, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"reflect"
 	"testing"
@@ -88,27 +87,15 @@ func TestInsertDeliveriesManyRows(t *testing.T) {
 	ctx := context.Background()
 	s, _ := MustOpen(t)
 	n := 2*deliveryRows + deliveryRows/2
+	seedReaders(t, s, n)
 	plan := make([]model.Delivery, 0, n)
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		for i := 1; i <= n; i++ {
-			if _, err := tx.Exec(`INSERT INTO subscribers (id, email, name, status, created_at, updated_at) VALUES (?, ?, '', 'active', 0, 0)`,
-				i, fmt.Sprintf("r%d@example.com", i)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(`INSERT INTO subscriptions (id, subscriber_id, digest, status, created_at, updated_at) VALUES (?, ?, 'daily', 'active', 0, 0)`, i, i); err != nil {
-				return err
-			}
-			d := model.Delivery{SubscriberID: int64(i), SubscriptionID: int64(i), Status: model.DeliveryPending,
-				ArticleIDs: []int64{int64(i), 1}, MessageID: fmt.Sprintf("<1.p.%d@x>", i)}
-			if i%7 == 0 {
-				d.Status, d.ArticleIDs, d.MessageID = model.DeliverySkipped, nil, ""
-			}
-			plan = append(plan, d)
+	for i := 1; i <= n; i++ {
+		d := model.Delivery{SubscriberID: int64(i), SubscriptionID: int64(i), Status: model.DeliveryPending,
+			ArticleIDs: []int64{int64(i), 1}, MessageID: fmt.Sprintf("<1.p.%d@x>", i)}
+		if i%7 == 0 {
+			d.Status, d.ArticleIDs, d.MessageID = model.DeliverySkipped, nil, ""
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		plan = append(plan, d)
 	}
 	ed, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow, Since: fixedNow.Add(-time.Hour)})
 	if err != nil {
