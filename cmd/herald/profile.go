@@ -8,9 +8,18 @@ import (
 	"runtime/pprof"
 )
 
+// defaultMemProfileRate is runtime.MemProfileRate's default: one sample
+// per 512 KiB allocated.
+const defaultMemProfileRate = 512 * 1024
+
 // startProfile starts a CPU profile into cpu and arranges a heap profile
 // into mem (either may be ""). The returned func stops and writes them.
+// The heap profile samples from here on, at Go's default rate (main turns
+// sampling off).
 func startProfile(cpu, mem string) (func() error, error) {
+	if mem != "" {
+		runtime.MemProfileRate = defaultMemProfileRate
+	}
 	var cf *os.File
 	if cpu != "" {
 		f, err := os.Create(cpu)
