@@ -168,17 +168,11 @@ func (c *lineCache) encode(s string) *encodedLines {
 // prepare splits t's pieces into chunks.
 func prepare(t *model.Template, lines *lineCache) *encodedPart {
 	p := &encodedPart{valid: true}
-	var run strings.Builder // literal text since the last slot
+	var run runEdges // literal text since the last slot
 	endRun := func() {
-		r := run.String()
-		if strings.Contains(r, "herald-") {
-			p.herald = true
-		}
-		if len(r) > 12 {
-			r = r[:6] + "\x00" + r[len(r)-6:]
-		}
-		p.edges = append(p.edges, r)
-		run.Reset()
+		p.herald = p.herald || run.herald
+		p.edges = append(p.edges, run.edge())
+		run = runEdges{}
 	}
 	atLineStart := true // the encoder's state is the one after an LF
 	for _, pc := range t.Pieces {
@@ -190,7 +184,7 @@ func prepare(t *model.Template, lines *lineCache) *encodedPart {
 			continue
 		}
 		s := pc.Text
-		run.WriteString(s)
+		run.add(s)
 		if !utf8.ValidString(s) {
 			p.valid = false
 		}
@@ -214,6 +208,42 @@ func prepare(t *model.Template, lines *lineCache) *encodedPart {
 	}
 	endRun()
 	return p
+}
+
+// runEdges follows a run of literal text, piece by piece, for
+// canContainBoundary without copying it: whether it holds "herald-", and
+// its edge (the run itself up to 12 bytes, else its first and last 6
+// bytes with a NUL between). Where every message has its own template, a
+// copy of each run was a seventh of all that send-now allocated.
+type runEdges struct {
+	n      int
+	head   [12]byte // the first 12 bytes
+	tail   [6]byte  // the last 6 bytes (ntail of them)
+	ntail  int
+	herald bool
+}
+
+func (r *runEdges) add(s string) {
+	var seam [12]byte // the run's last bytes and s's first: "herald-" across pieces
+	k := copy(seam[:], r.tail[:r.ntail])
+	k += copy(seam[k:], s)
+	r.herald = r.herald || strings.Contains(s, "herald-") || bytes.Contains(seam[:k], []byte("herald-"))
+	if r.n < len(r.head) {
+		copy(r.head[r.n:], s)
+	}
+	r.n += len(s)
+	if len(s) >= len(r.tail) {
+		r.ntail = copy(r.tail[:], s[len(s)-len(r.tail):])
+	} else {
+		r.ntail = copy(r.tail[:], seam[max(0, k-len(r.tail)):k])
+	}
+}
+
+func (r *runEdges) edge() string {
+	if r.n <= len(r.head) {
+		return string(r.head[:r.n])
+	}
+	return string(r.head[:6]) + "\x00" + string(r.tail[:])
 }
 
 func (p *encodedPart) appendLive(s string) {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"mime/quotedprintable"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -160,5 +161,45 @@ func TestValidatorsMatchRegexps(t *testing.T) {
 		if validMessageID(s) != idRE.MatchString(s) {
 			t.Fatalf("message id %q: hand %v, regexp %v", s, validMessageID(s), idRE.MatchString(s))
 		}
+	}
+}
+
+// TestRunEdgesMatchCopy: following a run piece by piece gives what the
+// whole run, copied, gives: whether it holds "herald-", and its edge.
+func TestRunEdgesMatchCopy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	word := "herald-"
+	for i := range 50000 {
+		var text []byte
+		for range rng.IntN(40) {
+			if rng.IntN(4) == 0 {
+				text = append(text, word[:rng.IntN(len(word)+1)]...)
+			}
+			text = append(text, "xyzherald-\x00é"[rng.IntN(12)])
+		}
+		var r runEdges
+		for s := string(text); s != ""; {
+			n := rng.IntN(min(len(s), 1+rng.IntN(20))) + 1
+			r.add(s[:n])
+			s = s[n:]
+		}
+		s := string(text)
+		want := s
+		if len(s) > 12 {
+			want = s[:6] + "\x00" + s[len(s)-6:]
+		}
+		if got := r.edge(); got != want {
+			t.Fatalf("case %d: %q: edge %q, want %q", i, s, got, want)
+		}
+		if got, want := r.herald, strings.Contains(s, word); got != want {
+			t.Fatalf("case %d: %q: herald %v, want %v", i, s, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		var r runEdges
+		r.add("a line of an article's block\n")
+		r.add("and the next\n")
+	}); n != 0 {
+		t.Errorf("following a run allocates %v times, want 0", n)
 	}
 }
