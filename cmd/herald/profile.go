@@ -14,10 +14,10 @@ const defaultMemProfileRate = 512 * 1024
 
 // startProfile starts a CPU profile into cpu and arranges a heap profile
 // into mem (either may be ""). The returned func stops and writes them.
-// The heap profile samples from here on, at Go's default rate (main turns
-// sampling off).
+// The heap profile samples from here on, at Go's default rate unless
+// GODEBUG=memprofilerate set one (main turns sampling off otherwise).
 func startProfile(cpu, mem string) (func() error, error) {
-	if mem != "" {
+	if mem != "" && runtime.MemProfileRate == 0 {
 		runtime.MemProfileRate = defaultMemProfileRate
 	}
 	var cf *os.File

@@ -9,7 +9,8 @@ import (
 )
 
 // main turns heap sampling off; --memprofile turns it back on at Go's
-// default rate and writes a profile, and without it sampling stays off.
+// default rate (or keeps a rate GODEBUG set) and writes a profile, and
+// without it sampling stays off.
 func TestMemProfileSamplingOnlyWhenAsked(t *testing.T) {
 	saved := runtime.MemProfileRate
 	t.Cleanup(func() { runtime.MemProfileRate = saved })
@@ -33,6 +34,17 @@ func TestMemProfileSamplingOnlyWhenAsked(t *testing.T) {
 	}
 	if runtime.MemProfileRate != defaultMemProfileRate {
 		t.Errorf("with --memprofile: MemProfileRate = %d, want %d", runtime.MemProfileRate, defaultMemProfileRate)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.MemProfileRate = 4096 // as GODEBUG=memprofilerate=4096 leaves it
+	stop, err = startProfile("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.MemProfileRate != 4096 {
+		t.Errorf("with a rate set: MemProfileRate = %d, want 4096 kept", runtime.MemProfileRate)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
