@@ -104,19 +104,27 @@ func TestTemplateEncoding(t *testing.T) {
 	}
 }
 
+// heraldText is up to n bytes from alphabet with prefixes of "herald-"
+// (the whole of it among them) planted at random.
+func heraldText(rng *rand.Rand, n int, alphabet string) []byte {
+	const word = "herald-"
+	var text []byte
+	for range rng.IntN(n) {
+		if rng.IntN(4) == 0 {
+			text = append(text, word[:rng.IntN(len(word)+1)]...)
+		}
+		text = append(text, alphabet[rng.IntN(len(alphabet))])
+	}
+	return text
+}
+
 // TestCanContainBoundary checks the quick test against a search of the
 // filled text, with "herald-" planted across piece and value edges.
 func TestCanContainBoundary(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	word := "herald-"
 	for i := range 20000 {
-		var text []byte
-		for range rng.IntN(30) {
-			if rng.IntN(4) == 0 {
-				text = append(text, word[:rng.IntN(len(word)+1)]...)
-			}
-			text = append(text, "xyzherald"[rng.IntN(9)])
-		}
+		text := heraldText(rng, 30, "xyzherald")
 		// Cut the text into literal pieces and values at random points.
 		tmpl := &model.Template{}
 		var values []string
@@ -170,13 +178,7 @@ func TestRunEdgesMatchCopy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	word := "herald-"
 	for i := range 50000 {
-		var text []byte
-		for range rng.IntN(40) {
-			if rng.IntN(4) == 0 {
-				text = append(text, word[:rng.IntN(len(word)+1)]...)
-			}
-			text = append(text, "xyzherald-\x00é"[rng.IntN(12)])
-		}
+		text := heraldText(rng, 40, "xyzherald-\x00é")
 		var r runEdges
 		for s := string(text); s != ""; {
 			n := rng.IntN(min(len(s), 1+rng.IntN(20))) + 1
