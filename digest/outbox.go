@@ -219,7 +219,8 @@ func (s *Service) judge(del model.Delivery, msg *model.Message, arts []*ArticleV
 // (100 µs gaps, up to 500 µs, as it once did) made send-now 15% slower
 // once a commit no longer wrote a random index page (docs/benchmarks.md).
 // What a crash can repeat is the results handed over and not yet
-// committed: at most one per connection (design.md, docs/reliability.md). Progress is reported at most every MarkInterval.
+// committed: at most one per connection (design.md, docs/reliability.md).
+// Progress is reported at most every MarkInterval.
 // When a commit fails (three tries), the marker stops the pass (stop) and
 // answers every later result with the error: those deliveries stay
 // pending, to be sent again by a later run.

@@ -14,40 +14,31 @@ import (
 func TestMemProfileSamplingOnlyWhenAsked(t *testing.T) {
 	saved := runtime.MemProfileRate
 	t.Cleanup(func() { runtime.MemProfileRate = saved })
-
-	runtime.MemProfileRate = 0
-	stop, err := startProfile("", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if runtime.MemProfileRate != 0 {
-		t.Errorf("without --memprofile: MemProfileRate = %d, want 0", runtime.MemProfileRate)
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-
 	path := filepath.Join(t.TempDir(), "mem.pprof")
-	stop, err = startProfile("", path)
-	if err != nil {
-		t.Fatal(err)
+
+	// rateWhile returns the sampling rate while a profile into mem runs,
+	// starting from rate.
+	rateWhile := func(rate int, mem string) int {
+		t.Helper()
+		runtime.MemProfileRate = rate
+		stop, err := startProfile("", mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := runtime.MemProfileRate
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		return got
 	}
-	if runtime.MemProfileRate != defaultMemProfileRate {
-		t.Errorf("with --memprofile: MemProfileRate = %d, want %d", runtime.MemProfileRate, defaultMemProfileRate)
+	if got := rateWhile(0, ""); got != 0 {
+		t.Errorf("without --memprofile: MemProfileRate = %d, want 0", got)
 	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
+	if got := rateWhile(0, path); got != defaultMemProfileRate {
+		t.Errorf("with --memprofile: MemProfileRate = %d, want %d", got, defaultMemProfileRate)
 	}
-	runtime.MemProfileRate = 4096 // as GODEBUG=memprofilerate=4096 leaves it
-	stop, err = startProfile("", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if runtime.MemProfileRate != 4096 {
-		t.Errorf("with a rate set: MemProfileRate = %d, want 4096 kept", runtime.MemProfileRate)
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
+	if got := rateWhile(4096, path); got != 4096 { // as GODEBUG=memprofilerate=4096 leaves it
+		t.Errorf("with a rate set: MemProfileRate = %d, want 4096 kept", got)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

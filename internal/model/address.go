@@ -45,7 +45,7 @@ func ParseAddress(s string) (Address, error) {
 		return "", &Error{Code: EINVALID, Err: ErrInvalidAddress,
 			Message: fmt.Sprintf("%q is not a valid email address", s)}
 	}
-	if s == "" || len(s) > 254 || strings.ContainsAny(s, "\r\n\t\x00 <>,;\"") || !utf8.ValidString(s) || HasFormat(s) || hasSpaceOrControl(s) {
+	if s == "" || len(s) > 254 || strings.ContainsAny(s, "<>,;\"") || !utf8.ValidString(s) || HasFormat(s) || hasSpaceOrControl(s) {
 		return bad()
 	}
 	a, err := mail.ParseAddress(s)

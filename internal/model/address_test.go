@@ -66,6 +66,10 @@ func TestParseAddressFormCases(t *testing.T) {
 		"a@b.c":                          false,
 		"a@b.co":                         true,
 		"a@.example.com":                 false,
+		"rea der@example.com":            false,
+		"rea\tder@example.com":           false,
+		"rea\x00der@example.com":         false,
+		"reader@exam\nple.com":           false,
 	} {
 		if _, err := model.ParseAddress(s); (err == nil) != want {
 			t.Errorf("ParseAddress(%q) = %v, want ok=%v", s, err, want)
