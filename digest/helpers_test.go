@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/journal"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/store"
 	"github.com/heraldnews/herald/internal/testkit"
@@ -115,7 +116,8 @@ digests:
 func newEnv(tb testing.TB, sender digest.Mailer, tweak func(*digest.Options)) *env {
 	tb.Helper()
 	c := testkit.NewClock(start)
-	st, err := store.Open(context.Background(), tb.TempDir()+"/herald.db", store.Options{
+	dbPath := tb.TempDir() + "/herald.db"
+	st, err := store.Open(context.Background(), dbPath, store.Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now,
 	})
 	if err != nil {
@@ -135,6 +137,10 @@ func newEnv(tb testing.TB, sender digest.Mailer, tweak func(*digest.Options)) *e
 		Backoff:      func(int) time.Duration { return time.Minute },
 		MarkInterval: 5 * time.Millisecond,
 		PageSize:     7, // small pages exercise paging
+		// As herald runs: results go through the journal; small segments
+		// exercise rotation.
+		Journal:    journal.At(dbPath + ".outbox"),
+		ApplyBatch: 5,
 	}
 	if tweak != nil {
 		tweak(&opt)

@@ -60,7 +60,7 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 	jobs := make(chan model.Delivery)
 	results := make(chan outcome)
 	markErr := make(chan error, 1)
-	go func() { markErr <- s.marker(ctx, stop, d, results, p, prog) }()
+	go func() { markErr <- s.marker(ctx, stop, d, e.ID, results, p, prog) }()
 	var inFlight sync.WaitGroup // messages handed to the Mailer, not yet reported
 	var wg sync.WaitGroup
 	for range renderers {
@@ -210,51 +210,46 @@ func (s *Service) judge(del model.Delivery, msg *model.Message, arts []*ArticleV
 	}
 }
 
-// marker commits results as they come (group commit): it takes every
-// result waiting, up to MarkBatch, commits them in one transaction and
-// tells each waiting connection, then takes the next lot. While it commits
+// marker records results as they come (group commit): it takes every
+// result waiting, up to MarkBatch, records them at once and tells each
+// waiting connection, then takes the next lot. Recording is one write to
+// the edition's journal, applied to the database a segment at a time
+// (record.go), or without a journal one transaction. While it records
 // the connections send their next messages up to the final dot, so results
-// gather for the next commit. It does not wait for more than are waiting:
-// a connection's next final dot waits for this commit, and lingering
+// gather for the next group. It does not wait for more than are waiting:
+// a connection's next final dot waits for this group, and lingering
 // (100 µs gaps, up to 500 µs, as it once did) made send-now 15% slower
 // once a commit no longer wrote a random index page (docs/benchmarks.md).
 // What a crash can repeat is the results handed over and not yet
-// committed: at most one per connection (design.md, docs/reliability.md).
+// recorded: at most one per connection (design.md, docs/reliability.md).
 // Progress is reported at most every MarkInterval.
-// When a commit fails (three tries), the marker stops the pass (stop) and
+// When recording fails (three tries), the marker stops the pass (stop) and
 // answers every later result with the error: those deliveries stay
-// pending, to be sent again by a later run.
-func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d config.Digest, results <-chan outcome, p *Progress, prog func(Progress)) error {
+// pending, to be sent again by a later run. It returns once every result
+// recorded is in the database, or applying them has failed.
+func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d config.Digest, editionID int64, results <-chan outcome, p *Progress, prog func(Progress)) (err error) {
 	var (
-		batch   = make([]outcome, 0, s.opt.MarkBatch)
-		ds      = make([]model.Delivery, 0, s.opt.MarkBatch)
-		bounced []int64
-		failed  error
-		shown   time.Time
+		batch  = make([]outcome, 0, s.opt.MarkBatch)
+		failed error
+		shown  time.Time
 	)
-	wctx := context.WithoutCancel(ctx)
+	rec := s.newRecorder(context.WithoutCancel(ctx), stop, d.Name, editionID)
+	defer func() {
+		if cerr := rec.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	commit := func() error {
 		if failed != nil {
 			return failed
 		}
-		ds, bounced = ds[:0], bounced[:0]
-		for _, o := range batch {
-			ds = append(ds, o.d)
-			if o.bounce {
-				bounced = append(bounced, o.d.SubscriberID)
-			}
+		if err := rec.record(batch); err != nil {
+			failed = err
+			s.log.Error("recording deliveries failed: the pass stops", "err", err)
+			stop(err)
+			return err
 		}
-		var err error
-		for try := 0; try < 3; try++ {
-			if err = s.opt.Outbox.RecordDeliveries(wctx, d.Name, ds, bounced); err == nil {
-				return nil
-			}
-			time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
-		}
-		failed = err
-		s.log.Error("recording deliveries failed: the pass stops", "err", err)
-		stop(err)
-		return err
+		return nil
 	}
 	for {
 		o, ok := <-results

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/scheduler"
 )
@@ -49,7 +48,7 @@ func (s *Service) runSlot(ctx context.Context, slot scheduler.Slot, wait time.Du
 	)
 	giveUp := s.now().Add(wait)
 	for {
-		lctx, release, err = s.leases.Acquire(ctx, lease.Part(d.Name, zone))
+		lctx, release, err = s.acquire(ctx, d.Name, zone)
 		if err == nil {
 			break
 		}

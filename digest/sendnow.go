@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
-	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 )
 
@@ -75,7 +74,7 @@ func (s *Service) SendNow(ctx context.Context, req SendNowRequest) (SendNowResul
 	if err := s.checkSlugs(ctx, req.Sections, req.Authors); err != nil {
 		return SendNowResult{}, err
 	}
-	ctx, release, err := s.leases.Acquire(ctx, d.Name)
+	ctx, release, err := s.acquire(ctx, d.Name, "")
 	if err != nil {
 		return SendNowResult{}, err
 	}
@@ -107,7 +106,7 @@ func (s *Service) StartSendNow(ctx context.Context, req SendNowRequest) (edition
 	}
 	s.bgWait.Add(1)
 	s.bgMu.Unlock()
-	lctx, release, err := s.leases.Acquire(life, d.Name)
+	lctx, release, err := s.acquire(life, d.Name, "")
 	if err != nil {
 		s.bgWait.Done()
 		return 0, nil, err
@@ -194,7 +193,7 @@ func (s *Service) Resume(ctx context.Context, editionID int64, wait time.Duratio
 	if err != nil {
 		return SendNowResult{}, err
 	}
-	ctx, release, err := s.leases.Acquire(ctx, lease.Part(d.Name, e.Zone))
+	ctx, release, err := s.acquire(ctx, d.Name, e.Zone)
 	if err != nil {
 		return SendNowResult{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/journal"
 	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
@@ -111,6 +112,15 @@ type Options struct {
 	// (default 100ms).
 	MarkBatch    int
 	MarkInterval time.Duration
+	// Journal, when set, takes each group of results with one write
+	// instead of a transaction; they reach the database a segment at a
+	// time: ApplyBatch results (default 512), or a segment ApplyEvery old
+	// (default 1s) when results come slowly. A lease holder replays what
+	// a crash left in it before planning or sending (record.go). Nil:
+	// every group is its own transaction.
+	Journal    *journal.Dir
+	ApplyBatch int
+	ApplyEvery time.Duration
 	// RetryEvery is how often Run looks for unfinished editions (default 30s).
 	RetryEvery time.Duration
 	// Observe, when set, is told what each edition run did and how long it
@@ -177,6 +187,12 @@ func New(opt Options) (*Service, error) {
 	}
 	if opt.PageSize <= 0 {
 		opt.PageSize = 1000
+	}
+	if opt.ApplyBatch <= 0 {
+		opt.ApplyBatch = 512
+	}
+	if opt.ApplyEvery <= 0 {
+		opt.ApplyEvery = time.Second
 	}
 	if opt.MarkBatch <= 0 {
 		opt.MarkBatch = 32

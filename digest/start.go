@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 )
 
@@ -34,7 +33,7 @@ func (s *Service) StartResume(ctx context.Context, editionID int64, wait time.Du
 	}
 	s.bgWait.Add(1)
 	s.bgMu.Unlock()
-	lctx, release, err := s.leases.Acquire(life, lease.Part(d.Name, e.Zone))
+	lctx, release, err := s.acquire(life, d.Name, e.Zone)
 	if err != nil {
 		s.bgWait.Done()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/internal/editor"
+	"github.com/heraldnews/herald/internal/journal"
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/server/admin"
 	"github.com/heraldnews/herald/internal/server/web"
@@ -59,7 +60,7 @@ func (m *Main) newDigests(ml digest.Mailer, observe func(digest.SendNowResult, t
 	st := m.Store
 	opt := digest.Options{
 		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st, Local: st,
-		Mailer: ml, Log: m.Log, Now: m.Now, Observe: observe,
+		Mailer: ml, Log: m.Log, Now: m.Now, Observe: observe, Journal: journal.At(st.Path() + ".outbox"),
 	}
 	v, err := m.verp()
 	if err != nil {

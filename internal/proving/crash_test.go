@@ -187,6 +187,11 @@ func crashTrial(t *testing.T, bin, tmpl string, trial int, mode string, k int, d
 	if code != 0 {
 		t.Fatalf("trial %d: resume exited %d:\n%s", trial, code, resumeOut)
 	}
+	// The resume replayed what the kill left in the outbox journal and
+	// finished the edition: no segment is left.
+	if left, _ := filepath.Glob(filepath.Join(dir, "herald.db.outbox", "*.journal")); len(left) > 0 {
+		t.Errorf("trial %d: journal segments left after the resume: %v", trial, left)
+	}
 	counts := srv.Counts()
 	for i := range crashSubscribers {
 		n := counts[fmt.Sprintf("r%05d@example.com", i)]

@@ -1,0 +1,222 @@
+package digest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/heraldnews/herald/internal/journal"
+	"github.com/heraldnews/herald/internal/lease"
+	"github.com/heraldnews/herald/internal/model"
+)
+
+// recorder makes the marker's groups of results survive a crash: record
+// returns nil once they would, and close once every one recorded is in
+// the database (or has failed to get there: then the pass stops, and
+// what is left waits in the journal for the next lease holder).
+type recorder interface {
+	record(batch []outcome) error
+	close() error
+}
+
+// commitTries records ds in the database, trying three times: a busy
+// database (a long CMS transaction) should not stop a pass at once.
+func (s *Service) commitTries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = s.opt.Outbox.RecordDeliveries(ctx, digest, ds, bounced); err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+	}
+	return err
+}
+
+// directRecorder commits each group in its own transaction.
+type directRecorder struct {
+	s       *Service
+	ctx     context.Context
+	digest  string
+	ds      []model.Delivery
+	bounced []int64
+}
+
+func (r *directRecorder) record(batch []outcome) error {
+	r.ds, r.bounced = r.ds[:0], r.bounced[:0]
+	for _, o := range batch {
+		r.ds = append(r.ds, o.d)
+		if o.bounce {
+			r.bounced = append(r.bounced, o.d.SubscriberID)
+		}
+	}
+	return r.s.commitTries(r.ctx, r.digest, r.ds, r.bounced)
+}
+
+func (r *directRecorder) close() error { return nil }
+
+// journalRecorder appends each group to the edition's journal with one
+// write and applies the journal to the database a segment at a time, in
+// another goroutine, each segment in one transaction: what a connection
+// waits for is a write(2), not a commit (a commit per group was a third
+// of send-now's CPU, docs/benchmarks.md). A group the journal cannot take
+// is committed directly instead.
+type journalRecorder struct {
+	s       *Service
+	ctx     context.Context
+	digest  string
+	edition int64
+	dir     *journal.Dir
+	stop    context.CancelCauseFunc
+	direct  directRecorder
+
+	w       *journal.Writer  // the segment being written, nil before the first group
+	pending []journal.Result // its results
+	jobs    chan applyJob
+	done    chan error
+}
+
+type applyJob struct {
+	w  *journal.Writer
+	rs []journal.Result
+}
+
+func (s *Service) newRecorder(ctx context.Context, stop context.CancelCauseFunc, digest string, edition int64) recorder {
+	direct := directRecorder{s: s, ctx: ctx, digest: digest}
+	if s.opt.Journal == nil {
+		return &direct
+	}
+	r := &journalRecorder{s: s, ctx: ctx, digest: digest, edition: edition, dir: s.opt.Journal, stop: stop, direct: direct,
+		jobs: make(chan applyJob), done: make(chan error, 1)}
+	go r.apply()
+	return r
+}
+
+func (r *journalRecorder) record(batch []outcome) error {
+	if r.w == nil {
+		w, err := r.dir.Create(r.edition)
+		if err != nil {
+			r.s.log.Warn("journal unavailable: committing results directly", "edition", r.edition, "err", err)
+			return r.direct.record(batch)
+		}
+		r.w = w
+	}
+	n := len(r.pending)
+	for _, o := range batch {
+		r.pending = append(r.pending, journal.Result{D: o.d, Bounce: o.bounce})
+	}
+	if err := r.w.Append(r.pending[n:]); err != nil {
+		r.pending = r.pending[:n]
+		r.s.log.Warn("journal write failed: committing results directly", "edition", r.edition, "err", err)
+		return r.direct.record(batch)
+	}
+	if r.w.Len() >= r.s.opt.ApplyBatch || r.w.Age() >= r.s.opt.ApplyEvery {
+		r.rotate()
+	}
+	return nil
+}
+
+// rotate hands the segment to the applier (waiting while it applies the
+// one before: its backlog is at most one segment) and starts afresh.
+func (r *journalRecorder) rotate() {
+	if err := r.w.Close(); err != nil {
+		r.s.log.Warn("closing journal segment", "edition", r.edition, "err", err)
+	}
+	r.jobs <- applyJob{r.w, r.pending}
+	r.w, r.pending = nil, nil
+}
+
+// apply commits each segment handed over, then removes it. After a
+// failure it stops the pass and leaves the segments for a replay.
+func (r *journalRecorder) apply() {
+	var (
+		failed  error
+		ds      []model.Delivery
+		bounced []int64
+	)
+	for job := range r.jobs {
+		if failed != nil {
+			continue
+		}
+		ds, bounced = ds[:0], bounced[:0]
+		for _, res := range job.rs {
+			ds = append(ds, res.D)
+			if res.Bounce {
+				bounced = append(bounced, res.D.SubscriberID)
+			}
+		}
+		if err := r.s.commitTries(r.ctx, r.digest, ds, bounced); err != nil {
+			failed = err
+			r.s.log.Error("recording deliveries failed: the pass stops; the journal keeps them", "edition", r.edition, "err", err)
+			r.stop(err)
+			continue
+		}
+		if err := job.w.Remove(); err != nil {
+			r.s.log.Warn("removing applied journal segment", "edition", r.edition, "err", err)
+		}
+	}
+	r.done <- failed
+}
+
+func (r *journalRecorder) close() error {
+	if r.w != nil {
+		r.rotate()
+	}
+	close(r.jobs)
+	return <-r.done
+}
+
+// replay applies what a crash left in the journal for the editions of
+// digest (of its zone group, when zone is set) before a new lease holder
+// plans or sends any: those messages were accepted, and must not be sent
+// again or their articles offered again.
+func (s *Service) replay(ctx context.Context, digest, zone string) error {
+	if s.opt.Journal == nil {
+		return nil
+	}
+	ids, err := s.opt.Journal.Editions()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		e, err := s.opt.Editions.Edition(ctx, id)
+		if err != nil {
+			s.log.Warn("journal names an edition that cannot be read: left for later", "edition", id, "err", err)
+			continue
+		}
+		if e.Digest != digest || (zone != "" && e.Zone != zone) {
+			continue
+		}
+		n, err := s.opt.Journal.Replay(id, func(rs []journal.Result) error {
+			ds := make([]model.Delivery, len(rs))
+			var bounced []int64
+			for i, res := range rs {
+				ds[i] = res.D
+				if res.Bounce {
+					bounced = append(bounced, res.D.SubscriberID)
+				}
+			}
+			return s.commitTries(ctx, digest, ds, bounced)
+		})
+		if n > 0 || err != nil {
+			s.log.Info("journal replayed: results a stopped process had not yet put in the database", "edition", id, "results", n, "err", err)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// acquire takes the lease of digest (of its zone group when zone is set)
+// and replays the journal for it: every plan and send starts here.
+func (s *Service) acquire(ctx context.Context, digest, zone string) (context.Context, func(), error) {
+	lctx, release, err := s.leases.Acquire(ctx, lease.Part(digest, zone))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.replay(lctx, digest, zone); err != nil {
+		release()
+		return nil, nil, fmt.Errorf("digest: replaying the journal of %s: %w", lease.Part(digest, zone), err)
+	}
+	return lctx, release, nil
+}
