@@ -70,14 +70,18 @@ type journalRecorder struct {
 	direct  directRecorder
 
 	w       *journal.Writer  // the segment being written, nil before the first group
-	pending []journal.Result // its results
+	ds      []model.Delivery // its results, as RecordDeliveries takes them
+	bounced []int64
+	scratch []journal.Result // one group, as Append takes it
 	jobs    chan applyJob
 	done    chan error
 }
 
+// applyJob is a closed segment and its results.
 type applyJob struct {
-	w  *journal.Writer
-	rs []journal.Result
+	w       *journal.Writer
+	ds      []model.Delivery
+	bounced []int64
 }
 
 func (s *Service) newRecorder(ctx context.Context, stop context.CancelCauseFunc, digest string, edition int64) recorder {
@@ -99,15 +103,21 @@ func (r *journalRecorder) record(batch []outcome) error {
 			return r.direct.record(batch)
 		}
 		r.w = w
+		r.ds = make([]model.Delivery, 0, r.s.opt.ApplyBatch+r.s.opt.MarkBatch)
 	}
-	n := len(r.pending)
+	r.scratch = r.scratch[:0]
 	for _, o := range batch {
-		r.pending = append(r.pending, journal.Result{D: o.d, Bounce: o.bounce})
+		r.scratch = append(r.scratch, journal.Result{D: o.d, Bounce: o.bounce})
 	}
-	if err := r.w.Append(r.pending[n:]); err != nil {
-		r.pending = r.pending[:n]
+	if err := r.w.Append(r.scratch); err != nil {
 		r.s.log.Warn("journal write failed: committing results directly", "edition", r.edition, "err", err)
 		return r.direct.record(batch)
+	}
+	for _, o := range batch {
+		r.ds = append(r.ds, o.d)
+		if o.bounce {
+			r.bounced = append(r.bounced, o.d.SubscriberID)
+		}
 	}
 	if r.w.Len() >= r.s.opt.ApplyBatch || r.w.Age() >= r.s.opt.ApplyEvery {
 		r.rotate()
@@ -121,30 +131,19 @@ func (r *journalRecorder) rotate() {
 	if err := r.w.Close(); err != nil {
 		r.s.log.Warn("closing journal segment", "edition", r.edition, "err", err)
 	}
-	r.jobs <- applyJob{r.w, r.pending}
-	r.w, r.pending = nil, nil
+	r.jobs <- applyJob{r.w, r.ds, r.bounced}
+	r.w, r.ds, r.bounced = nil, nil, nil
 }
 
 // apply commits each segment handed over, then removes it. After a
 // failure it stops the pass and leaves the segments for a replay.
 func (r *journalRecorder) apply() {
-	var (
-		failed  error
-		ds      []model.Delivery
-		bounced []int64
-	)
+	var failed error
 	for job := range r.jobs {
 		if failed != nil {
 			continue
 		}
-		ds, bounced = ds[:0], bounced[:0]
-		for _, res := range job.rs {
-			ds = append(ds, res.D)
-			if res.Bounce {
-				bounced = append(bounced, res.D.SubscriberID)
-			}
-		}
-		if err := r.s.commitTries(r.ctx, r.digest, ds, bounced); err != nil {
+		if err := r.s.commitTries(r.ctx, r.digest, job.ds, job.bounced); err != nil {
 			failed = err
 			r.s.log.Error("recording deliveries failed: the pass stops; the journal keeps them", "edition", r.edition, "err", err)
 			r.stop(err)
