@@ -139,7 +139,7 @@ func newEnv(tb testing.TB, sender digest.Mailer, tweak func(*digest.Options)) *e
 		PageSize:     7, // small pages exercise paging
 		// As herald runs: results go through the journal; small segments
 		// exercise rotation.
-		Journal:    journal.At(dbPath + ".outbox"),
+		Journal:    journal.At(dbPath + ".journal"),
 		ApplyBatch: 5,
 	}
 	if tweak != nil {

@@ -34,7 +34,7 @@ func TestJournalReplayedBeforeSending(t *testing.T) {
 	if res.Left != 3 {
 		t.Fatalf("left for retry: %d, want 3", res.Left)
 	}
-	dir := journal.At(e.store.Path() + ".outbox")
+	dir := journal.At(e.store.Path() + ".journal")
 	if eds, err := dir.Editions(); err != nil || len(eds) != 0 {
 		t.Fatalf("after a finished pass the journal holds %v (%v)", eds, err)
 	}
@@ -108,7 +108,7 @@ func TestJournalReplayedBeforeSending(t *testing.T) {
 // sending: every group is committed directly instead.
 func TestJournalUnwritableFallsBackToCommits(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	if err := os.WriteFile(e.store.Path()+".outbox", []byte("not a directory"), 0o600); err != nil {
+	if err := os.WriteFile(e.store.Path()+".journal", []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range []string{"ada", "bob", "cy", "di", "ed", "flo", "gus"} {

@@ -60,7 +60,7 @@ func (m *Main) newDigests(ml digest.Mailer, observe func(digest.SendNowResult, t
 	st := m.Store
 	opt := digest.Options{
 		Config: m.Config, Editions: st, Plans: st, Outbox: st, Readers: st, Content: st, Leases: st, Local: st,
-		Mailer: ml, Log: m.Log, Now: m.Now, Observe: observe, Journal: journal.At(st.Path() + ".outbox"),
+		Mailer: ml, Log: m.Log, Now: m.Now, Observe: observe, Journal: journal.At(st.Path() + ".journal"),
 	}
 	v, err := m.verp()
 	if err != nil {

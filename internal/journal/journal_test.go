@@ -46,7 +46,7 @@ func results(rng *rand.Rand, n int) []Result {
 
 func TestAppendReplayRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	dir := At(filepath.Join(t.TempDir(), "herald.db.outbox"))
+	dir := At(filepath.Join(t.TempDir(), "herald.db.journal"))
 	if eds, err := dir.Editions(); err != nil || len(eds) != 0 {
 		t.Fatalf("before any segment: %v, %v", eds, err)
 	}

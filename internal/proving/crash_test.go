@@ -189,7 +189,7 @@ func crashTrial(t *testing.T, bin, tmpl string, trial int, mode string, k int, d
 	}
 	// The resume replayed what the kill left in the outbox journal and
 	// finished the edition: no segment is left.
-	if left, _ := filepath.Glob(filepath.Join(dir, "herald.db.outbox", "*.journal")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(dir, "herald.db.journal", "*.journal")); len(left) > 0 {
 		t.Errorf("trial %d: journal segments left after the resume: %v", trial, left)
 	}
 	counts := srv.Counts()
