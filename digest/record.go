@@ -196,11 +196,11 @@ func (s *Service) replay(ctx context.Context, digest, zone string) error {
 			}
 			return s.commitTries(ctx, digest, ds, bounced)
 		})
-		if n > 0 || err != nil {
-			s.log.Info("journal replayed: results a stopped process had not yet put in the database", "edition", id, "results", n, "err", err)
+		if n > 0 {
+			s.log.Info("journal replayed: results a stopped process had not yet put in the database", "edition", id, "results", n)
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("edition %d, after %d results: %w", id, n, err)
 		}
 	}
 	return nil
