@@ -2,8 +2,12 @@ package digest_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +39,7 @@ func TestJournalReplayedBeforeSending(t *testing.T) {
 		t.Fatalf("left for retry: %d, want 3", res.Left)
 	}
 	dir := journal.At(e.store.Path() + ".journal")
-	if eds, err := dir.Editions(); err != nil || len(eds) != 0 {
+	if eds, err := dir.Editions("daily"); err != nil || len(eds) != 0 {
 		t.Fatalf("after a finished pass the journal holds %v (%v)", eds, err)
 	}
 	ds, err := e.store.Deliveries(ctx, res.EditionID, 0, 10)
@@ -49,7 +53,7 @@ func TestJournalReplayedBeforeSending(t *testing.T) {
 	ada.Status, ada.Attempts, ada.SentAt, ada.Relay, ada.LastReply = model.DeliverySent, 2, sentAt, "relay-a:25", "250 queued"
 	ada.ArticleIDs = []int64{art}
 	bob.Status, bob.Attempts, bob.LastReply = model.DeliveryFailed, 2, "550 5.1.1 no such user"
-	w, err := dir.Create(res.EditionID)
+	w, err := dir.Create("daily", res.EditionID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +92,7 @@ func TestJournalReplayedBeforeSending(t *testing.T) {
 	if err != nil || sub.Status != model.SubscriberBounced {
 		t.Errorf("bob is %q (%v), want bounced", sub.Status, err)
 	}
-	if eds, _ := dir.Editions(); len(eds) != 0 {
+	if eds, _ := dir.Editions("daily"); len(eds) != 0 {
 		t.Errorf("segments left after the replay: %v", eds)
 	}
 	// The replayed articles count as received: the next edition does not
@@ -105,9 +109,14 @@ func TestJournalReplayedBeforeSending(t *testing.T) {
 }
 
 // A journal herald cannot write (its directory is a file) does not stop
-// sending: every group is committed directly instead.
+// sending: every group is committed directly instead, with one warning
+// for the pass, not one per group.
 func TestJournalUnwritableFallsBackToCommits(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	var logs strings.Builder
+	e := newEnv(t, nil, func(o *digest.Options) {
+		o.Log = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		o.MarkBatch = 1 // a group per result: seven chances to warn
+	})
 	if err := os.WriteFile(e.store.Path()+".journal", []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -123,4 +132,19 @@ func TestJournalUnwritableFallsBackToCommits(t *testing.T) {
 	if err != nil || counts[model.DeliverySent] != 7 {
 		t.Fatalf("recorded %v (%v); want 7 sent", counts, err)
 	}
+	if n := strings.Count(logs.String(), "journal unavailable"); n != 1 {
+		t.Errorf("%d warnings for one pass, want 1:\n%s", n, logs.String())
+	}
+}
+
+// syncWriter serialises writes from the service's goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -245,7 +245,7 @@ func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d co
 		}
 		if err := rec.record(batch); err != nil {
 			failed = err
-			s.log.Error("recording deliveries failed: the pass stops", "err", err)
+			s.log.Error("recording deliveries failed: the pass stops", "edition", editionID, "err", err)
 			stop(err)
 			return err
 		}

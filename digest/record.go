@@ -10,6 +10,14 @@ import (
 	"github.com/heraldnews/herald/internal/model"
 )
 
+// Journal keeps results on their way to the database across a process
+// crash, in segments per digest and edition (*journal.Dir).
+type Journal interface {
+	Create(digest string, editionID int64) (*journal.Writer, error)
+	Editions(digest string) ([]int64, error)
+	Replay(digest string, editionID int64, apply func([]journal.Result) error) (int, error)
+}
+
 // recorder makes the marker's groups of results survive a crash: record
 // returns nil once they would, and close once every one recorded is in
 // the database (or has failed to get there: then the pass stops, and
@@ -58,18 +66,21 @@ func (r *directRecorder) close() error { return nil }
 // write and applies the journal to the database a segment at a time, in
 // another goroutine, each segment in one transaction: what a connection
 // waits for is a write(2), not a commit (a commit per group was a third
-// of send-now's CPU, docs/benchmarks.md). A group the journal cannot take
-// is committed directly instead.
+// of send-now's CPU, docs/benchmarks.md). Once the journal fails (no
+// directory, a full disk) the rest of the pass commits each group
+// directly, as herald did before it.
 type journalRecorder struct {
 	s       *Service
 	ctx     context.Context
 	digest  string
 	edition int64
-	dir     *journal.Dir
+	dir     Journal
 	stop    context.CancelCauseFunc
 	direct  directRecorder
+	off     bool // the journal failed: commit directly
 
 	w       *journal.Writer  // the segment being written, nil before the first group
+	started time.Time        // when it was created
 	ds      []model.Delivery // its results, as RecordDeliveries takes them
 	bounced []int64
 	scratch []journal.Result // one group, as Append takes it
@@ -96,13 +107,17 @@ func (s *Service) newRecorder(ctx context.Context, stop context.CancelCauseFunc,
 }
 
 func (r *journalRecorder) record(batch []outcome) error {
+	if r.off {
+		return r.direct.record(batch)
+	}
 	if r.w == nil {
-		w, err := r.dir.Create(r.edition)
+		w, err := r.dir.Create(r.digest, r.edition)
 		if err != nil {
-			r.s.log.Warn("journal unavailable: committing results directly", "edition", r.edition, "err", err)
+			r.off = true
+			r.s.log.Warn("journal unavailable: this pass commits each group of results directly", "edition", r.edition, "err", err)
 			return r.direct.record(batch)
 		}
-		r.w = w
+		r.w, r.started = w, r.s.now()
 		r.ds = make([]model.Delivery, 0, r.s.opt.ApplyBatch+r.s.opt.MarkBatch)
 	}
 	r.scratch = r.scratch[:0]
@@ -110,7 +125,9 @@ func (r *journalRecorder) record(batch []outcome) error {
 		r.scratch = append(r.scratch, journal.Result{D: o.d, Bounce: o.bounce})
 	}
 	if err := r.w.Append(r.scratch); err != nil {
-		r.s.log.Warn("journal write failed: committing results directly", "edition", r.edition, "err", err)
+		r.off = true
+		r.s.log.Warn("journal write failed: this pass commits each group of results directly", "edition", r.edition, "err", err)
+		r.rotate() // what the segment holds is applied as usual
 		return r.direct.record(batch)
 	}
 	for _, o := range batch {
@@ -119,7 +136,7 @@ func (r *journalRecorder) record(batch []outcome) error {
 			r.bounced = append(r.bounced, o.d.SubscriberID)
 		}
 	}
-	if r.w.Len() >= r.s.opt.ApplyBatch || r.w.Age() >= r.s.opt.ApplyEvery {
+	if r.w.Len() >= r.s.opt.ApplyBatch || r.s.now().Sub(r.started) >= r.s.opt.ApplyEvery {
 		r.rotate()
 	}
 	return nil
@@ -145,7 +162,7 @@ func (r *journalRecorder) apply() {
 		}
 		if err := r.s.commitTries(r.ctx, r.digest, job.ds, job.bounced); err != nil {
 			failed = err
-			r.s.log.Error("recording deliveries failed: the pass stops; the journal keeps them", "edition", r.edition, "err", err)
+			r.s.log.Error("applying the journal failed: the pass stops; the journal keeps the results", "edition", r.edition, "err", err)
 			r.stop(err)
 			continue
 		}
@@ -172,20 +189,30 @@ func (s *Service) replay(ctx context.Context, digest, zone string) error {
 	if s.opt.Journal == nil {
 		return nil
 	}
-	ids, err := s.opt.Journal.Editions()
+	ids, err := s.opt.Journal.Editions(digest)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		e, err := s.opt.Editions.Edition(ctx, id)
-		if err != nil {
-			s.log.Warn("journal names an edition that cannot be read: left for later", "edition", id, "err", err)
-			continue
+		if zone != "" {
+			// A zone group's lease covers only its own editions; the
+			// whole digest's lease covers them all. (A local digest's
+			// zone-less send-now editions wait for the whole lease: their
+			// readers' windows were moved at planning, so a zone edition
+			// offers nothing they carried.)
+			e, err := s.opt.Editions.Edition(ctx, id)
+			if err != nil && model.ErrorCode(err) == model.ENOTFOUND {
+				s.log.Warn("journal of an edition that no longer exists: left alone", "edition", id)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("edition %d: %w", id, err)
+			}
+			if e.Zone != zone {
+				continue
+			}
 		}
-		if e.Digest != digest || (zone != "" && e.Zone != zone) {
-			continue
-		}
-		n, err := s.opt.Journal.Replay(id, func(rs []journal.Result) error {
+		n, err := s.opt.Journal.Replay(digest, id, func(rs []journal.Result) error {
 			ds := make([]model.Delivery, len(rs))
 			var bounced []int64
 			for i, res := range rs {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
-	"github.com/heraldnews/herald/internal/journal"
 	"github.com/heraldnews/herald/internal/lease"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
@@ -114,11 +113,11 @@ type Options struct {
 	MarkInterval time.Duration
 	// Journal, when set, takes each group of results with one write
 	// instead of a transaction; they reach the database a segment at a
-	// time: ApplyBatch results (default 512), or a segment ApplyEvery old
-	// (default 1s) when results come slowly. A lease holder replays what
-	// a crash left in it before planning or sending (record.go). Nil:
-	// every group is its own transaction.
-	Journal    *journal.Dir
+	// time: once it holds ApplyBatch results (default 512), when a group
+	// finds it ApplyEvery old (default 1s), and at the end of a pass. A
+	// lease holder replays what a crash left in it before planning or
+	// sending (record.go). Nil: every group is its own transaction.
+	Journal    Journal
 	ApplyBatch int
 	ApplyEvery time.Duration
 	// RetryEvery is how often Run looks for unfinished editions (default 30s).

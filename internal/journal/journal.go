@@ -15,6 +15,7 @@
 package journal
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -52,18 +53,25 @@ func (d *Dir) Path() string { return d.path }
 
 const suffix = ".journal"
 
-// segment names are e{edition}-{seq}.journal, seq zero-padded so that a
-// directory listing sorts them in order.
-func segName(edition int64, seq uint64) string {
-	return fmt.Sprintf("e%d-%010d%s", edition, seq, suffix)
+// segment names are {group}.e{edition}-{seq}.journal, seq zero-padded so
+// that a directory listing sorts them in order. The group (a digest's
+// name: letters, digits, '-' and '_') lets a lease holder find its own
+// segments without reading the database.
+func segName(group string, edition int64, seq uint64) string {
+	return fmt.Sprintf("%s.e%d-%010d%s", group, edition, seq, suffix)
 }
 
-func parseName(name string) (edition int64, seq uint64, ok bool) {
-	rest, found := strings.CutPrefix(name, "e")
-	if !found {
-		return 0, 0, false
+func parseName(name string) (group string, edition int64, seq uint64, ok bool) {
+	group, rest, found := strings.Cut(name, ".e")
+	if !found || !validGroup(group) {
+		return "", 0, 0, false
 	}
-	rest, found = strings.CutSuffix(rest, suffix)
+	e, sq, ok := parseTail(rest)
+	return group, e, sq, ok
+}
+
+func parseTail(rest string) (edition int64, seq uint64, ok bool) {
+	rest, found := strings.CutSuffix(rest, suffix)
 	if !found {
 		return 0, 0, false
 	}
@@ -79,14 +87,28 @@ func parseName(name string) (edition int64, seq uint64, ok bool) {
 	return e, s, true
 }
 
+// validGroup reports whether g may name a group: a digest's name.
+func validGroup(g string) bool {
+	if g == "" || len(g) > 200 {
+		return false
+	}
+	for _, c := range g {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 type segment struct {
+	group   string
 	edition int64
 	seq     uint64
 	name    string
 }
 
-// segments lists the directory's segments, by edition then sequence.
-func (d *Dir) segments() ([]segment, error) {
+// segments lists group's segments, by edition then sequence.
+func (d *Dir) segments(group string) ([]segment, error) {
 	ents, err := os.ReadDir(d.path)
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil // no segment can be there: Create will say why
@@ -96,22 +118,19 @@ func (d *Dir) segments() ([]segment, error) {
 	}
 	var out []segment
 	for _, e := range ents {
-		if ed, seq, ok := parseName(e.Name()); ok && e.Type().IsRegular() {
-			out = append(out, segment{ed, seq, e.Name()})
+		if g, ed, seq, ok := parseName(e.Name()); ok && g == group && e.Type().IsRegular() {
+			out = append(out, segment{g, ed, seq, e.Name()})
 		}
 	}
 	slices.SortFunc(out, func(a, b segment) int {
-		if a.edition != b.edition {
-			return int(min(max(a.edition-b.edition, -1), 1))
-		}
-		return int(min(max(int64(a.seq)-int64(b.seq), -1), 1))
+		return cmp.Or(cmp.Compare(a.edition, b.edition), cmp.Compare(a.seq, b.seq))
 	})
 	return out, nil
 }
 
-// Editions lists the editions that have segments left, in id order.
-func (d *Dir) Editions() ([]int64, error) {
-	segs, err := d.segments()
+// Editions lists group's editions that have segments left, in id order.
+func (d *Dir) Editions(group string) ([]int64, error) {
+	segs, err := d.segments(group)
 	if err != nil {
 		return nil, err
 	}
@@ -124,9 +143,15 @@ func (d *Dir) Editions() ([]int64, error) {
 	return out, nil
 }
 
-// Create starts a new segment of edition's journal, after any it has.
-func (d *Dir) Create(edition int64) (*Writer, error) {
-	segs, err := d.segments()
+// Create starts a new segment of edition's journal in group, after any it
+// has. The Writer holds an exclusive flock(2) on it until Close, so a
+// Replay elsewhere (a lease taken over from a process still alive) leaves
+// it alone; the kernel drops the lock when the process dies.
+func (d *Dir) Create(group string, edition int64) (*Writer, error) {
+	if !validGroup(group) {
+		return nil, fmt.Errorf("journal: bad group name %q", group)
+	}
+	segs, err := d.segments(group)
 	if err != nil {
 		return nil, err
 	}
@@ -139,22 +164,38 @@ func (d *Dir) Create(edition int64) (*Writer, error) {
 	if err := os.MkdirAll(d.path, 0o700); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	path := filepath.Join(d.path, segName(edition, seq))
+	path := filepath.Join(d.path, segName(group, edition, seq))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	return &Writer{f: f, path: path, edition: edition, created: time.Now()}, nil
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("journal: lock %s: %w", path, err)
+	}
+	return &Writer{f: f, path: path}, nil
 }
 
-// Replay hands apply each segment of edition's journal in order, the
-// complete records of it, and removes the segment once apply returns nil.
-// A torn last record (the process died inside its write) ends a segment:
-// its results never reached a waiting connection, so it is dropped. It
-// returns how many results it handed over; apply's error stops it, and
-// the segments left stay for the next replay.
-func (d *Dir) Replay(edition int64, apply func([]Result) error) (int, error) {
-	segs, err := d.segments()
+func sameFile(f *os.File, fi os.FileInfo) bool {
+	mine, err := f.Stat()
+	return err == nil && os.SameFile(mine, fi)
+}
+
+// ErrBusy reports a segment another Writer still holds.
+var ErrBusy = errors.New("journal: segment is being written by a live process")
+
+// Replay hands apply each segment of edition's journal in group, in
+// order, the complete records of it, and removes the segment once apply
+// returns nil. A torn last record (the process died inside its write)
+// ends a segment: its results never reached a waiting connection, so it
+// is dropped. A segment a live Writer holds stops it with ErrBusy, and a
+// damaged record with more after it with an error naming the file: its
+// results cannot be read, and sending on would repeat them. It returns
+// how many results it handed over; on any error the segments left stay
+// for the next replay.
+func (d *Dir) Replay(group string, edition int64, apply func([]Result) error) (int, error) {
+	segs, err := d.segments(group)
 	if err != nil {
 		return 0, err
 	}
@@ -163,39 +204,61 @@ func (d *Dir) Replay(edition int64, apply func([]Result) error) (int, error) {
 		if s.edition != edition {
 			continue
 		}
-		path := filepath.Join(d.path, s.name)
-		b, err := os.ReadFile(path)
+		k, err := d.replayOne(filepath.Join(d.path, s.name), apply)
+		n += k
 		if err != nil {
-			return n, fmt.Errorf("journal: %w", err)
-		}
-		rs, err := Decode(b)
-		if err != nil && !errors.Is(err, ErrTorn) {
-			return n, fmt.Errorf("journal: %s: %w", s.name, err)
-		}
-		if len(rs) > 0 {
-			if err := apply(rs); err != nil {
-				return n, err
-			}
-		}
-		n += len(rs)
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return n, fmt.Errorf("journal: %w", err)
+			return n, err
 		}
 	}
 	return n, nil
 }
 
+func (d *Dir) replayOne(path string, apply func([]Result) error) (int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil // another replay took it
+	}
+	if err != nil {
+		return 0, fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return 0, fmt.Errorf("%w: %s", ErrBusy, path)
+		}
+		return 0, fmt.Errorf("journal: lock %s: %w", path, err)
+	}
+	if here, err := os.Stat(path); err != nil || !sameFile(f, here) {
+		return 0, nil // applied and removed (or replaced) before we locked it
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return 0, fmt.Errorf("journal: %w", err)
+	}
+	rs, err := Decode(b)
+	if err != nil && !errors.Is(err, ErrTorn) {
+		return 0, fmt.Errorf("journal: %s: %w (move the file aside to send on; its results may be sent again)", path, err)
+	}
+	if len(rs) > 0 {
+		if err := apply(rs); err != nil {
+			return 0, err
+		}
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return len(rs), fmt.Errorf("journal: %w", err)
+	}
+	return len(rs), nil
+}
+
 // Writer appends records to one segment. It is not safe for concurrent
 // use; Remove may follow Close from another goroutine.
 type Writer struct {
-	f       *os.File
-	path    string
-	edition int64
-	created time.Time
-	size    int64
-	count   int
-	buf     []byte
-	broken  error
+	f      *os.File
+	path   string
+	size   int64
+	count  int
+	buf    []byte
+	broken error
 }
 
 // Append writes rs as one record with one write. When the write fails the
@@ -222,10 +285,8 @@ func (w *Writer) Append(rs []Result) error {
 // Len is how many results the segment holds.
 func (w *Writer) Len() int { return w.count }
 
-// Age is how long ago the segment was created.
-func (w *Writer) Age() time.Duration { return time.Since(w.created) }
-
-// Close closes the segment's file; its records stay until Remove.
+// Close closes the segment's file and so drops its lock; its records stay
+// until Remove.
 func (w *Writer) Close() error {
 	if err := w.f.Close(); err != nil {
 		return fmt.Errorf("journal: %w", err)
@@ -319,14 +380,21 @@ func Decode(b []byte) ([]Result, error) {
 		if len(b)-off < header {
 			return out, ErrTorn
 		}
-		n := int(binary.LittleEndian.Uint32(b[off:]))
+		n64 := uint64(binary.LittleEndian.Uint32(b[off:]))
 		sum := binary.LittleEndian.Uint32(b[off+4:])
-		if n > maxRecord || len(b)-off-header < n {
+		if n64 > maxRecord {
+			return out, fmt.Errorf("record at offset %d claims %d bytes", off, n64)
+		}
+		n := int(n64)
+		if len(b)-off-header < n {
 			return out, ErrTorn
 		}
 		payload := b[off+header : off+header+n]
 		if crc32.Checksum(payload, castagnoli) != sum {
-			return out, ErrTorn
+			if off+header+n == len(b) {
+				return out, ErrTorn // the last write, cut short
+			}
+			return out, fmt.Errorf("record at offset %d fails its checksum and %d bytes follow it", off, len(b)-off-header-n)
 		}
 		rs, err := decodePayload(payload)
 		if err != nil {
@@ -339,6 +407,10 @@ func Decode(b []byte) ([]Result, error) {
 }
 
 var errShort = io.ErrUnexpectedEOF
+
+// minResult is the fewest bytes a result takes: its flags, three varints,
+// four string lengths and its article count.
+const minResult = 9
 
 type reader struct {
 	b   []byte
@@ -396,8 +468,11 @@ func (r *reader) fail() {
 func decodePayload(p []byte) ([]Result, error) {
 	r := &reader{b: p}
 	n := r.uvarint()
-	if n > uint64(len(p)) { // every result takes at least a byte
-		return nil, errShort
+	if r.err != nil {
+		return nil, r.err
+	}
+	if n > uint64(len(p)/minResult) {
+		return nil, fmt.Errorf("%d results cannot fit in %d bytes", n, len(p))
 	}
 	out := make([]Result, 0, n)
 	for range n {

@@ -141,14 +141,14 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 			if !d.SentAt.IsZero() {
 				sent = d.SentAt.Unix()
 			}
-			res, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID, d.Status)
+			res, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				// Planned without a Message-ID (or no longer pending): the
 				// one attempted is recorded with the rest.
-				if _, err := updID.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, d.MessageID, sent, d.Relay, d.ID, d.Status); err != nil {
+				if _, err := updID.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID, d.MessageID); err != nil {
 					return err
 				}
 			}
@@ -191,14 +191,16 @@ type markStmts struct {
 // random index write per message was a fifth of send-now's time); updID,
 // the same with the Message-ID, for a delivery planned without one; rec,
 // a sent delivery's articles. Only rows still pending are updated, except
-// that an accepted message is recorded sent even in a cancelled edition.
+// that an accepted message is recorded sent even in a cancelled edition,
+// and never with fewer attempts than the row has: a result replayed from
+// the journal after a later attempt was recorded changes nothing.
 // rec is one statement per delivery, whatever its article count: each
 // statement costs far more than a row (BenchmarkRecordDeliveries).
 var markSQL = [3]string{
-	`UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?, sent_at = ?, relay = ?
-		WHERE id = ? AND message_id <> '' AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`,
-	`UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_reply = ?, message_id = ?, sent_at = ?, relay = ?
-		WHERE id = ? AND message_id = '' AND (status = 'pending' OR (status = 'cancelled' AND ? = 'sent'))`,
+	`UPDATE deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_reply = ?4, sent_at = ?5, relay = ?6
+		WHERE id = ?7 AND message_id <> '' AND attempts <= ?2 AND (status = 'pending' OR (status = 'cancelled' AND ?1 = 'sent'))`,
+	`UPDATE deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_reply = ?4, message_id = ?8, sent_at = ?5, relay = ?6
+		WHERE id = ?7 AND message_id = '' AND attempts <= ?2 AND (status = 'pending' OR (status = 'cancelled' AND ?1 = 'sent'))`,
 	`INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
 		SELECT ?, ?, value, ? FROM json_each(?)`,
 }

@@ -49,7 +49,7 @@ func TestDeliveriesPlanSendRecord(t *testing.T) {
 	sent := due[0]
 	sent.Status, sent.Attempts, sent.MessageID, sent.SentAt, sent.LastReply = model.DeliverySent, 1, "<m@x>", fixedNow, "250 ok"
 	retry := due[1]
-	retry.Attempts, retry.NextAttemptAt, retry.LastReply = 1, fixedNow.Add(time.Minute), "451 later"
+	retry.Attempts, retry.NextAttemptAt, retry.LastReply, retry.MessageID = 1, fixedNow.Add(time.Minute), "451 later", "<r@x>"
 	if err := s.RecordDeliveries(ctx, "daily", []model.Delivery{sent, retry}, []int64{subs[1].ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +59,18 @@ func TestDeliveriesPlanSendRecord(t *testing.T) {
 	next, ok, err := s.NextAttempt(ctx, ed.ID)
 	if err != nil || !ok || !next.Equal(fixedNow.Add(time.Minute)) {
 		t.Fatal(next, ok, err)
+	}
+	// A result replayed from the journal after a later attempt was
+	// recorded (its segment outlived its apply) changes nothing.
+	retry2 := retry
+	retry2.Attempts, retry2.NextAttemptAt, retry2.LastReply = 2, fixedNow.Add(2*time.Minute), "451 later again"
+	for _, d := range []model.Delivery{retry2, retry} {
+		if err := s.RecordDeliveries(ctx, "daily", []model.Delivery{d}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if next, _, _ := s.NextAttempt(ctx, ed.ID); !next.Equal(fixedNow.Add(2 * time.Minute)) {
+		t.Fatalf("a stale result (attempt 1 after attempt 2) moved the retry to %v", next)
 	}
 	rec, err := s.ReceivedArticles(ctx, "daily", []int64{subs[0].ID, subs[1].ID}, []int64{5, 7, 9})
 	if err != nil || !rec[subs[0].ID][5] || !rec[subs[0].ID][7] || len(rec[subs[1].ID]) != 0 {
