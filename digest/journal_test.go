@@ -2,18 +2,17 @@ package digest_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/internal/journal"
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/testkit"
 )
 
 // A process that dies leaves in the journal results it never put in the
@@ -112,9 +111,9 @@ func TestJournalReplayedBeforeSending(t *testing.T) {
 // sending: every group is committed directly instead, with one warning
 // for the pass, not one per group.
 func TestJournalUnwritableFallsBackToCommits(t *testing.T) {
-	var logs strings.Builder
+	var logs testkit.LogBuffer
 	e := newEnv(t, nil, func(o *digest.Options) {
-		o.Log = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		o.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		o.MarkBatch = 1 // a group per result: seven chances to warn
 	})
 	if err := os.WriteFile(e.store.Path()+".journal", []byte("not a directory"), 0o600); err != nil {
@@ -135,16 +134,4 @@ func TestJournalUnwritableFallsBackToCommits(t *testing.T) {
 	if n := strings.Count(logs.String(), "journal unavailable"); n != 1 {
 		t.Errorf("%d warnings for one pass, want 1:\n%s", n, logs.String())
 	}
-}
-
-// syncWriter serialises writes from the service's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/testkit"
 )
 
 // fakeClock is a Clock the test moves by hand. Each After call is announced
@@ -106,24 +106,6 @@ func (m *memStore) last(digest string) string {
 	return m.rows[digest].key
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // run is one call of the job as a harness saw it.
 type run struct {
 	Slot
@@ -138,7 +120,7 @@ type harness struct {
 	clock  *fakeClock
 	store  SlotStore
 	s      *Scheduler
-	logs   *syncBuffer
+	logs   *testkit.LogBuffer
 	cancel context.CancelFunc
 	done   chan error
 
@@ -150,7 +132,7 @@ type harness struct {
 // harness has recorded the call. opts are added to its clock and logger.
 func newHarness(t *testing.T, now time.Time, st SlotStore, digests []config.Digest, job Job, opts ...Option) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: newFakeClock(now), store: st, logs: &syncBuffer{}}
+	h := &harness{t: t, clock: newFakeClock(now), store: st, logs: &testkit.LogBuffer{}}
 	s, err := New(st, digests, func(ctx context.Context, slot Slot) error {
 		h.mu.Lock()
 		h.runs = append(h.runs, run{slot, h.clock.Now()})

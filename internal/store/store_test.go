@@ -1,37 +1,24 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"log/slog"
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldnews/herald/internal/testkit"
 )
 
 var fixedNow = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
 
-// logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // MustOpen opens a migrated store in a temporary folder with a fixed clock.
-func MustOpen(tb testing.TB) (*Store, *logBuffer) {
+func MustOpen(tb testing.TB) (*Store, *testkit.LogBuffer) {
 	tb.Helper()
-	logs := &logBuffer{}
+	logs := &testkit.LogBuffer{}
 	s, err := Open(context.Background(), tb.TempDir()+"/herald.db", Options{
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Now:    func() time.Time { return fixedNow },

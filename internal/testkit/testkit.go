@@ -1,7 +1,7 @@
 // Package testkit holds what herald's tests share: building the herald
 // binary once per test run, picking a free loopback address, golden files
-// (-update) and a clock that moves only when told. Only _test files import
-// it.
+// (-update), a clock that moves only when told and a log sink safe for
+// concurrent writers. Only _test files import it.
 package testkit
 
 import (
