@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // timezones work on machines without /usr/share/zoneinfo
+
+	"github.com/heraldnews/herald/internal/model"
 )
 
 // Validate checks every value, returning an error that names the key.
@@ -148,7 +150,7 @@ func (c *Config) Validate() error {
 	for i := range c.Digests {
 		d := &c.Digests[i]
 		key := fmt.Sprintf("digests[%d]", i)
-		if !validName(d.Name) {
+		if !model.ValidName(d.Name) {
 			bad(key+".name", "must be a short name of letters, digits, '-' or '_', got %q", d.Name)
 		} else {
 			key = fmt.Sprintf("digests[%d] (%s)", i, d.Name)
@@ -181,7 +183,7 @@ func (c *Config) Validate() error {
 		if strings.ContainsAny(d.Description, "\r\n") || len(d.Description) > 300 {
 			bad(key+".description", "must be one line of at most 300 bytes")
 		}
-		if !validName(d.Template) {
+		if !model.ValidName(d.Template) {
 			bad(key+".template", "must be a template name such as digest, got %q", d.Template)
 		}
 		if d.Delivery != DeliveryDigest && d.Delivery != DeliveryLocal {
@@ -210,18 +212,6 @@ func (c *Config) Validate() error {
 func absHTTP(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-func validName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // validateFeeds checks the keys of issue 13: content modes, archives, the

@@ -55,7 +55,7 @@ const suffix = ".journal"
 
 // segment names are {group}.e{edition}-{seq}.journal, seq zero-padded so
 // that a directory listing sorts them in order. The group (a digest's
-// name: letters, digits, '-' and '_') lets a lease holder find its own
+// name, model.ValidName) lets a lease holder find its own
 // segments without reading the database.
 func segName(group string, edition int64, seq uint64) string {
 	return fmt.Sprintf("%s.e%d-%010d%s", group, edition, seq, suffix)
@@ -63,7 +63,7 @@ func segName(group string, edition int64, seq uint64) string {
 
 func parseName(name string) (group string, edition int64, seq uint64, ok bool) {
 	group, rest, found := strings.Cut(name, ".e")
-	if !found || !validGroup(group) {
+	if !found || !model.ValidName(group) {
 		return "", 0, 0, false
 	}
 	e, sq, ok := parseTail(rest)
@@ -85,19 +85,6 @@ func parseTail(rest string) (edition int64, seq uint64, ok bool) {
 		return 0, 0, false
 	}
 	return e, s, true
-}
-
-// validGroup reports whether g may name a group: a digest's name.
-func validGroup(g string) bool {
-	if g == "" || len(g) > 200 {
-		return false
-	}
-	for _, c := range g {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 type segment struct {
@@ -148,7 +135,7 @@ func (d *Dir) Editions(group string) ([]int64, error) {
 // Replay elsewhere (a lease taken over from a process still alive) leaves
 // it alone; the kernel drops the lock when the process dies.
 func (d *Dir) Create(group string, edition int64) (*Writer, error) {
-	if !validGroup(group) {
+	if !model.ValidName(group) {
 		return nil, fmt.Errorf("journal: bad group name %q", group)
 	}
 	segs, err := d.segments(group)

@@ -20,6 +20,20 @@ func ValidSlug(s string) bool {
 	return len(s) <= MaxSlugLen && slugRE.MatchString(s)
 }
 
+// ValidName reports whether s may name a digest or a digest's template: a
+// short name of letters, digits, '-' or '_', safe in a file name.
+func ValidName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // Article status values.
 const (
 	StatusPublished = "published"
