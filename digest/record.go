@@ -74,7 +74,6 @@ type journalRecorder struct {
 	ctx     context.Context
 	digest  string
 	edition int64
-	dir     Journal
 	stop    context.CancelCauseFunc
 	direct  directRecorder
 	off     bool // the journal failed: commit directly
@@ -100,7 +99,7 @@ func (s *Service) newRecorder(ctx context.Context, stop context.CancelCauseFunc,
 	if s.opt.Journal == nil {
 		return &direct
 	}
-	r := &journalRecorder{s: s, ctx: ctx, digest: digest, edition: edition, dir: s.opt.Journal, stop: stop, direct: direct,
+	r := &journalRecorder{s: s, ctx: ctx, digest: digest, edition: edition, stop: stop, direct: direct,
 		jobs: make(chan applyJob), done: make(chan error, 1)}
 	go r.apply()
 	return r
@@ -111,7 +110,7 @@ func (r *journalRecorder) record(batch []outcome) error {
 		return r.direct.record(batch)
 	}
 	if r.w == nil {
-		w, err := r.dir.Create(r.digest, r.edition)
+		w, err := r.s.opt.Journal.Create(r.digest, r.edition)
 		if err != nil {
 			r.off = true
 			r.s.log.Warn("journal unavailable: this pass commits each group of results directly", "edition", r.edition, "err", err)
