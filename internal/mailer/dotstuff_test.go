@@ -78,7 +78,8 @@ func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // TestDataEndMatchesDotWriter: what the pipelined transaction writes for a
 // message (all but its last line stuffed, then the last line stuffed and
-// dataEnd) is what go-mail's DotWriter writes, terminator included.
+// dataEnd; or the whole message stuffed and dataEnd, in one write) is what
+// go-mail's DotWriter writes, terminator included.
 func TestDataEndMatchesDotWriter(t *testing.T) {
 	cases := []string{"", ".", "a", "a\r\n", "a\r", "a\r\r", "a\r\r\r", "a\n", "x\r\ny", "x\r\n.", "--b--\r\n"}
 	rnd := rand.New(rand.NewPCG(3, 4))
@@ -107,6 +108,11 @@ func TestDataEndMatchesDotWriter(t *testing.T) {
 		got = dataEnd(got, raw[cut:])
 		if string(got) != want.String() {
 			t.Fatalf("%q: got %q, want %q", c, got, want.String())
+		}
+		// In one piece, as when the final-dot barrier is open already.
+		whole := dataEnd(appendDotStuffed(nil, raw), raw[cut:])
+		if string(whole) != want.String() {
+			t.Fatalf("%q in one write: got %q, want %q", c, whole, want.String())
 		}
 	}
 }

@@ -68,20 +68,29 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}) (mo
 		return s.fail(stageData, errData)
 	}
 	cut := lastLine(raw)
-	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[:cut])
-	if _, err := text.W.Write(s.stuffed); err != nil {
-		return s.fail(stageBody, err)
-	}
-	if prev != nil {
+	if recorded(prev) {
+		// The previous message's result is recorded already (the usual
+		// case by the time three replies came back): the message and its
+		// final dot go out in one write, not two.
+		s.stuffed = appendDotStuffed(s.stuffed[:0], raw)
+		s.stuffed = dataEnd(s.stuffed, raw[cut:])
+		if _, err := text.W.Write(s.stuffed); err != nil {
+			return s.fail(stageBody, err) // the dot cannot have left whole
+		}
+	} else {
+		s.stuffed = appendDotStuffed(s.stuffed[:0], raw[:cut])
+		if _, err := text.W.Write(s.stuffed); err != nil {
+			return s.fail(stageBody, err)
+		}
 		if err := text.W.Flush(); err != nil {
 			return s.fail(stageBody, err)
 		}
 		<-prev // the final-dot barrier (conn.go)
-	}
-	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[cut:])
-	s.stuffed = dataEnd(s.stuffed, raw[cut:])
-	if _, err := text.W.Write(s.stuffed); err != nil {
-		return s.fail(stageBody, err)
+		s.stuffed = appendDotStuffed(s.stuffed[:0], raw[cut:])
+		s.stuffed = dataEnd(s.stuffed, raw[cut:])
+		if _, err := text.W.Write(s.stuffed); err != nil {
+			return s.fail(stageBody, err)
+		}
 	}
 	if cap(s.stuffed) > 1<<20 {
 		s.stuffed = nil
@@ -96,6 +105,20 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}) (mo
 	}
 	reply := oneLine("250 " + msg)
 	return model.SendResult{Outcome: model.Accepted, Code: 250, Enhanced: enhancedCode(250, msg), Reply: reply}, verdictDone
+}
+
+// recorded reports whether the final-dot barrier prev is open already
+// (nil: there is none).
+func recorded(prev <-chan struct{}) bool {
+	if prev == nil {
+		return true
+	}
+	select {
+	case <-prev:
+		return true
+	default:
+		return false
+	}
 }
 
 // dataEnd appends the end of data as textproto's DotWriter.Close writes

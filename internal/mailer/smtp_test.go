@@ -312,9 +312,18 @@ func TestContextEndsTheWaitForAConnection(t *testing.T) {
 // message per connection is ever unrecorded. (Since issue 12 the
 // connection sends the rest of the next message meanwhile: that is what
 // keeps a commit per message off the throughput.)
+//
+// Every third record returns at once, so that the next message usually
+// finds the barrier open and goes out with its final dot in one write;
+// the others make it wait. Both kinds must arrive whole.
 func TestConnectionWaitsForRecord(t *testing.T) {
+	t.Run("pipelining", func(t *testing.T) { testConnectionWaitsForRecord(t, false) })
+	t.Run("one command at a time", func(t *testing.T) { testConnectionWaitsForRecord(t, true) })
+}
+
+func testConnectionWaitsForRecord(t *testing.T, noPipelining bool) {
 	var recording, overlap, order atomic.Int32
-	srv := smtptest.Start(t, smtptest.Options{Hook: func(a *smtptest.Attempt) smtptest.Action {
+	srv := smtptest.Start(t, smtptest.Options{NoPipelining: noPipelining, Hook: func(a *smtptest.Attempt) smtptest.Action {
 		if a.Stage == smtptest.StageData && recording.Load() != 0 {
 			overlap.Add(1) // a message ended while the previous record still ran
 		}
@@ -329,6 +338,9 @@ func TestConnectionWaitsForRecord(t *testing.T) {
 			if order.Add(1) != int32(i+1) {
 				t.Errorf("record of message %d out of order", i)
 			}
+			if i%3 == 0 {
+				return
+			}
 			recording.Add(1)
 			time.Sleep(2 * time.Millisecond)
 			recording.Add(-1)
@@ -339,6 +351,24 @@ func TestConnectionWaitsForRecord(t *testing.T) {
 	wg.Wait()
 	if overlap.Load() != 0 {
 		t.Fatalf("%d messages accepted while the previous result was being recorded", overlap.Load())
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 20 {
+		t.Fatalf("server got %d messages, want 20", len(msgs))
+	}
+	for _, sm := range msgs {
+		var i int
+		if _, err := fmt.Sscanf(sm.To[0], "reader%d@example.org", &i); err != nil {
+			t.Fatal(err)
+		}
+		want := testMessage(i)
+		p := parseMessage(t, sm.Data)
+		if p.Header.Get("Message-ID") != want.MessageID || p.Text != strings.ReplaceAll(want.Text, "\n", "\r\n") || p.HTML != want.HTML {
+			t.Errorf("message %d came apart: %s\ntext %q\nhtml %q", i, p.Header.Get("Message-ID"), p.Text, p.HTML)
+		}
+	}
+	if v := srv.Violations(); len(v) != 0 {
+		t.Errorf("commands a strict server refuses: %q", v)
 	}
 }
 
