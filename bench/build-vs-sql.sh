@@ -2,8 +2,9 @@
 # Building feeds: a full `herald build` (every file written into an empty
 # directory, durably) vs bench/baseline.sql through the sqlite3 shell on the
 # same database (for every feed, its newest 50 published rows with authors
-# and section, formatted and thrown away), interleaved and repeated, the
-# database's pages warmed into the page cache before each; then the time
+# and section, formatted and thrown away), interleaved and repeated, each
+# from the same memory state (settle: the page cache dropped, then the
+# database's pages read back into it); then the time
 # from one article's change to its rebuilt files under herald serve with
 # feeds.output_dir, and which files that change rewrote. It prints the
 # ratio herald/sqlite3 (wall clock; the goal is 2 or less) and herald's
@@ -46,15 +47,36 @@ cat "$db" > /dev/null
 
 results="$work/build-results.txt"
 : > "$results"
+# settle: the same memory state before each measured command that writes
+# or reads cold: everything written is on disk, the page cache dropped,
+# then the database read back into it. Without it, herald's 4.6 GB of
+# output at 1M articles was written into a page cache that earlier runs
+# had filled, and reclaiming it moved the build's kernel time between 8
+# and 23 s from one run to the next; and on an ext4 without a journal
+# (this benchmark's VM) a new inode skips every inode of its group
+# deleted in the last minutes whose inode table is still cached, so the
+# files created right after `rm -rf` of as many paid an O(n^2) scan (a
+# quarter of the build's CPU at 100k; perf: find_inode_bit,
+# recently_deleted). Dropping the cache needs root; without it the
+# figures depend on what ran before.
+settle() {
+  sync
+  if [ -w /proc/sys/vm/drop_caches ]; then
+    echo 1 > /proc/sys/vm/drop_caches
+  elif [ -z "${warned_settle:-}" ]; then
+    warned_settle=1
+    say "cannot drop the page cache (not root): the figures depend on its state"
+  fi
+  warm
+}
 tv() { /usr/bin/time -f '%e %M %U %S' -o "$1" "${@:2}"; }
 warm() { cat "$db" "$db-wal" > /dev/null 2>&1 || true; }
 for run in $(seq "$runs"); do
-  warm
+  rm -rf "$work/public"
+  settle
   tv "$work/t.txt" sqlite3 -bail "$db" < "$bench_root/bench/baseline.sql"
   echo "$run baseline $(cat "$work/t.txt")" >> "$results"
-  rm -rf "$work/public"
-  sync
-  warm
+  settle
   tv "$work/t.txt" "$work/herald" --log-level error build --out "$work/public" > "$work/build-out.txt"
   echo "$run herald $(cat "$work/t.txt")" >> "$results"
   warm
