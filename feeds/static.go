@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -58,17 +57,11 @@ func NewWriter(b *Builder, dir string) (*Writer, error) {
 }
 
 // WriteAll writes every feed and removes the files of feeds that no
-// longer exist.
-//
-// While it runs the garbage collector works at half the default heap
-// growth (GOGC 50, unless GOGC is set): a full write allocates gigabytes
-// of short-lived bytes at a million articles, and this keeps the peak
-// resident size under 100 MB for a few percent more CPU.
+// longer exist. While it runs the collector is tuned for it
+// (tuneGCForBuild).
 func (w *Writer) WriteAll(ctx context.Context) (Summary, error) {
 	start := time.Now()
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(50))
-	}
+	defer tuneGCForBuild()()
 	feeds, err := w.b.Feeds(ctx)
 	if err != nil {
 		return Summary{}, err
