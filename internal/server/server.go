@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +48,9 @@ type Options struct {
 	TrustedProxies []netip.Prefix // for the client address in the request log
 	ReadTimeout    time.Duration
 	WriteTimeout   time.Duration
-	Feeds          http.Handler // serves /feeds/...
+	// ReadHeaderTimeout bounds reading a request's header (0: 5 s).
+	ReadHeaderTimeout time.Duration
+	Feeds             http.Handler // serves /feeds/...
 	// Routes are the other route groups: the reader pages, the API.
 	Routes        []Registrar
 	Metrics       *Metrics
@@ -129,7 +132,7 @@ func (s *Server) ListenAndServe(ctx context.Context, grace time.Duration, ready 
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration, ready func(addr net.Addr)) error {
 	s.http = &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: cmp.Or(s.opt.ReadHeaderTimeout, 5*time.Second),
 		ReadTimeout:       max(s.opt.ReadTimeout, time.Second),
 		WriteTimeout:      max(s.opt.WriteTimeout, time.Second),
 		IdleTimeout:       120 * time.Second,
@@ -143,7 +146,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		ready(ln.Addr())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(ln) }()
+	// Every deadline net/http sets is enforced by one sweeper (deadline.go),
+	// not a runtime timer per connection and request.
+	go func() { errc <- s.http.Serve(newCoarseListener(ln, deadlineTick)) }()
 	select {
 	case err := <-errc:
 		return err

@@ -1,0 +1,252 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Coarse deadlines.
+//
+// net/http moves a connection's deadlines on every request: the write
+// deadline (WriteTimeout) when the request is read and back to none when
+// the response is done, the read deadline to the whole request's end
+// (ReadTimeout), to the idle limit (IdleTimeout) and to the header limit
+// (ReadHeaderTimeout). Each future deadline re-arms a runtime timer, four
+// per request, and that was the largest part of what a 304 cost herald
+// over a bare server (docs/benchmarks.md).
+//
+// So the listener's connections keep their future deadlines as numbers,
+// and one sweeper per listener enforces them: every tick it reads the
+// time once and wakes the blocked reads and writes of each connection
+// whose deadline has passed, by setting a deadline in the past on the
+// socket. A deadline is thus enforced up to one tick late, and never
+// early. Deadlines already in the past (net/http's "abort the background
+// read" uses one) and clearing a deadline reach the socket at once, as
+// before: neither arms a timer.
+
+// deadlineTick is how often the sweeper looks; a deadline may be missed by
+// up to this much.
+const deadlineTick = 250 * time.Millisecond
+
+// coarseListener wraps the connections it accepts in coarseConn and runs
+// their sweeper until it is closed.
+type coarseListener struct {
+	net.Listener
+	tick time.Duration
+	now  atomic.Int64 // the sweeper's clock (Unix nanoseconds), at most one tick behind
+
+	mu    sync.Mutex
+	conns map[*coarseConn]struct{}
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+func newCoarseListener(ln net.Listener, tick time.Duration) *coarseListener {
+	l := &coarseListener{Listener: ln, tick: tick, conns: map[*coarseConn]struct{}{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	l.now.Store(time.Now().UnixNano())
+	go l.sweep()
+	return l
+}
+
+func (l *coarseListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &coarseConn{Conn: c, l: l}
+	l.mu.Lock()
+	l.conns[cc] = struct{}{}
+	l.mu.Unlock()
+	return cc, nil
+}
+
+// Close closes the listener. The sweeper goes on until the connections
+// it accepted are closed too: a graceful shutdown still bounds them.
+func (l *coarseListener) Close() error {
+	err := l.Listener.Close()
+	l.stopOnce.Do(func() { close(l.stop) })
+	return err
+}
+
+func (l *coarseListener) sweep() {
+	defer close(l.done)
+	t := time.NewTicker(l.tick)
+	defer t.Stop()
+	stop := l.stop
+	var expired []*coarseConn
+	for {
+		select {
+		case <-stop:
+			stop = nil // from now on, end when no connection is left
+		case now := <-t.C:
+			n := now.UnixNano()
+			l.now.Store(n)
+			expired = expired[:0]
+			l.mu.Lock()
+			for c := range l.conns {
+				if c.due(c.rd.Load(), n) || c.due(c.wd.Load(), n) {
+					expired = append(expired, c)
+				}
+			}
+			l.mu.Unlock()
+			for _, c := range expired {
+				c.enforce(n)
+			}
+		}
+		if stop == nil {
+			l.mu.Lock()
+			left := len(l.conns)
+			l.mu.Unlock()
+			if left == 0 {
+				return
+			}
+		}
+	}
+}
+
+// coarseConn is a connection whose future deadlines the sweeper enforces.
+type coarseConn struct {
+	net.Conn
+	l      *coarseListener
+	rd, wd atomic.Int64 // deadlines in Unix nanoseconds; 0: none
+
+	mu     sync.Mutex // orders the socket's deadline changes
+	closed bool
+}
+
+// due reports whether deadline d (0: none) has passed at n.
+func (c *coarseConn) due(d, n int64) bool { return d != 0 && d <= n }
+
+// enforce wakes what is blocked on c past its deadlines.
+func (c *coarseConn) enforce(n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if d := c.rd.Load(); c.due(d, n) {
+		_ = c.Conn.SetReadDeadline(time.Unix(0, d))
+	}
+	if d := c.wd.Load(); c.due(d, n) {
+		_ = c.Conn.SetWriteDeadline(time.Unix(0, d))
+	}
+}
+
+// set records deadline t in slot p and tells the socket (apply) only when
+// t is none or already past: a future one is the sweeper's.
+func (c *coarseConn) set(p *atomic.Int64, t time.Time, apply func(time.Time) error) error {
+	var d int64
+	if !t.IsZero() {
+		d = t.UnixNano()
+		if d == 0 {
+			d = 1 // the zero Unix time is a real deadline, long past
+		}
+	}
+	p.Store(d)
+	if d != 0 && d > c.l.now.Load() {
+		// In the future: if the sweeper had woken the socket for an
+		// earlier deadline, the next read or write takes that back.
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return apply(t)
+}
+
+func (c *coarseConn) SetReadDeadline(t time.Time) error {
+	return c.set(&c.rd, t, c.Conn.SetReadDeadline)
+}
+
+func (c *coarseConn) SetWriteDeadline(t time.Time) error {
+	return c.set(&c.wd, t, c.Conn.SetWriteDeadline)
+}
+
+func (c *coarseConn) SetDeadline(t time.Time) error {
+	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
+}
+
+// woken reports whether err is a socket deadline the sweeper set for a
+// deadline that has moved since (or was cleared): then the socket's is
+// cleared and the caller tries again.
+func (c *coarseConn) woken(err error, p *atomic.Int64, clear func(time.Time) error) bool {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d := p.Load(); c.due(d, time.Now().UnixNano()) {
+		return false
+	}
+	return clear(time.Time{}) == nil
+}
+
+func (c *coarseConn) Read(b []byte) (int, error) {
+	for {
+		if c.due(c.rd.Load(), c.l.now.Load()) {
+			return 0, os.ErrDeadlineExceeded
+		}
+		n, err := c.Conn.Read(b)
+		if n == 0 && err != nil && c.woken(err, &c.rd, c.Conn.SetReadDeadline) {
+			continue
+		}
+		return n, err
+	}
+}
+
+func (c *coarseConn) Write(b []byte) (int, error) {
+	written := 0
+	for {
+		if c.due(c.wd.Load(), c.l.now.Load()) {
+			return written, os.ErrDeadlineExceeded
+		}
+		n, err := c.Conn.Write(b[written:])
+		written += n
+		if err != nil && c.woken(err, &c.wd, c.Conn.SetWriteDeadline) {
+			continue
+		}
+		return written, err
+	}
+}
+
+// ReadFrom keeps sendfile(2) for files served from disk (the TCP
+// connection's ReadFrom), under the same write deadline. Unlike Write it
+// does not try again after a wake meant for a deadline since moved (only
+// a handler moving its own write deadline mid-write can cause one): a
+// copy may have read bytes it did not write, so the response fails.
+func (c *coarseConn) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := c.Conn.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{c}, r)
+	}
+	if c.due(c.wd.Load(), c.l.now.Load()) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	return rf.ReadFrom(r)
+}
+
+// CloseWrite half-closes the connection, as net/http does after a
+// response it will not read the rest of the request for.
+func (c *coarseConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (c *coarseConn) Close() error {
+	c.l.mu.Lock()
+	delete(c.l.conns, c)
+	c.l.mu.Unlock()
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	return c.Conn.Close()
+}
