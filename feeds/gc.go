@@ -20,9 +20,9 @@ import (
 // (under 100 MB resident at 1M articles, docs/benchmarks.md).
 //
 // A soft limit near the live heap makes the collector run nearly
-// continuously. A site whose build keeps more than three quarters of the
-// limit live (several million articles) gets GOGC 50 and no limit
-// instead, the moment that is seen.
+// continuously. A site whose build keeps so much live (several million
+// articles) that the limit would collect more often than GOGC 50 did gets
+// GOGC 50 and no limit instead, the moment that is seen.
 const (
 	buildGCPercent = 150
 	buildMemLimit  = 48 << 20
@@ -65,7 +65,7 @@ func setBuildGC() (restore func()) {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		heap := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/heap/goal:bytes"}}
 		t := time.NewTicker(buildGCPoll)
 		defer t.Stop()
 		for {
@@ -74,8 +74,12 @@ func setBuildGC() (restore func()) {
 				return
 			case <-t.C:
 			}
-			metrics.Read(live)
-			if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() > buildMemLimit/4*3 {
+			metrics.Read(heap)
+			if heap[0].Value.Kind() != metrics.KindUint64 || heap[1].Value.Kind() != metrics.KindUint64 {
+				continue
+			}
+			// The goal GOGC 50 would set is 1.5 times the live heap.
+			if live, goal := heap[0].Value.Uint64(), heap[1].Value.Uint64(); live > 0 && goal < live/2*3 {
 				debug.SetGCPercent(50)
 				debug.SetMemoryLimit(math.MaxInt64)
 				return

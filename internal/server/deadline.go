@@ -35,13 +35,19 @@ const deadlineTick = 250 * time.Millisecond
 
 // coarseListener wraps the connections it accepts in coarseConn and runs
 // their sweeper until it is closed.
+//
+// Times are kept as monotonic offsets from base (stamp), as the runtime
+// keeps a socket's deadline: a step of the wall clock neither fires every
+// deadline at once nor postpones them.
 type coarseListener struct {
 	net.Listener
 	tick time.Duration
-	now  atomic.Int64 // the sweeper's clock (Unix nanoseconds), at most one tick behind
+	base time.Time
+	now  atomic.Int64 // the sweeper's clock (a stamp), at most one tick behind
 
-	mu    sync.Mutex
-	conns map[*coarseConn]struct{}
+	mu      sync.Mutex
+	conns   map[*coarseConn]struct{}
+	stopped bool // the sweeper has ended: Accept refuses
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -49,12 +55,27 @@ type coarseListener struct {
 }
 
 func newCoarseListener(ln net.Listener, tick time.Duration) *coarseListener {
-	l := &coarseListener{Listener: ln, tick: tick, conns: map[*coarseConn]struct{}{},
+	l := &coarseListener{Listener: ln, tick: tick, base: time.Now(), conns: map[*coarseConn]struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{})}
-	l.now.Store(time.Now().UnixNano())
+	l.now.Store(l.stamp(l.base))
 	go l.sweep()
 	return l
 }
+
+// stamp is t as a deadline: its monotonic offset from base, never 0
+// (which means no deadline). A time without a monotonic reading (a
+// deadline long past, like net/http's time.Unix(1, 0)) compares by the
+// wall clock, far in the past.
+func (l *coarseListener) stamp(t time.Time) int64 {
+	d := int64(t.Sub(l.base))
+	if d >= 0 {
+		d++
+	}
+	return d
+}
+
+// clock is the time now, as a stamp.
+func (l *coarseListener) clock() int64 { return l.stamp(time.Now()) }
 
 func (l *coarseListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
@@ -63,6 +84,11 @@ func (l *coarseListener) Accept() (net.Conn, error) {
 	}
 	cc := &coarseConn{Conn: c, l: l}
 	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		c.Close()
+		return nil, net.ErrClosed
+	}
 	l.conns[cc] = struct{}{}
 	l.mu.Unlock()
 	return cc, nil
@@ -87,7 +113,7 @@ func (l *coarseListener) sweep() {
 		case <-stop:
 			stop = nil // from now on, end when no connection is left
 		case now := <-t.C:
-			n := now.UnixNano()
+			n := l.stamp(now)
 			l.now.Store(n)
 			expired = expired[:0]
 			l.mu.Lock()
@@ -103,9 +129,9 @@ func (l *coarseListener) sweep() {
 		}
 		if stop == nil {
 			l.mu.Lock()
-			left := len(l.conns)
+			l.stopped = len(l.conns) == 0
 			l.mu.Unlock()
-			if left == 0 {
+			if l.stopped {
 				return
 			}
 		}
@@ -116,7 +142,7 @@ func (l *coarseListener) sweep() {
 type coarseConn struct {
 	net.Conn
 	l      *coarseListener
-	rd, wd atomic.Int64 // deadlines in Unix nanoseconds; 0: none
+	rd, wd atomic.Int64 // deadlines as stamps; 0: none
 
 	mu     sync.Mutex // orders the socket's deadline changes
 	closed bool
@@ -132,26 +158,28 @@ func (c *coarseConn) enforce(n int64) {
 	if c.closed {
 		return
 	}
-	if d := c.rd.Load(); c.due(d, n) {
-		_ = c.Conn.SetReadDeadline(time.Unix(0, d))
+	if c.due(c.rd.Load(), n) {
+		_ = c.Conn.SetReadDeadline(longAgo)
 	}
-	if d := c.wd.Load(); c.due(d, n) {
-		_ = c.Conn.SetWriteDeadline(time.Unix(0, d))
+	if c.due(c.wd.Load(), n) {
+		_ = c.Conn.SetWriteDeadline(longAgo)
 	}
 }
+
+// longAgo is the deadline that wakes a socket's blocked calls at once.
+var longAgo = time.Unix(1, 0)
 
 // set records deadline t in slot p and tells the socket (apply) only when
 // t is none or already past: a future one is the sweeper's.
 func (c *coarseConn) set(p *atomic.Int64, t time.Time, apply func(time.Time) error) error {
 	var d int64
 	if !t.IsZero() {
-		d = t.UnixNano()
-		if d == 0 {
-			d = 1 // the zero Unix time is a real deadline, long past
-		}
+		d = c.l.stamp(t)
 	}
 	p.Store(d)
-	if d != 0 && d > c.l.now.Load() {
+	// Deadlines seconds ahead (net/http's) need no clock read; one nearer
+	// the sweeper's clock, which lags, is checked against the real time.
+	if d != 0 && (d > c.l.now.Load()+int64(time.Second) || d > c.l.clock()) {
 		// In the future: if the sweeper had woken the socket for an
 		// earlier deadline, the next read or write takes that back.
 		return nil
@@ -182,7 +210,7 @@ func (c *coarseConn) woken(err error, p *atomic.Int64, clear func(time.Time) err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d := p.Load(); c.due(d, time.Now().UnixNano()) {
+	if c.due(p.Load(), c.l.clock()) {
 		return false
 	}
 	return clear(time.Time{}) == nil
@@ -219,15 +247,23 @@ func (c *coarseConn) Write(b []byte) (int, error) {
 // ReadFrom keeps sendfile(2) for files served from disk (the TCP
 // connection's ReadFrom), under the same write deadline. Unlike Write it
 // does not try again after a wake meant for a deadline since moved (only
-// a handler moving its own write deadline mid-write can cause one): a
-// copy may have read bytes it did not write, so the response fails.
+// a handler moving its own write deadline mid-copy can cause one): a copy
+// may have read bytes it did not write, so the response fails.
 func (c *coarseConn) ReadFrom(r io.Reader) (int64, error) {
 	rf, ok := c.Conn.(io.ReaderFrom)
 	if !ok {
 		return io.Copy(struct{ io.Writer }{c}, r)
 	}
-	if c.due(c.wd.Load(), c.l.now.Load()) {
+	c.mu.Lock()
+	if c.due(c.wd.Load(), c.l.clock()) {
+		c.mu.Unlock()
 		return 0, os.ErrDeadlineExceeded
+	}
+	// Not due: a wake the sweeper left for an earlier deadline goes.
+	err := c.Conn.SetWriteDeadline(time.Time{})
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
 	}
 	return rf.ReadFrom(r)
 }

@@ -132,7 +132,7 @@ func (s *Server) ListenAndServe(ctx context.Context, grace time.Duration, ready 
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration, ready func(addr net.Addr)) error {
 	s.http = &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: cmp.Or(s.opt.ReadHeaderTimeout, 5*time.Second),
+		ReadHeaderTimeout: cmp.Or(max(s.opt.ReadHeaderTimeout, 0), 5*time.Second),
 		ReadTimeout:       max(s.opt.ReadTimeout, time.Second),
 		WriteTimeout:      max(s.opt.WriteTimeout, time.Second),
 		IdleTimeout:       120 * time.Second,
