@@ -25,27 +25,32 @@ var xmlEsc = func() (t [utf8.RuneSelf]string) {
 	return t
 }()
 
-// appendXML appends s escaped as XML character data.
+// appendXML appends s escaped as XML character data. Runs of plain text
+// are skipped a word at a time (skipPlain); from the first word holding a
+// byte that may need escaping, bytes are taken one by one to its end.
 func appendXML(dst []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if e := xmlEsc[c]; e != "" {
-				dst = append(dst, s[last:i]...)
-				dst = append(dst, e...)
-				last = i + 1
+		i = skipPlain(s, i, xmlQuad[:])
+		for end := min(i+8, len(s)); i < end; {
+			c := s[i]
+			if c < utf8.RuneSelf {
+				if e := xmlEsc[c]; e != "" {
+					dst = append(dst, s[last:i]...)
+					dst = append(dst, e...)
+					last = i + 1
+				}
+				i++
+				continue
 			}
-			i++
-			continue
+			r, w := utf8.DecodeRuneInString(s[i:])
+			if (r == utf8.RuneError && w == 1) || !xmlRune(r) {
+				dst = append(dst, s[last:i]...)
+				dst = append(dst, "\uFFFD"...)
+				last = i + w
+			}
+			i += w
 		}
-		r, w := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && w == 1) || !xmlRune(r) {
-			dst = append(dst, s[last:i]...)
-			dst = append(dst, "\uFFFD"...)
-			last = i + w
-		}
-		i += w
 	}
 	return append(dst, s[last:]...)
 }
@@ -54,14 +59,16 @@ func appendXML(dst []byte, s string) []byte {
 // from i on that may need escaping — a control character, a byte of a
 // multi-byte character, or one of the bytes in the mask set (each word
 // lane holding one of them) — rounded down to its word; the byte loop
-// takes it from there. (JSON only: in an article's HTML escaped as XML
-// text, a byte to escape comes every few bytes and a plain loop wins.)
+// takes it from there.
 const (
 	lanes1   = 0x0101010101010101
 	lanesTop = 0x8080808080808080
 )
 
-var jsonQuad = [...]uint64{'"' * lanes1, '\\' * lanes1}
+var (
+	jsonQuad = [...]uint64{'"' * lanes1, '\\' * lanes1}
+	xmlQuad  = [...]uint64{'"' * lanes1, '\'' * lanes1, '&' * lanes1, '<' * lanes1, '>' * lanes1}
+)
 
 func skipPlain(s string, i int, set []uint64) int {
 	for ; i+8 <= len(s); i += 8 {

@@ -74,32 +74,23 @@ func fastText(b *strings.Builder, t string) bool {
 	return true
 }
 
+// htmlEsc holds, per byte, its escape in golang.org/x/net/html's
+// escaping, or "" for bytes written as they are.
+var htmlEsc = [256]string{'&': "&amp;", '\'': "&#39;", '<': "&lt;", '>': "&gt;", '"': "&#34;", '\r': "&#13;"}
+
 // escapeHTML is golang.org/x/net/html's escaping, which bluemonday's output
-// goes through.
+// goes through: one pass with a table (strings.IndexAny built its byte set
+// again for every escaped byte).
 func escapeHTML(b *strings.Builder, s string) {
-	for {
-		i := strings.IndexAny(s, "&'<>\"\r")
-		if i < 0 {
-			b.WriteString(s)
-			return
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if e := htmlEsc[s[i]]; e != "" {
+			b.WriteString(s[last:i])
+			b.WriteString(e)
+			last = i + 1
 		}
-		b.WriteString(s[:i])
-		switch s[i] {
-		case '&':
-			b.WriteString("&amp;")
-		case '\'':
-			b.WriteString("&#39;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '"':
-			b.WriteString("&#34;")
-		case '\r':
-			b.WriteString("&#13;")
-		}
-		s = s[i+1:]
 	}
+	b.WriteString(s[last:])
 }
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
