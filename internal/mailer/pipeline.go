@@ -67,17 +67,12 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}) (mo
 	if errData != nil {
 		return s.fail(stageData, errData)
 	}
-	cut := lastLine(raw)
-	if recorded(prev) {
-		// The previous message's result is recorded already (the usual
-		// case by the time three replies came back): the message and its
-		// final dot go out in one write, not two.
-		s.stuffed = appendDotStuffed(s.stuffed[:0], raw)
-		s.stuffed = dataEnd(s.stuffed, raw[cut:])
-		if _, err := text.W.Write(s.stuffed); err != nil {
-			return s.fail(stageBody, err) // the dot cannot have left whole
-		}
-	} else {
+	// The previous message's result is usually recorded by the time three
+	// replies came back: then the message and its final dot go out in one
+	// write. Otherwise all but the last line go now, and the rest after
+	// the final-dot barrier (conn.go).
+	cut, from := lastLine(raw), 0
+	if !recorded(prev) {
 		s.stuffed = appendDotStuffed(s.stuffed[:0], raw[:cut])
 		if _, err := text.W.Write(s.stuffed); err != nil {
 			return s.fail(stageBody, err)
@@ -85,12 +80,13 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}) (mo
 		if err := text.W.Flush(); err != nil {
 			return s.fail(stageBody, err)
 		}
-		<-prev // the final-dot barrier (conn.go)
-		s.stuffed = appendDotStuffed(s.stuffed[:0], raw[cut:])
-		s.stuffed = dataEnd(s.stuffed, raw[cut:])
-		if _, err := text.W.Write(s.stuffed); err != nil {
-			return s.fail(stageBody, err)
-		}
+		<-prev
+		from = cut
+	}
+	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[from:])
+	s.stuffed = dataEnd(s.stuffed, raw[cut:])
+	if _, err := text.W.Write(s.stuffed); err != nil {
+		return s.fail(stageBody, err) // the dot cannot have left whole
 	}
 	if cap(s.stuffed) > 1<<20 {
 		s.stuffed = nil
