@@ -177,9 +177,11 @@ func (c *coarseConn) set(p *atomic.Int64, t time.Time, apply func(time.Time) err
 		d = c.l.stamp(t)
 	}
 	p.Store(d)
-	// Deadlines seconds ahead (net/http's) need no clock read; one nearer
-	// the sweeper's clock, which lags, is checked against the real time.
-	if d != 0 && (d > c.l.now.Load()+int64(time.Second) || d > c.l.clock()) {
+	// Deadlines seconds ahead (net/http's) and those at or before the
+	// sweeper's clock, which lags the real one (net/http's "abort the
+	// background read" at the end of every request), need no clock read;
+	// one in between is checked against the real time.
+	if n := c.l.now.Load(); d != 0 && (d > n+int64(time.Second) || d > n && d > c.l.clock()) {
 		// In the future: if the sweeper had woken the socket for an
 		// earlier deadline, the next read or write takes that back.
 		return nil
