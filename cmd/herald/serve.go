@@ -14,6 +14,7 @@ import (
 	"github.com/heraldnews/herald/archive"
 	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/feeds"
+	"github.com/heraldnews/herald/internal/gcfloor"
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/scheduler"
 	"github.com/heraldnews/herald/internal/server"
@@ -182,6 +183,9 @@ func (m *Main) newDaemon(ctx context.Context) (*daemon, error) {
 // run serves until ctx is done. ready, when set, is told the bound address.
 func (d *daemon) run(ctx context.Context, ready func(net.Addr)) error {
 	cfg := d.m.Config
+	// A daemon's small heap would be collected every few hundred requests
+	// (internal/gcfloor).
+	defer gcfloor.Start(ctx, gcfloor.Floor)()
 	if d.writer != nil {
 		sum, err := d.writer.WriteAll(ctx)
 		if err != nil {
