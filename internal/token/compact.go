@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
+	"hash"
 	"strings"
 	"time"
 )
@@ -35,20 +36,31 @@ var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(bas
 
 func compactMAC(key []byte, purpose string, payload []byte) []byte {
 	m := hmac.New(sha256.New, key)
+	writeCompact(m, purpose, payload)
+	return m.Sum(nil)[:compactMACLen]
+}
+
+// writeCompact writes what a compact token's MAC covers.
+func writeCompact(m hash.Hash, purpose string, payload []byte) {
 	m.Write([]byte("herald-compact-v1\x00"))
 	m.Write([]byte(purpose))
 	m.Write([]byte{0})
 	m.Write(payload)
-	return m.Sum(nil)[:compactMACLen]
 }
 
 // MakeCompact returns a compact token for purpose and an id in [0, 2^62)
 // that expires after ttl (at the end of the day ttl reaches).
 func (s *Signer) MakeCompact(purpose string, id int64, ttl time.Duration) string {
 	exp := s.now().Add(ttl).Unix() / 86400 // valid to the end of that day
-	b := binary.AppendUvarint(nil, uint64(min(max(id, 0), maxCompactID)))
+	b := make([]byte, 0, binary.MaxVarintLen64+3+compactMACLen)
+	b = binary.AppendUvarint(b, uint64(min(max(id, 0), maxCompactID)))
 	b = binary.AppendUvarint(b, uint64(min(max(exp, 0), 1<<21-1)))
-	return b32.EncodeToString(append(b, compactMAC(s.key, purpose, b)...))
+	var sum [sha256.Size]byte
+	m := s.signing()
+	writeCompact(m, purpose, b)
+	m.Sum(sum[:0])
+	s.macs.Put(m)
+	return b32.EncodeToString(append(b, sum[:compactMACLen]...))
 }
 
 // VerifyCompact checks a compact token for purpose, in either case, and

@@ -15,8 +15,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -49,6 +51,12 @@ type Signer struct {
 	key      []byte
 	previous [][]byte // verify-only
 	now      func() time.Time
+
+	// macs holds HMAC-SHA256 states keyed with key. Reset takes one back
+	// to its keyed start, so signing (two tokens in every digest sent)
+	// reuses them rather than building two SHA-256 states and the pads
+	// per token: that was a tenth of what a send allocated.
+	macs sync.Pool
 }
 
 // NewSigner returns a Signer for key (non-empty). now is the clock (nil:
@@ -62,6 +70,7 @@ func NewSigner(key []byte, now func() time.Time, previous ...[]byte) (*Signer, e
 		now = time.Now
 	}
 	s := &Signer{key: append([]byte(nil), key...), now: now}
+	s.macs.New = func() any { return hmac.New(sha256.New, s.key) }
 	for _, p := range previous {
 		if len(p) > 0 {
 			s.previous = append(s.previous, append([]byte(nil), p...))
@@ -78,13 +87,46 @@ func (s *Signer) keys() [][]byte {
 // Make returns a token for purpose and id that expires after ttl.
 func (s *Signer) Make(purpose string, id int64, ttl time.Duration) string {
 	exp := s.now().Add(ttl).Unix()
-	payload := purpose + "." + strconv.FormatInt(id, 36) + "." + strconv.FormatInt(exp, 36)
-	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(mac(s.key, payload))
+	payload := make([]byte, 0, len(purpose)+2+2*13)
+	payload = append(payload, purpose...)
+	payload = append(payload, '.')
+	payload = strconv.AppendInt(payload, id, 36)
+	payload = append(payload, '.')
+	payload = strconv.AppendInt(payload, exp, 36)
+	var sum [sha256.Size]byte
+	m := s.signing()
+	m.Write(tokenDomain)
+	m.Write(payload)
+	m.Sum(sum[:0])
+	s.macs.Put(m)
+	enc := base64.RawURLEncoding
+	var b strings.Builder
+	b.Grow(enc.EncodedLen(len(payload)) + 1 + enc.EncodedLen(len(sum)))
+	var chunk [48]byte // whole 3-byte groups: no padding between chunks
+	for p := payload; len(p) > 0; {
+		n := min(len(p), 36)
+		b.Write(enc.AppendEncode(chunk[:0], p[:n]))
+		p = p[n:]
+	}
+	b.WriteByte('.')
+	b.Write(enc.AppendEncode(chunk[:0], sum[:]))
+	return b.String()
+}
+
+// tokenDomain starts every link token's MAC.
+var tokenDomain = []byte("herald-token-v1\x00")
+
+// signing returns a pooled HMAC state for the current key, at its start;
+// put it back with s.macs.Put once its sum is taken.
+func (s *Signer) signing() hash.Hash {
+	m := s.macs.Get().(hash.Hash)
+	m.Reset()
+	return m
 }
 
 func mac(key []byte, payload string) []byte {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("herald-token-v1\x00"))
+	m.Write(tokenDomain)
 	m.Write([]byte(payload))
 	return m.Sum(nil)
 }
