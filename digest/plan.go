@@ -132,27 +132,57 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 	others := slices.DeleteFunc(unfinished, func(id int64) bool { return id == e.ID })
 	var planned Progress
 	planned.EditionID, planned.Phase = e.ID, "planning"
-	for {
-		subs, err := s.opt.Plans.ActiveSubscriptions(ctx, d.Name, cursor, s.opt.PageSize)
-		if err != nil {
-			return err
+	// Reading and planning the next page (a reader connection and this
+	// CPU) overlaps writing the one before (the writer): pages are still
+	// written in order, each with its cursor, so a resumed plan starts
+	// where the last written page ended, and one planned page at most waits
+	// in memory.
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan planPage, 1)
+	var readErr error
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		defer close(pages)
+		for cur := cursor; ; {
+			subs, err := s.opt.Plans.ActiveSubscriptions(pctx, d.Name, cur, s.opt.PageSize)
+			if err != nil {
+				readErr = err
+				return
+			}
+			if len(subs) == 0 {
+				return
+			}
+			page, err := s.planOne(pctx, d, e, cands, candIDs, subs, others)
+			if err != nil {
+				readErr = err
+				return
+			}
+			select {
+			case pages <- page:
+			case <-pctx.Done():
+				readErr = pctx.Err()
+				return
+			}
+			cur = page.through
 		}
-		if len(subs) == 0 {
-			break
-		}
-		page, err := s.planOne(ctx, d, e, cands, candIDs, subs, others)
-		if err != nil {
-			return err
-		}
+	}()
+	for page := range pages {
 		if err := s.opt.Plans.InsertDeliveries(ctx, e.ID, page.deliveries, page.through); err != nil {
+			cancel()
+			<-readDone
 			return err
 		}
-		cursor = page.through
 		planned.Pending += page.pending
 		planned.Skipped += page.skipped
 		if prog != nil {
 			prog(planned)
 		}
+	}
+	<-readDone
+	if readErr != nil {
+		return readErr
 	}
 	if err := s.opt.Plans.SetEditionStatus(ctx, e.ID, model.EditionSending); err != nil {
 		return err
