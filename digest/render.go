@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
+	"github.com/heraldnews/herald/internal/gencache"
 	"github.com/heraldnews/herald/internal/model"
 	"github.com/heraldnews/herald/internal/sanitize"
 	"github.com/heraldnews/herald/templates"
@@ -82,8 +83,7 @@ type renderer struct {
 	ring                    []uint64
 	ringAt                  int
 	seed                    maphash.Seed
-	lines                   map[string]string // interned lines
-	lineBytes               int
+	lines                   *gencache.Map[string] // interned lines
 	ph                      placeholderSet
 }
 
@@ -177,26 +177,25 @@ func anchorsOf(arts []*ArticleView) []string {
 
 // intern returns the one copy of a run of lines. Called with r.mu held.
 func (r *renderer) intern(line string) string {
-	if v, ok := r.lines[line]; ok {
+	if v, ok := r.lines.Get(line); ok {
 		return v
 	}
-	if r.lineBytes+len(line) > lineInternBytes {
-		clear(r.lines) // templates keep their lines; new ones stop sharing with them
-		r.lineBytes = 0
-	}
+	// Templates keep their lines when the table forgets them; new ones
+	// stop sharing with them.
 	v := strings.Clone(line) // not a slice of the whole rendered part
-	r.lines[v] = v
-	r.lineBytes += len(v)
+	r.lines.Put(v, v, len(v))
 	return v
 }
 
 // Cache bounds: the rendered article sets (pieces and the mailer's
 // per-template encoding, charged at pieceBytes a piece) and the interned
-// runs of lines.
+// runs of lines (a generation: what is asked for again stays, so a small
+// table keeps the article blocks in use; measured in docs/benchmarks.md,
+// the worst case for memory).
 const (
 	renderCacheBytes   = 3 << 20
 	lowReuseCacheBytes = 256 << 10
-	lineInternBytes    = 2 << 20
+	lineInternBytes    = 256 << 10
 	pieceBytes         = 64
 	// reuseWindow and reuseMin: over the last lookups (about 2 ×
 	// reuseWindow), fewer than 1 in reuseMin finding their set is low reuse.
@@ -209,7 +208,7 @@ func newRenderer(cfg *config.Config, d config.Digest, t *Templates, editionDate 
 	return &renderer{
 		cfg: cfg, digest: d, tmpl: t, baseURL: cfg.HTTP.BaseURL, archiveURL: archiveIndex(cfg, d),
 		date:  t.cat.Date(editionDate.In(d.Location())),
-		cache: map[string]*list.Element{}, lines: map[string]string{},
+		cache: map[string]*list.Element{}, lines: gencache.New[string](lineInternBytes),
 		ph: newPlaceholders(), window: reuseWindow, seen: map[uint64]struct{}{}, seed: maphash.MakeSeed(),
 	}
 }

@@ -151,8 +151,9 @@ type job struct {
 // ErrClosed is returned by Send after Close.
 var ErrClosed = errors.New("mailer: closed")
 
-// lineCacheBytes bounds the shared encodings of identical template lines.
-const lineCacheBytes = 2 << 20
+// lineCacheBytes bounds a generation of the shared encodings of identical
+// template lines, charged with their text (see lineCache).
+const lineCacheBytes = 512 << 10
 
 // New builds a Mailer from the smtp config and starts its connection
 // goroutines. For transport smtp it does not connect: each connection is

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/heraldnews/herald/internal/gencache"
 	"github.com/heraldnews/herald/internal/model"
 )
 
@@ -135,33 +136,28 @@ type encodedLines struct {
 // lineCache shares the encoding of identical literal text between
 // templates: the digest cuts parts at line ends and interns the lines, so
 // the same article block or footer line in two article sets is one string
-// and one encoding. It is bounded; when full it starts again.
+// and one encoding. It is bounded and keeps what is asked for again
+// (gencache): when every message has its own article set, most of its
+// lines are its own and only the article blocks repeat.
 type lineCache struct {
-	mu    sync.Mutex
-	m     map[string]*encodedLines
-	bytes int
-	max   int
+	mu sync.Mutex
+	m  *gencache.Map[*encodedLines]
 }
 
-func newLineCache(max int) *lineCache { return &lineCache{m: map[string]*encodedLines{}, max: max} }
+func newLineCache(max int) *lineCache { return &lineCache{m: gencache.New[*encodedLines](max)} }
 
 // encode returns the encoding of s, which ends with an LF, from the state
 // after an LF.
 func (c *lineCache) encode(s string) *encodedLines {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l, ok := c.m[s]; ok {
+	if l, ok := c.m.Get(s); ok {
 		return l
 	}
 	e := qpEncoder{out: make([]byte, 0, len(s)+len(s)/8)}
 	e.write(s)
 	l := &encodedLines{enc: e.out, col: e.col}
-	if c.bytes+len(l.enc) > c.max {
-		clear(c.m)
-		c.bytes = 0
-	}
-	c.m[s] = l
-	c.bytes += len(l.enc)
+	c.m.Put(s, l, len(s)+len(l.enc)) // the key may be all that holds s
 	return l
 }
 
