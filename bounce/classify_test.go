@@ -1,6 +1,7 @@
 package bounce_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/heraldnews/herald/bounce"
@@ -62,6 +63,12 @@ func TestRulesWellFormed(t *testing.T) {
 	for i, r := range bounce.TextRules {
 		if r.Status != "" || r.Text == nil || r.Kind == "" || !kinds[r.Kind] || r.Why == "" {
 			t.Errorf("TextRules[%d] = %+v", i, r)
+		}
+	}
+	// Patterns compile on first use: every table's must compile.
+	for _, r := range slices.Concat(bounce.StatusRules, bounce.TextRules) {
+		if r.Text != nil {
+			r.Text.MatchString("")
 		}
 	}
 	for ft, k := range bounce.FeedbackKinds {
