@@ -25,7 +25,7 @@ type Rule struct {
 
 // Pattern is a case-insensitive regular expression compiled on first use.
 // Every herald command links this package and few of them read a bounce:
-// compiled at start, the tables and texts held about 220 KB of every
+// compiled at start, the tables and texts held about 190 KB of every
 // process's heap, send-now's too (docs/benchmarks.md, memory).
 type Pattern struct {
 	src  string
