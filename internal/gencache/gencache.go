@@ -10,13 +10,17 @@
 package gencache
 
 // Map maps strings to values of type V, holding at most twice its bound in
-// charged bytes (one full generation and one filling).
+// charged bytes (one full generation and one filling); a value larger
+// than the bound fills a generation by itself.
 type Map[V any] struct {
 	young, old map[string]entry[V]
 	bytes, max int // charged to young; its bound
 }
 
+// entry keeps the key as it was put: a key passed to Get may be a slice of
+// a much larger string, which a map key would keep alive.
 type entry[V any] struct {
+	key  string
 	v    V
 	size int
 }
@@ -33,26 +37,31 @@ func (m *Map[V]) Get(k string) (V, bool) {
 	}
 	if e, ok := m.old[k]; ok {
 		delete(m.old, k)
-		m.put(k, e)
+		m.put(e)
 		return e.v, true
 	}
 	var zero V
 	return zero, false
 }
 
-// Put adds v for k, charging size bytes to the young generation. A value
-// larger than a generation is kept until the next Put.
+// Put sets v for k, charging size bytes to the young generation; k is
+// kept as given.
 func (m *Map[V]) Put(k string, v V, size int) {
-	m.put(k, entry[V]{v: v, size: size})
+	if e, ok := m.young[k]; ok {
+		delete(m.young, k)
+		m.bytes -= e.size
+	}
+	delete(m.old, k)
+	m.put(entry[V]{key: k, v: v, size: size})
 }
 
-func (m *Map[V]) put(k string, e entry[V]) {
+func (m *Map[V]) put(e entry[V]) {
 	if m.bytes+e.size > m.max && len(m.young) > 0 {
 		clear(m.old) // keeps its room for the next generation
 		m.young, m.old = m.old, m.young
 		m.bytes = 0
 	}
-	m.young[k] = e
+	m.young[e.key] = e
 	m.bytes += e.size
 }
 
