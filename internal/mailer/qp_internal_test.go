@@ -71,7 +71,7 @@ func FuzzQP(f *testing.F) {
 // encoding of the filled text, with the line cache shared across cases.
 func TestTemplateEncoding(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	lines := newLineCache(1 << 16) // small: it starts again often
+	lines := newLineCache(1 << 16) // small: its generations turn over often
 	for i := range 20000 {
 		tmpl := &model.Template{}
 		var values []string
