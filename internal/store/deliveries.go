@@ -48,20 +48,92 @@ func scanDelivery(sc scanner) (model.Delivery, error) {
 	if sent.Valid {
 		d.SentAt = time.Unix(sent.Int64, 0).UTC()
 	}
-	if err := json.Unmarshal([]byte(idJSON), &d.ArticleIDs); err != nil {
+	ids, err := parseIDList(idJSON)
+	if err != nil {
 		return d, fmt.Errorf("delivery %d: article_ids: %w", d.ID, err)
 	}
+	d.ArticleIDs = ids
 	return d, nil
+}
+
+// parseIDList reads article_ids, the JSON array of integers idList
+// writes, without encoding/json's reflection (a tenth of the CPU of
+// reading a page of deliveries). Anything but a plain array of decimal
+// integers, spaces allowed, goes to json.Unmarshal, which decides.
+func parseIDList(s string) ([]int64, error) {
+	i := skipSpace(s, 0)
+	if i == len(s) || s[i] != '[' {
+		return unmarshalIDs(s)
+	}
+	if j := skipSpace(s, i+1); j < len(s) && s[j] == ']' {
+		if skipSpace(s, j+1) != len(s) {
+			return unmarshalIDs(s)
+		}
+		return []int64{}, nil
+	}
+	ids := make([]int64, 0, strings.Count(s, ",")+1)
+	for i++; ; {
+		i = skipSpace(s, i)
+		start := i
+		if i < len(s) && s[i] == '-' {
+			i++
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		n, err := strconv.ParseInt(s[start:i], 10, 64)
+		if err != nil || i-start > 1 && s[start] == '0' || i-start > 2 && s[start:start+2] == "-0" {
+			return unmarshalIDs(s) // not an integer, or leading zeros JSON forbids
+		}
+		ids = append(ids, n)
+		if i = skipSpace(s, i); i == len(s) {
+			return unmarshalIDs(s)
+		}
+		switch s[i] {
+		case ',':
+			i++
+		case ']':
+			if skipSpace(s, i+1) != len(s) {
+				return unmarshalIDs(s)
+			}
+			return ids, nil
+		default:
+			return unmarshalIDs(s)
+		}
+	}
+}
+
+func unmarshalIDs(s string) ([]int64, error) {
+	var ids []int64
+	err := json.Unmarshal([]byte(s), &ids)
+	return ids, err
+}
+
+// skipSpace returns the index of the first byte of s from i on that is not
+// JSON whitespace.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // DueDeliveries returns up to limit pending deliveries of an edition whose
 // next attempt is due at now, with ids above afterID, in id order, each
 // with the subscriber's address and name. The outbox pages through them.
 func (s *Store) DueDeliveries(ctx context.Context, editionID int64, now time.Time, afterID int64, limit int) ([]model.Delivery, error) {
-	out, err := queryRows(ctx, s.R, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_edition_status_id
+	out := make([]model.Delivery, 0, min(max(limit, 0), 1024)) // a page is usually full
+	err := eachRow(ctx, s.R, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_edition_status_id
 		JOIN subscribers sb ON sb.id = d.subscriber_id
 		WHERE d.edition_id = ? AND d.status = 'pending' AND d.id > ? AND d.next_attempt_at <= ?
-		ORDER BY d.id LIMIT ?`, scanDelivery, editionID, afterID, now.Unix(), limit)
+		ORDER BY d.id LIMIT ?`, func(sc scanner) error {
+		d, err := scanDelivery(sc)
+		if err != nil {
+			return err
+		}
+		out = append(out, d)
+		return nil
+	}, editionID, afterID, now.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due deliveries of edition %d: %w", editionID, err)
 	}
