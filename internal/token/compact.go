@@ -59,7 +59,7 @@ func (s *Signer) MakeCompact(purpose string, id int64, ttl time.Duration) string
 	m := s.signing()
 	writeCompact(m, purpose, b)
 	m.Sum(sum[:0])
-	s.macs.Put(m)
+	s.done(m)
 	return b32.EncodeToString(append(b, sum[:compactMACLen]...))
 }
 

@@ -18,7 +18,6 @@ import (
 	"hash"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -52,12 +51,19 @@ type Signer struct {
 	previous [][]byte // verify-only
 	now      func() time.Time
 
-	// macs holds HMAC-SHA256 states keyed with key. Reset takes one back
-	// to its keyed start, so signing (two tokens in every digest sent)
-	// reuses them rather than building two SHA-256 states and the pads
-	// per token: that was a tenth of what a send allocated.
-	macs sync.Pool
+	// macs holds free HMAC-SHA256 states keyed with key. Reset takes one
+	// back to its keyed start, so signing (two tokens in every digest
+	// sent) reuses them rather than building two SHA-256 states and the
+	// pads per token: that was a tenth of what a send allocated. A free
+	// list, not a sync.Pool: send-now collects every few milliseconds
+	// (GOGC 35), and each collection emptied the pool, so four states in
+	// ten were built afresh all the same.
+	macs chan hash.Hash
 }
+
+// freeMACs bounds the free HMAC states: more than the goroutines that
+// sign at once in a send (GOMAXPROCS renderers).
+const freeMACs = 16
 
 // NewSigner returns a Signer for key (non-empty). now is the clock (nil:
 // time.Now). previous keys (secret_previous) are accepted when verifying,
@@ -69,8 +75,7 @@ func NewSigner(key []byte, now func() time.Time, previous ...[]byte) (*Signer, e
 	if now == nil {
 		now = time.Now
 	}
-	s := &Signer{key: append([]byte(nil), key...), now: now}
-	s.macs.New = func() any { return hmac.New(sha256.New, s.key) }
+	s := &Signer{key: append([]byte(nil), key...), now: now, macs: make(chan hash.Hash, freeMACs)}
 	for _, p := range previous {
 		if len(p) > 0 {
 			s.previous = append(s.previous, append([]byte(nil), p...))
@@ -98,7 +103,7 @@ func (s *Signer) Make(purpose string, id int64, ttl time.Duration) string {
 	m.Write(tokenDomain)
 	m.Write(payload)
 	m.Sum(sum[:0])
-	s.macs.Put(m)
+	s.done(m)
 	enc := base64.RawURLEncoding
 	var b strings.Builder
 	b.Grow(enc.EncodedLen(len(payload)) + 1 + enc.EncodedLen(len(sum)))
@@ -118,12 +123,25 @@ func (s *Signer) Make(purpose string, id int64, ttl time.Duration) string {
 // tokenDomain starts every link token's MAC.
 var tokenDomain = []byte("herald-token-v1\x00")
 
-// signing returns a pooled HMAC state for the current key, at its start;
-// put it back with s.macs.Put once its sum is taken.
+// signing returns an HMAC state for the current key, at its start, a
+// free one when there is one; give it back with done once its sum is
+// taken.
 func (s *Signer) signing() hash.Hash {
-	m := s.macs.Get().(hash.Hash)
-	m.Reset()
-	return m
+	select {
+	case m := <-s.macs:
+		m.Reset()
+		return m
+	default:
+		return hmac.New(sha256.New, s.key)
+	}
+}
+
+// done frees m, signing's state, for the next token.
+func (s *Signer) done(m hash.Hash) {
+	select {
+	case s.macs <- m:
+	default:
+	}
 }
 
 func mac(key []byte, payload string) []byte {
