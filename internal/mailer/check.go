@@ -209,35 +209,41 @@ func isPrintableASCII(s string) bool {
 // extraHeaders validates msg.Headers and encodes their values.
 func extraHeaders(hs []model.Header) ([]model.Header, error) {
 	out := make([]model.Header, 0, len(hs))
-	seen := make(map[string]bool, len(hs))
-	for _, h := range hs {
-		key := strings.ToLower(h.Name)
-		switch {
-		case !validHeaderName(h.Name):
+	var lower [64]byte
+	for i, h := range hs {
+		if !validHeaderName(h.Name) {
 			return nil, fmt.Errorf("mailer: %w: name %q", ErrBadHeader, h.Name)
-		case reserved[key]:
+		}
+		// The name in lower case, for the tables (a valid name is ASCII;
+		// a map index by string(bytes) copies nothing).
+		lk := lower[:0]
+		for j := 0; j < len(h.Name) && j < len(lower); j++ {
+			lk = append(lk, asciiLower(h.Name[j]))
+		}
+		if len(h.Name) > len(lower) {
+			lk = []byte(strings.ToLower(h.Name))
+		}
+		switch {
+		case reserved[string(lk)]:
 			return nil, fmt.Errorf("mailer: %w: %s is set by the mailer", ErrBadHeader, h.Name)
-		case seen[key]:
+		case givenBefore(hs[:i], h.Name):
 			return nil, fmt.Errorf("mailer: %w: %s given twice", ErrBadHeader, h.Name)
 		case strings.ContainsAny(h.Value, "\r\n"):
 			return nil, fmt.Errorf("mailer: %s: %w", h.Name, ErrHeaderInjection)
 		case !utf8.ValidString(h.Value) || hasControl(h.Value):
 			return nil, fmt.Errorf("mailer: %w: %s value has control characters or invalid UTF-8", ErrBadHeader, h.Name)
 		}
-		seen[key] = true
-		for _, w := range strings.Fields(h.Value) {
-			if len(w) > maxWord {
-				return nil, fmt.Errorf("mailer: %w: %s has a %d-byte word", ErrBadHeader, h.Name, len(w))
-			}
+		if n := longestWord(h.Value); n > maxWord {
+			return nil, fmt.Errorf("mailer: %w: %s has a %d-byte word", ErrBadHeader, h.Name, n)
 		}
 		var v string
 		switch {
-		case urlListHeaders[key]:
+		case urlListHeaders[string(lk)]:
 			if !isPrintableASCII(h.Value) {
 				return nil, fmt.Errorf("mailer: %w: %s must be ASCII", ErrBadHeader, h.Name)
 			}
 			v = strings.TrimSpace(h.Value)
-		case key == "list-id":
+		case string(lk) == "list-id":
 			var err error
 			if v, err = listID(h.Value); err != nil {
 				return nil, err
@@ -249,6 +255,45 @@ func extraHeaders(hs []model.Header) ([]model.Header, error) {
 	}
 	return out, nil
 }
+
+// givenBefore reports whether one of hs is named name, in any case.
+func givenBefore(hs []model.Header, name string) bool {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func asciiLower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// longestWord returns the length in bytes of the longest run of s without
+// white space (the longest of strings.Fields(s)), counting none of it.
+func longestWord(s string) int {
+	longest, start := 0, -1
+	for i, r := range s {
+		if r < utf8.RuneSelf && asciiSpace[r] || r >= utf8.RuneSelf && unicode.IsSpace(r) {
+			if start >= 0 {
+				longest, start = max(longest, i-start), -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		longest = max(longest, len(s)-start)
+	}
+	return longest
+}
+
+// asciiSpace is unicode.IsSpace for ASCII, as strings.Fields has it.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // hasControl reports a control character other than tab (NUL, DEL, C1...)
 // or a Unicode line or paragraph separator.

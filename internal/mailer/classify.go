@@ -132,9 +132,26 @@ func containsAny(s string, phrases []string) bool {
 
 // oneLine makes a reply or error text one line of at most 500 bytes.
 func oneLine(s string) string {
+	if isOneLine(s) {
+		return s // a relay's usual reply: nothing to do, nothing allocated
+	}
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 500 {
 		s = strings.ToValidUTF8(s[:500], "")
 	}
 	return s
+}
+
+// isOneLine reports whether oneLine would return s as it is: printable
+// ASCII up to 500 bytes, single spaces between words, none at either end.
+func isOneLine(s string) bool {
+	if len(s) > 500 || s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return len(s) == 0
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == ' ' && s[i+1] == ' ' {
+			return false
+		}
+	}
+	return true
 }

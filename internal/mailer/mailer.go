@@ -144,6 +144,7 @@ type job struct {
 	env      envelope
 	raw      *bytes.Buffer // assembled once, kept for a try on another relay
 	excluded []bool        // relays that failed this message for good
+	excl     [4]bool       // excluded's room for up to four relays
 	tries    int
 	last     model.SendResult // the last relay's result
 }
@@ -283,7 +284,12 @@ func (m *Mailer) Send(ctx context.Context, msg *model.Message, record func(model
 	if record == nil {
 		return errors.New("mailer: Send without a record func")
 	}
-	j := &job{msg: msg, record: record, utf8: m.needsUTF8(msg), excluded: make([]bool, len(m.relays))}
+	j := &job{msg: msg, record: record, utf8: m.needsUTF8(msg)}
+	if len(m.relays) <= len(j.excl) {
+		j.excluded = j.excl[:len(m.relays)] // one allocation a message, not two
+	} else {
+		j.excluded = make([]bool, len(m.relays))
+	}
 	return m.dispatch(ctx, j, true)
 }
 

@@ -1,8 +1,6 @@
 package mailer
 
 import (
-	"strings"
-
 	"github.com/heraldnews/herald/internal/model"
 )
 
@@ -19,17 +17,18 @@ import (
 
 // pipelined sends one message with the envelope pipelined.
 func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}) (model.SendResult, verdict) {
-	var b strings.Builder
-	b.WriteString("MAIL FROM:<" + env.from + ">")
+	cmd := append(s.cmd[:0], "MAIL FROM:<"...)
+	cmd = append(append(cmd, env.from...), '>')
 	if s.eightBit {
-		b.WriteString(" BODY=8BITMIME")
+		cmd = append(cmd, " BODY=8BITMIME"...)
 	}
 	if env.utf8 {
-		b.WriteString(" SMTPUTF8")
+		cmd = append(cmd, " SMTPUTF8"...)
 	}
-	b.WriteString("\r\nRCPT TO:<" + env.to + ">\r\nDATA\r\n")
+	cmd = append(append(append(cmd, "\r\nRCPT TO:<"...), env.to...), ">\r\nDATA\r\n"...)
+	s.cmd = cmd
 	text := s.c.Text
-	if _, err := text.W.WriteString(b.String()); err != nil {
+	if _, err := text.W.Write(cmd); err != nil {
 		return s.fail(stageMail, err)
 	}
 	if err := text.W.Flush(); err != nil {

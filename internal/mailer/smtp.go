@@ -77,6 +77,7 @@ type smtpConn struct {
 	tc       *trackConn // the TCP connection under c (under TLS, if any)
 	lastUsed time.Time
 	stuffed  []byte // the message being sent, dot-stuffed
+	cmd      []byte // the pipelined envelope being sent
 
 	pipelining, eightBit bool // the relay offers PIPELINING, 8BITMIME
 }

@@ -2,6 +2,8 @@ package mailer
 
 import (
 	"context"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +72,58 @@ func TestPipeliningFollowsTheServer(t *testing.T) {
 			t.Errorf("server without PIPELINING %v: pipelining %v", off, got)
 		}
 		m.Close()
+	}
+}
+
+// TestOneLine: a reply comes back on one line, words single-spaced, at
+// most 500 bytes; one that is that already comes back as it is, without
+// a copy.
+func TestOneLine(t *testing.T) {
+	slow := func(s string) string {
+		s = strings.Join(strings.Fields(s), " ")
+		if len(s) > 500 {
+			s = strings.ToValidUTF8(s[:500], "")
+		}
+		return s
+	}
+	cases := []string{"", " ", "250 2.0.0 Ok: queued as 4XYZ", " 250 ok", "250 ok ", "250  ok", "250\tok",
+		"250 ok\r\n", "250 \u00a0ok", "250 caf\u00e9", "250 \x00 ok", "250 \x7f", strings.Repeat("a ", 250) + "b",
+		strings.Repeat("x", 500), strings.Repeat("x", 501), strings.Repeat("\u00e9", 300)}
+	r := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "ab 2\t\r\n.\x00\xc3\xa9\x85"
+	for range 20000 {
+		b := make([]byte, r.IntN(16))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := oneLine(s), slow(s); got != want {
+			t.Fatalf("oneLine(%q) = %q, want %q", s, got, want)
+		}
+	}
+	s := "250 2.0.0 Ok: queued as 4XYZ"
+	if n := testing.AllocsPerRun(100, func() { _ = oneLine(s) }); n != 0 {
+		t.Errorf("oneLine of a plain reply: %.0f allocations, want 0", n)
+	}
+}
+
+// TestLongestWord: the longest of strings.Fields, counted without them.
+func TestLongestWord(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const alphabet = "ab \t\n\u00a0\u2003\u00e9x\x85"
+	for range 20000 {
+		b := make([]byte, r.IntN(24))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		s, want := string(b), 0
+		for _, w := range strings.Fields(s) {
+			want = max(want, len(w))
+		}
+		if got := longestWord(s); got != want {
+			t.Fatalf("longestWord(%q) = %d, want %d", s, got, want)
+		}
 	}
 }
