@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	mathrand "math/rand/v2"
 	"net/url"
@@ -137,17 +138,18 @@ type Options struct {
 // Service plans and sends digests: send-now, scheduled slots, resumes,
 // cancels, previews and the retry loop.
 type Service struct {
-	cfg    *config.Config
-	opt    Options
-	log    *slog.Logger
-	now    func() time.Time
-	sleep  func(context.Context, time.Duration) error
-	tmpl   *Templates
-	tokens *token.Signer
-	clean  *sanitize.Cleaner
-	leases *lease.Manager
-	msgKey []byte
-	domain string
+	cfg     *config.Config
+	opt     Options
+	log     *slog.Logger
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+	tmpl    *Templates
+	tokens  *token.Signer
+	clean   *sanitize.Cleaner
+	leases  *lease.Manager
+	msgKey  []byte
+	msgMACs chan hash.Hash // free HMAC states keyed with msgKey (messageMAC)
+	domain  string
 
 	// bg is the lifetime of editions started from the API (StartSendNow):
 	// Run's context while Run runs; bgWait tracks them.
@@ -224,6 +226,7 @@ func New(opt Options) (*Service, error) {
 	m := hmac.New(sha256.New, []byte(opt.Config.Secret))
 	m.Write([]byte("herald-message-id-v1"))
 	s.msgKey = m.Sum(nil)
+	s.msgMACs = make(chan hash.Hash, 16)
 	s.domain = "herald.invalid"
 	if u, err := url.Parse(opt.Config.Site.URL); err == nil && u.Hostname() != "" {
 		s.domain = strings.ToLower(u.Hostname())
