@@ -150,6 +150,7 @@ type Service struct {
 	msgKey  []byte
 	msgMACs chan hash.Hash // free HMAC states keyed with msgKey (messageMAC)
 	domain  string
+	listIDs sync.Map // listIDKey to the List-Id value (listID)
 
 	// bg is the lifetime of editions started from the API (StartSendNow):
 	// Run's context while Run runs; bgWait tracks them.
