@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"mime"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -45,20 +45,22 @@ func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *li
 	}
 	text, html := assembleParts(msg, lines)
 	start := buf.Len()
-	hdr := make([]model.Header, 0, 8+len(c.extra))
-	hdr = append(hdr, model.Header{Name: "Date", Value: c.date.Format(time.RFC1123Z)},
+	var room [12]model.Header // a digest's headers, on the stack
+	hdr := append(room[:0], model.Header{Name: "Date", Value: c.date.Format(time.RFC1123Z)},
 		model.Header{Name: "MIME-Version", Value: "1.0"},
 		model.Header{Name: "Message-ID", Value: "<" + c.id + ">"},
 		model.Header{Name: "Subject", Value: c.subject})
 	hdr = append(hdr, c.extra...)
-	sort.Slice(hdr, func(i, j int) bool { return hdr[i].Name < hdr[j].Name })
+	// Names are distinct (check refuses a name given twice or one the
+	// mailer sets), so any sort gives go-mail's order.
+	slices.SortFunc(hdr, func(a, b model.Header) int { return strings.Compare(a.Name, b.Name) })
 	for _, h := range hdr {
 		writeHeader(buf, h.Name, mime.QEncoding.Encode("UTF-8", h.Value))
 	}
-	writeHeader(buf, "From", c.from.String())
+	writeHeader(buf, "From", c.fromStr)
 	writeHeader(buf, "To", c.to.String())
 	if c.replyTo != nil {
-		writeHeader(buf, "Reply-To", c.replyTo.String())
+		writeHeader(buf, "Reply-To", c.replyStr)
 	}
 	// A single part's headers (writeHeader, unfolded at this length) and a
 	// part's headers in a multipart (sorted by mime/multipart) are the
@@ -70,12 +72,11 @@ func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *li
 		html.write(buf, "text/html")
 	default:
 		b := partsBoundary(c.id, text, html)
-		buf.WriteString("Content-Type: multipart/alternative;\r\n boundary=" + b + "\r\n\r\n")
-		buf.WriteString("--" + b + "\r\n")
+		writeAll(buf, "Content-Type: multipart/alternative;\r\n boundary=", b, "\r\n\r\n--", b, "\r\n")
 		text.write(buf, "text/plain")
-		buf.WriteString("\r\n--" + b + "\r\n")
+		writeAll(buf, "\r\n--", b, "\r\n")
 		html.write(buf, "text/html")
-		buf.WriteString("\r\n--" + b + "--\r\n")
+		writeAll(buf, "\r\n--", b, "--\r\n")
 	}
 	if o.signer != nil {
 		if err := sign(buf, start, o.signer.signer(msg.Headers, o.now)); err != nil {
@@ -83,6 +84,13 @@ func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *li
 		}
 	}
 	return c, nil
+}
+
+// writeAll writes each of ss to buf (no concatenated copy).
+func writeAll(buf *bytes.Buffer, ss ...string) {
+	for _, s := range ss {
+		buf.WriteString(s)
+	}
 }
 
 // writeHeader is go-mail's msgWriter.writeHeader for one value: the value

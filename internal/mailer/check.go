@@ -70,35 +70,48 @@ func parseAddress(field, s string) (*netmail.Address, error) {
 }
 
 // addrCache remembers parsed configured addresses (smtp.from,
-// smtp.reply_to), at most a few dozen.
+// smtp.reply_to), at most a few dozen, with their header forms.
 type addrCache struct {
 	mu sync.Mutex
-	m  map[string]netmail.Address
+	m  map[addrKey]cachedAddr
 }
 
-// parse is parseAddress, remembered; a nil cache parses every time.
-func (c *addrCache) parse(field, s string) (*netmail.Address, error) {
+type addrKey struct{ field, value string }
+
+type cachedAddr struct {
+	addr netmail.Address
+	str  string // addr.String(): the header's value
+}
+
+// parse is parseAddress, remembered, and the address's header form; a nil
+// cache parses every time.
+func (c *addrCache) parse(field, s string) (*netmail.Address, string, error) {
 	if c == nil {
-		return parseAddress(field, s)
+		p, err := parseAddress(field, s)
+		if err != nil {
+			return nil, "", err
+		}
+		return p, p.String(), nil
 	}
-	key := field + "\x00" + s
+	key := addrKey{field, s}
 	c.mu.Lock()
 	a, ok := c.m[key]
 	c.mu.Unlock()
 	if ok {
-		return &a, nil
+		return &a.addr, a.str, nil
 	}
 	p, err := parseAddress(field, s)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	str := p.String()
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= 64 {
-		c.m = map[string]netmail.Address{}
+		c.m = map[addrKey]cachedAddr{}
 	}
-	c.m[key] = *p
+	c.m[key] = cachedAddr{*p, str}
 	c.mu.Unlock()
-	return p, nil
+	return p, str, nil
 }
 
 // parseBareAddress reads a recipient address with no display name.

@@ -102,6 +102,7 @@ func render(buf *bytes.Buffer, msg *model.Message, o composeOptions) error {
 type checked struct {
 	id                string // the Message-ID without angle brackets
 	from, to, replyTo *netmail.Address
+	fromStr, replyStr string // from and replyTo as header values
 	subject           string // encoded
 	date              time.Time
 	extra             []model.Header // validated names, encoded values
@@ -119,7 +120,7 @@ func check(msg *model.Message, now func() time.Time, addrs *addrCache) (*checked
 	if c.id, err = messageID(msg.MessageID); err != nil {
 		return nil, err
 	}
-	if c.from, err = addrs.parse("From", msg.From); err != nil {
+	if c.from, c.fromStr, err = addrs.parse("From", msg.From); err != nil {
 		return nil, err
 	}
 	if c.to, err = parseBareAddress(string(msg.ToAddr)); err != nil {
@@ -127,7 +128,7 @@ func check(msg *model.Message, now func() time.Time, addrs *addrCache) (*checked
 	}
 	c.to.Name = cleanName(msg.ToName)
 	if msg.ReplyTo != "" {
-		if c.replyTo, err = addrs.parse("Reply-To", msg.ReplyTo); err != nil {
+		if c.replyTo, c.replyStr, err = addrs.parse("Reply-To", msg.ReplyTo); err != nil {
 			return nil, err
 		}
 	}
