@@ -285,17 +285,16 @@ func (r *renderer) render(arts []*ArticleView, p part) (subject, text, htmlOut s
 // renderBody returns the subject and the shared parts of one recipient's
 // digest, with their values.
 func (r *renderer) renderBody(arts []*ArticleView, p part) (string, *model.Body, error) {
-	var key strings.Builder
+	var room [256]byte // most keys: a found entry costs no allocation
+	key := room[:0]
 	for _, a := range arts {
-		key.WriteString(strconv.FormatInt(a.ID, 36))
-		key.WriteByte(',')
+		key = append(strconv.AppendInt(key, a.ID, 36), ',')
 	}
-	key.WriteString("|")
-	key.WriteString(p.follows)
+	key = append(append(key, '|'), p.follows...)
 	if p.name != "" {
-		key.WriteString("|n")
+		key = append(key, "|n"...)
 	}
-	c := r.lookup(key.String())
+	c := r.lookup(key)
 	c.once.Do(func() { r.fill(c, arts, p) })
 	if c.err != nil {
 		return "", nil, c.err
@@ -308,21 +307,21 @@ func (r *renderer) renderBody(arts []*ArticleView, p part) (string, *model.Body,
 }
 
 // lookup returns the cache entry for key, adding an empty one.
-func (r *renderer) lookup(key string) *rendered {
+func (r *renderer) lookup(key []byte) *rendered {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.lookups++; r.lookups >= 2*r.window {
 		r.lookups, r.reused = r.lookups/2, r.reused/2
 	}
-	if h := maphash.String(r.seed, key); r.sawRecently(h) {
+	if h := maphash.Bytes(r.seed, key); r.sawRecently(h) {
 		r.reused++
 	}
-	if e := r.cache[key]; e != nil {
+	if e := r.cache[string(key)]; e != nil {
 		r.lru.MoveToFront(e)
 		return e.Value.(*rendered)
 	}
-	c := &rendered{key: key}
-	r.cache[key] = r.lru.PushFront(c)
+	c := &rendered{key: string(key)}
+	r.cache[c.key] = r.lru.PushFront(c)
 	return c
 }
 
