@@ -15,13 +15,8 @@ func TestWriteDotStuffedMatchesDotWriter(t *testing.T) {
 	cases := []string{"", ".", "..", "a", "a\r\n", ".\r\n.\r\n", "a\nb\n", "\r\n", "\n", "\r", "\r\r\n", "\r\r\r\n",
 		"x\r\ry", ".a\r\n..b\r\n\r\n.", "line\r\n.dot\nbare\r\rcr\r\n"}
 	rnd := rand.New(rand.NewPCG(1, 2))
-	alphabet := []byte(".\r\na")
 	for range 20000 {
-		b := make([]byte, rnd.IntN(24))
-		for i := range b {
-			b[i] = alphabet[rnd.IntN(len(alphabet))]
-		}
-		cases = append(cases, string(b))
+		cases = append(cases, randomString(rnd, ".\r\na", 24))
 	}
 	for _, c := range cases {
 		var want bytes.Buffer
@@ -83,13 +78,8 @@ func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func TestDataEndMatchesDotWriter(t *testing.T) {
 	cases := []string{"", ".", "a", "a\r\n", "a\r", "a\r\r", "a\r\r\r", "a\n", "x\r\ny", "x\r\n.", "--b--\r\n"}
 	rnd := rand.New(rand.NewPCG(3, 4))
-	alphabet := []byte(".\r\na")
 	for range 20000 {
-		b := make([]byte, rnd.IntN(24))
-		for i := range b {
-			b[i] = alphabet[rnd.IntN(len(alphabet))]
-		}
-		cases = append(cases, string(b))
+		cases = append(cases, randomString(rnd, ".\r\na", 24))
 	}
 	for _, c := range cases {
 		var want bytes.Buffer

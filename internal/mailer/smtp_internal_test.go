@@ -92,11 +92,7 @@ func TestOneLine(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const alphabet = "ab 2\t\r\n.\x00\xc3\xa9\x85"
 	for range 20000 {
-		b := make([]byte, r.IntN(16))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		cases = append(cases, string(b))
+		cases = append(cases, randomString(r, alphabet, 16))
 	}
 	for _, s := range cases {
 		if got, want := oneLine(s), slow(s); got != want {
@@ -114,11 +110,7 @@ func TestLongestWord(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const alphabet = "ab \t\n\u00a0\u2003\u00e9x\x85"
 	for range 20000 {
-		b := make([]byte, r.IntN(24))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		s, want := string(b), 0
+		s, want := randomString(r, alphabet, 24), 0
 		for _, w := range strings.Fields(s) {
 			want = max(want, len(w))
 		}
@@ -126,4 +118,14 @@ func TestLongestWord(t *testing.T) {
 			t.Fatalf("longestWord(%q) = %d, want %d", s, got, want)
 		}
 	}
+}
+
+// randomString returns up to maxLen-1 bytes drawn from alphabet's bytes
+// (so multi-byte characters come whole or broken).
+func randomString(r *rand.Rand, alphabet string, maxLen int) string {
+	b := make([]byte, r.IntN(maxLen))
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return string(b)
 }
