@@ -85,7 +85,6 @@ type journalRecorder struct {
 	scratch []journal.Result // one group, as Append takes it
 	jobs    chan applyJob
 	done    chan error
-	free    chan []model.Delivery // applied segments' slices, for the next ones
 }
 
 // applyJob is a closed segment and its results.
@@ -101,7 +100,7 @@ func (s *Service) newRecorder(ctx context.Context, stop context.CancelCauseFunc,
 		return &direct
 	}
 	r := &journalRecorder{s: s, ctx: ctx, digest: digest, edition: edition, stop: stop, direct: direct,
-		jobs: make(chan applyJob), done: make(chan error, 1), free: make(chan []model.Delivery, 2)}
+		jobs: make(chan applyJob), done: make(chan error, 1)}
 	go r.apply()
 	return r
 }
@@ -118,11 +117,7 @@ func (r *journalRecorder) record(batch []outcome) error {
 			return r.direct.record(batch)
 		}
 		r.w, r.started = w, r.s.now()
-		select {
-		case r.ds = <-r.free: // a segment's worth of results is a few hundred KB
-		default:
-			r.ds = make([]model.Delivery, 0, r.s.opt.ApplyBatch+r.s.opt.MarkBatch)
-		}
+		r.ds = make([]model.Delivery, 0, r.s.opt.ApplyBatch+r.s.opt.MarkBatch)
 	}
 	r.scratch = r.scratch[:0]
 	for _, o := range batch {
@@ -172,11 +167,6 @@ func (r *journalRecorder) apply() {
 		}
 		if err := job.w.Remove(); err != nil {
 			r.s.log.Warn("removing applied journal segment", "edition", r.edition, "err", err)
-		}
-		clear(job.ds) // drop the strings and slices they point to
-		select {
-		case r.free <- job.ds[:0]:
-		default:
 		}
 	}
 	r.done <- failed
