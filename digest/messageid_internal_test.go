@@ -5,11 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldnews/herald/internal/token"
 )
 
 // Message-IDs are stored with deliveries and matched against bounces: the
@@ -17,7 +18,7 @@ import (
 // hmac.New code before it made, from any number of goroutines at once.
 func TestMessageIDsKeepTheirBytes(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	s := &Service{msgKey: key, msgMACs: make(chan hash.Hash, 2), domain: "news.example.com"}
+	s := &Service{msgKey: key, msgMACs: token.NewMACs(key), domain: "news.example.com"}
 	old := func(editionID, subscriberID int64) string {
 		m := hmac.New(sha256.New, key)
 		fmt.Fprintf(m, "%d/%d", editionID, subscriberID)

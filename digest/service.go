@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"log/slog"
 	mathrand "math/rand/v2"
 	"net/url"
@@ -148,7 +147,7 @@ type Service struct {
 	clean   *sanitize.Cleaner
 	leases  *lease.Manager
 	msgKey  []byte
-	msgMACs chan hash.Hash // free HMAC states keyed with msgKey (messageMAC)
+	msgMACs *token.MACs // keyed with msgKey (messageMAC)
 	domain  string
 	listIDs sync.Map // listIDKey to the List-Id value (listID)
 
@@ -227,7 +226,7 @@ func New(opt Options) (*Service, error) {
 	m := hmac.New(sha256.New, []byte(opt.Config.Secret))
 	m.Write([]byte("herald-message-id-v1"))
 	s.msgKey = m.Sum(nil)
-	s.msgMACs = make(chan hash.Hash, 16)
+	s.msgMACs = token.NewMACs(s.msgKey)
 	s.domain = "herald.invalid"
 	if u, err := url.Parse(opt.Config.Site.URL); err == nil && u.Hostname() != "" {
 		s.domain = strings.ToLower(u.Hostname())

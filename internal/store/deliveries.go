@@ -122,18 +122,11 @@ func skipSpace(s string, i int) int {
 // next attempt is due at now, with ids above afterID, in id order, each
 // with the subscriber's address and name. The outbox pages through them.
 func (s *Store) DueDeliveries(ctx context.Context, editionID int64, now time.Time, afterID int64, limit int) ([]model.Delivery, error) {
-	out := make([]model.Delivery, 0, min(max(limit, 0), 1024)) // a page is usually full
-	err := eachRow(ctx, s.R, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_edition_status_id
+	page := make([]model.Delivery, 0, min(max(limit, 0), 1024)) // a page is usually full
+	out, err := queryRowsInto(ctx, s.R, page, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_edition_status_id
 		JOIN subscribers sb ON sb.id = d.subscriber_id
 		WHERE d.edition_id = ? AND d.status = 'pending' AND d.id > ? AND d.next_attempt_at <= ?
-		ORDER BY d.id LIMIT ?`, func(sc scanner) error {
-		d, err := scanDelivery(sc)
-		if err != nil {
-			return err
-		}
-		out = append(out, d)
-		return nil
-	}, editionID, afterID, now.Unix(), limit)
+		ORDER BY d.id LIMIT ?`, scanDelivery, editionID, afterID, now.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due deliveries of edition %d: %w", editionID, err)
 	}

@@ -253,7 +253,12 @@ func eachRow(ctx context.Context, db *sql.DB, query string, fn func(scanner) err
 // queryRows runs query on db and returns one T per row, built by scan (nil
 // when there is none). It is eachRow for the queries that keep every row.
 func queryRows[T any](ctx context.Context, db *sql.DB, query string, scan func(scanner) (T, error), args ...any) ([]T, error) {
-	var out []T
+	return queryRowsInto[T](ctx, db, nil, query, scan, args...)
+}
+
+// queryRowsInto is queryRows appending to out, so a caller that knows
+// about how many rows come (a page) sizes the slice once.
+func queryRowsInto[T any](ctx context.Context, db *sql.DB, out []T, query string, scan func(scanner) (T, error), args ...any) ([]T, error) {
 	err := eachRow(ctx, db, query, func(sc scanner) error {
 		v, err := scan(sc)
 		if err != nil {

@@ -56,10 +56,10 @@ func (s *Signer) MakeCompact(purpose string, id int64, ttl time.Duration) string
 	b = binary.AppendUvarint(b, uint64(min(max(id, 0), maxCompactID)))
 	b = binary.AppendUvarint(b, uint64(min(max(exp, 0), 1<<21-1)))
 	var sum [sha256.Size]byte
-	m := s.signing()
+	m := s.macs.Get()
 	writeCompact(m, purpose, b)
 	m.Sum(sum[:0])
-	s.done(m)
+	s.macs.Put(m)
 	return b32.EncodeToString(append(b, sum[:compactMACLen]...))
 }
 

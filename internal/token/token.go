@@ -51,19 +51,48 @@ type Signer struct {
 	previous [][]byte // verify-only
 	now      func() time.Time
 
-	// macs holds free HMAC-SHA256 states keyed with key. Reset takes one
-	// back to its keyed start, so signing (two tokens in every digest
-	// sent) reuses them rather than building two SHA-256 states and the
-	// pads per token: that was a tenth of what a send allocated. A free
-	// list, not a sync.Pool: send-now collects every few milliseconds
-	// (GOGC 35), and each collection emptied the pool, so four states in
-	// ten were built afresh all the same.
-	macs chan hash.Hash
+	macs *MACs // signing states keyed with key
 }
 
-// freeMACs bounds the free HMAC states: more than the goroutines that
-// sign at once in a send (GOMAXPROCS renderers).
+// MACs hands out HMAC-SHA256 states keyed with one key, reusing free ones:
+// Reset takes a state back to its keyed start, so a MAC per message (two
+// tokens in every digest sent, a Message-ID per delivery planned) does not
+// build two SHA-256 states and the pads each time (that was a tenth of
+// what a send allocated). A free list, not a sync.Pool: send-now collects
+// every few milliseconds (GOGC 35), and each collection emptied the pool,
+// so four states in ten were built afresh all the same.
+type MACs struct {
+	key  []byte
+	free chan hash.Hash
+}
+
+// freeMACs bounds the free states: more than the goroutines that sign at
+// once in a send (GOMAXPROCS renderers, the planner).
 const freeMACs = 16
+
+// NewMACs returns states keyed with a copy of key.
+func NewMACs(key []byte) *MACs {
+	return &MACs{key: append([]byte(nil), key...), free: make(chan hash.Hash, freeMACs)}
+}
+
+// Get returns a state at its keyed start, a free one when there is one.
+func (p *MACs) Get() hash.Hash {
+	select {
+	case m := <-p.free:
+		m.Reset()
+		return m
+	default:
+		return hmac.New(sha256.New, p.key)
+	}
+}
+
+// Put frees m, from Get, once its sum is taken.
+func (p *MACs) Put(m hash.Hash) {
+	select {
+	case p.free <- m:
+	default:
+	}
+}
 
 // NewSigner returns a Signer for key (non-empty). now is the clock (nil:
 // time.Now). previous keys (secret_previous) are accepted when verifying,
@@ -75,7 +104,8 @@ func NewSigner(key []byte, now func() time.Time, previous ...[]byte) (*Signer, e
 	if now == nil {
 		now = time.Now
 	}
-	s := &Signer{key: append([]byte(nil), key...), now: now, macs: make(chan hash.Hash, freeMACs)}
+	s := &Signer{key: append([]byte(nil), key...), now: now}
+	s.macs = NewMACs(s.key)
 	for _, p := range previous {
 		if len(p) > 0 {
 			s.previous = append(s.previous, append([]byte(nil), p...))
@@ -99,11 +129,11 @@ func (s *Signer) Make(purpose string, id int64, ttl time.Duration) string {
 	payload = append(payload, '.')
 	payload = strconv.AppendInt(payload, exp, 36)
 	var sum [sha256.Size]byte
-	m := s.signing()
+	m := s.macs.Get()
 	m.Write(tokenDomain)
 	m.Write(payload)
 	m.Sum(sum[:0])
-	s.done(m)
+	s.macs.Put(m)
 	enc := base64.RawURLEncoding
 	var b strings.Builder
 	b.Grow(enc.EncodedLen(len(payload)) + 1 + enc.EncodedLen(len(sum)))
@@ -122,27 +152,6 @@ func (s *Signer) Make(purpose string, id int64, ttl time.Duration) string {
 
 // tokenDomain starts every link token's MAC.
 var tokenDomain = []byte("herald-token-v1\x00")
-
-// signing returns an HMAC state for the current key, at its start, a
-// free one when there is one; give it back with done once its sum is
-// taken.
-func (s *Signer) signing() hash.Hash {
-	select {
-	case m := <-s.macs:
-		m.Reset()
-		return m
-	default:
-		return hmac.New(sha256.New, s.key)
-	}
-}
-
-// done frees m, signing's state, for the next token.
-func (s *Signer) done(m hash.Hash) {
-	select {
-	case s.macs <- m:
-	default:
-	}
-}
 
 func mac(key []byte, payload string) []byte {
 	m := hmac.New(sha256.New, key)
