@@ -18,12 +18,26 @@ import (
 // that is not yet recorded. Meanwhile it sends the next message up to its
 // last line, so the commit costs no throughput unless it takes longer
 // than sending a message.
+//
+// A connection also takes its next message while it sends one (a
+// lookahead, when its relay has no rate limit): pick may hand it one more
+// job once it has started a message, and at the final dot the
+// connection takes that job, if it has come, and writes its MAIL FROM,
+// RCPT TO and DATA behind the dot in the same write (RFC 2920 allows the
+// message data to begin a group). One round trip a message instead of
+// two. The next message's own final dot still waits for this one's
+// record: an envelope delivers nothing.
 type conn struct {
+	m        *Mailer
 	relay    *relay
 	tr       connTransport
-	jobs     chan *job     // capacity 1: a job is put here only after pick reserved the connection
-	reserved bool          // guarded by Mailer.mu: picked and not yet released
-	prev     chan struct{} // closed when this connection's last record call has returned
+	jobs     chan *job               // capacity 1: a job is put here only after pick reserved the connection
+	reserved bool                    // guarded by Mailer.mu: picked and not yet released
+	open     bool                    // guarded by Mailer.mu: on a message, with no next job promised yet
+	ahead    bool                    // guarded by Mailer.mu: pick promised it a next job while it was on one
+	held     *job                    // the next job, taken at the final dot (its envelope may be on the wire)
+	next     func() (envelope, bool) // take, bound once
+	prev     chan struct{}           // closed when this connection's last record call has returned
 }
 
 // maxTries bounds the tries of one message across relays before it comes
@@ -36,7 +50,7 @@ func (m *Mailer) serve(c *conn) {
 	for {
 		select {
 		case j := <-c.jobs:
-			m.handle(c, j)
+			m.handleAll(c, j)
 		case <-m.quit:
 			for {
 				m.mu.Lock()
@@ -47,11 +61,57 @@ func (m *Mailer) serve(c *conn) {
 				}
 				select {
 				case j := <-c.jobs:
-					m.handle(c, j)
+					m.handleAll(c, j)
 				case <-wake:
 				}
 			}
 		}
+	}
+}
+
+// handleAll handles j, then each next job taken at a final dot: a job
+// whose envelope went out behind the dot must be the next on c.
+func (m *Mailer) handleAll(c *conn, j *job) {
+	for j != nil {
+		m.handle(c, j)
+		j, c.held = c.held, nil
+	}
+}
+
+// offer makes c, now on a message, able to take the next one (pick's
+// lookahead), unless its relay paces messages (rate_per_second: the
+// limiter's wait belongs before a connection is promised).
+func (m *Mailer) offer(c *conn) {
+	if c.relay.limiter != nil {
+		return
+	}
+	m.mu.Lock()
+	if !c.open && !c.ahead {
+		c.open = true
+		c.relay.open++
+		m.broadcast()
+	}
+	m.mu.Unlock()
+}
+
+// take returns the envelope of c's next job, if pick has handed it over
+// by now, and keeps the job as c.held (handleAll sends it next). A job
+// that cannot be composed is held too, for handle to report, but has no
+// envelope to send.
+func (c *conn) take() (envelope, bool) {
+	if c.held != nil {
+		return envelope{}, false
+	}
+	select {
+	case j := <-c.jobs:
+		c.held = j
+		j.start = time.Now()
+		if j.raw == nil && c.m.assembleJob(j) != nil {
+			return envelope{}, false
+		}
+		return j.env, true
+	default:
+		return envelope{}, false
 	}
 }
 
@@ -68,7 +128,8 @@ func (m *Mailer) handle(c *conn, j *job) {
 		}
 	}
 	r := c.relay
-	res, v := c.tr.send(j.env, j.raw.Bytes(), c.prev)
+	m.offer(c)
+	res, v := c.tr.send(j.env, j.raw.Bytes(), c.prev, c.next)
 	res.Relay = r.name
 	m.noteUTF8(r, c.tr)
 	m.judge(r, res, v)

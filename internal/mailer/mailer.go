@@ -221,7 +221,7 @@ func (m *Mailer) fileRelay() error {
 		if err != nil {
 			return err
 		}
-		r.add(fc)
+		m.add(r, fc)
 	}
 	m.relays = []*relay{r}
 	return nil
@@ -252,15 +252,16 @@ func (m *Mailer) smtpRelays() error {
 			if err != nil {
 				return err
 			}
-			r.add(sc)
+			m.add(r, sc)
 		}
 		m.relays = append(m.relays, r)
 	}
 	return nil
 }
 
-// Send hands msg to a free connection of one of the relays, waiting for
-// one, and returns nil once a connection has taken it. The mailer then
+// Send hands msg to a connection of one of the relays, waiting for one,
+// and returns nil once a connection has taken it: a free one, or one on a
+// message that takes msg next (its lookahead, conn.go). The mailer then
 // owns the message until it calls record, exactly once, with its result:
 // it composes it once, sends it (smtp.timeout bounds each try), and when a
 // relay fails it as a relay (unreachable, refusing the sender, throttling)

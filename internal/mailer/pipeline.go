@@ -15,24 +15,21 @@ import (
 // message are the same as through go-mail's DotWriter (appendDotStuffed,
 // dataEnd), and each reply is classified as in transaction.
 
-// pipelined sends one message with the envelope pipelined.
-func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}) (model.SendResult, verdict) {
-	cmd := append(s.cmd[:0], "MAIL FROM:<"...)
-	cmd = append(append(cmd, env.from...), '>')
-	if s.eightBit {
-		cmd = append(cmd, " BODY=8BITMIME"...)
-	}
-	if env.utf8 {
-		cmd = append(cmd, " SMTPUTF8"...)
-	}
-	cmd = append(append(append(cmd, "\r\nRCPT TO:<"...), env.to...), ">\r\nDATA\r\n"...)
-	s.cmd = cmd
+// pipelined sends one message with the envelope pipelined. Its envelope
+// went out already behind the previous message's final dot when
+// s.envSent; the next message's may go out behind this one's (next).
+func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}, next func() (envelope, bool)) (model.SendResult, verdict) {
 	text := s.c.Text
-	if _, err := text.W.Write(cmd); err != nil {
-		return s.fail(stageMail, err)
-	}
-	if err := text.W.Flush(); err != nil {
-		return s.fail(stageMail, err)
+	if s.envSent {
+		s.envSent = false
+	} else {
+		s.cmd = s.appendEnvelope(s.cmd[:0], env)
+		if _, err := text.W.Write(s.cmd); err != nil {
+			return s.fail(stageMail, err)
+		}
+		if err := text.W.Flush(); err != nil {
+			return s.fail(stageMail, err)
+		}
 	}
 	// Read all three replies, whatever they are, so the connection stays
 	// in step; the first failure is the result.
@@ -84,6 +81,18 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}) (mo
 	}
 	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[from:])
 	s.stuffed = dataEnd(s.stuffed, raw[cut:])
+	// The next message's envelope, when it has come, goes in the same
+	// write: RFC 2920 lets message data begin a group. Not one that needs
+	// SMTPUTF8 from a relay without it: send refuses that one unsent.
+	ahead := false
+	if next != nil {
+		if nenv, ok := next(); ok {
+			if utf8ok, _ := s.c.Extension("SMTPUTF8"); !nenv.utf8 || utf8ok {
+				s.stuffed = s.appendEnvelope(s.stuffed, nenv)
+				ahead = true
+			}
+		}
+	}
 	if _, err := text.W.Write(s.stuffed); err != nil {
 		return s.fail(stageBody, err) // the dot cannot have left whole
 	}
@@ -94,12 +103,29 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}) (mo
 	if err := text.W.Flush(); err != nil {
 		return s.fail(stageDot, err)
 	}
+	// Set before the reply is read: the replies to the next envelope
+	// follow whatever this one is, and a failure that drops the
+	// connection clears it.
+	s.envSent = ahead
 	_, msg, err := text.ReadResponse(250)
 	if err != nil {
 		return s.fail(stageDot, err)
 	}
 	reply := oneLine("250 " + msg)
 	return model.SendResult{Outcome: model.Accepted, Code: 250, Enhanced: enhancedCode(250, msg), Reply: reply}, verdictDone
+}
+
+// appendEnvelope appends env's MAIL FROM, RCPT TO and DATA commands.
+func (s *smtpConn) appendEnvelope(cmd []byte, env envelope) []byte {
+	cmd = append(cmd, "MAIL FROM:<"...)
+	cmd = append(append(cmd, env.from...), '>')
+	if s.eightBit {
+		cmd = append(cmd, " BODY=8BITMIME"...)
+	}
+	if env.utf8 {
+		cmd = append(cmd, " SMTPUTF8"...)
+	}
+	return append(append(append(cmd, "\r\nRCPT TO:<"...), env.to...), ">\r\nDATA\r\n"...)
 }
 
 // recorded reports whether the final-dot barrier prev is open already

@@ -64,6 +64,7 @@ type relay struct {
 	// Guarded by Mailer.mu.
 	idle      []*conn // free connections, the longest idle first
 	busy      int
+	open      int       // busy connections that may take a next job (conn.open)
 	limit     int       // connections it may use now
 	credit    float64   // toward the next connection back after a throttle
 	benched   time.Time // no messages before this
@@ -80,8 +81,11 @@ type relay struct {
 // connTransport is one connection's way of delivering: SMTP or a file.
 type connTransport interface {
 	// send delivers raw, ending it (the final dot, the rename) only once
-	// prev is closed (nil: at once).
-	send(env envelope, raw []byte, prev <-chan struct{}) (model.SendResult, verdict)
+	// prev is closed (nil: at once). At the final dot it may call next
+	// for the envelope of the message it will send next and write that
+	// envelope behind the dot; its next send then begins by reading the
+	// replies.
+	send(env envelope, raw []byte, prev <-chan struct{}, next func() (envelope, bool)) (model.SendResult, verdict)
 	// utf8 reports, once connected, whether the relay offers SMTPUTF8.
 	utf8() (known, ok bool)
 	close()
@@ -91,8 +95,9 @@ func newRelay(name string, weight int, lim *rate.Limiter, conns int) *relay {
 	return &relay{name: name, weight: weight, limiter: lim, limit: conns}
 }
 
-func (r *relay) add(tr connTransport) {
-	c := &conn{relay: r, tr: tr, jobs: make(chan *job, 1)}
+func (m *Mailer) add(r *relay, tr connTransport) {
+	c := &conn{m: m, relay: r, tr: tr, jobs: make(chan *job, 1)}
+	c.next = c.take
 	r.conns = append(r.conns, c)
 	r.idle = append(r.idle, c)
 }
@@ -177,7 +182,10 @@ func (m *Mailer) pick(j *job, now time.Time) (c *conn, wait time.Duration, fail 
 			}
 			continue
 		}
-		if r.busy >= r.limit || len(r.idle) == 0 {
+		// A free connection, or a busy one promising to take this job
+		// next: never while the relay is held to fewer connections than
+		// it has busy (a throttle).
+		if (r.busy >= r.limit || len(r.idle) == 0) && (r.open == 0 || r.busy > r.limit) {
 			busy = true
 			continue
 		}
@@ -190,6 +198,19 @@ func (m *Mailer) pick(j *job, now time.Time) (c *conn, wait time.Duration, fail 
 	switch {
 	case best != nil:
 		best.current -= total
+		if best.busy >= best.limit || len(best.idle) == 0 {
+			// A lookahead: c is on a message and takes j next. It
+			// stays counted busy once; release keeps it reserved.
+			for _, bc := range best.conns {
+				if bc.open {
+					c = bc
+					break
+				}
+			}
+			c.open, c.ahead = false, true
+			best.open--
+			return c, 0, nil
+		}
 		c = best.idle[0] // the longest idle: every connection takes its turn
 		best.idle = append(best.idle[:0], best.idle[1:]...)
 		best.busy++
@@ -217,10 +238,21 @@ func (m *Mailer) pick(j *job, now time.Time) (c *conn, wait time.Duration, fail 
 	return nil, 0, &res
 }
 
-// release returns c to its relay's free connections.
+// release returns c to its relay's free connections, once its message is
+// done, unless pick promised it a next job: then it stays reserved for
+// that job.
 func (m *Mailer) release(c *conn) {
 	m.mu.Lock()
 	r := c.relay
+	if c.open {
+		c.open = false
+		r.open--
+	}
+	if c.ahead {
+		c.ahead = false
+		m.mu.Unlock()
+		return
+	}
 	r.busy--
 	r.idle = append(r.idle, c)
 	c.reserved = false

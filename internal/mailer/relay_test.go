@@ -272,12 +272,19 @@ func TestRelaysBusyContext(t *testing.T) {
 	if err := m.Send(context.Background(), testMessage(1), func(r model.SendResult) { done <- r }); err != nil {
 		t.Fatal(err)
 	}
+	// The connection takes one message beyond the one it is on (its
+	// lookahead); the next waits.
+	next := make(chan model.SendResult, 1)
+	if err := m.Send(context.Background(), testMessage(2), func(r model.SendResult) { next <- r }); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := m.Send(ctx, testMessage(2), func(model.SendResult) { t.Error("recorded") }); err == nil {
+	if err := m.Send(ctx, testMessage(3), func(model.SendResult) { t.Error("recorded") }); err == nil {
 		t.Fatal("Send returned nil while the only connection was busy")
 	}
 	<-done
+	<-next
 }
 
 // A relay that answers a plain 4xx (no enhanced code blaming itself) to

@@ -78,6 +78,9 @@ type smtpConn struct {
 	lastUsed time.Time
 	stuffed  []byte // the message being sent, dot-stuffed
 	cmd      []byte // the pipelined envelope being sent
+	// envSent: the next message's envelope went out behind the last
+	// final dot (pipelined); its three replies are still to be read.
+	envSent bool
 
 	pipelining, eightBit bool // the relay offers PIPELINING, 8BITMIME
 }
@@ -185,13 +188,14 @@ func (s *smtpConn) drop() {
 	if s.c != nil {
 		_ = s.c.Close()
 	}
-	s.c, s.tc = nil, nil
+	s.c, s.tc, s.envSent = nil, nil, false
 }
 
 // send delivers raw; it writes the final line and dot only once prev (the
-// previous message's record) is closed.
-func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}) (model.SendResult, verdict) {
-	if s.c != nil && time.Since(s.lastUsed) >= idleCheck {
+// previous message's record) is closed, and with PIPELINING the envelope
+// next returns (if any) behind the dot.
+func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}, next func() (envelope, bool)) (model.SendResult, verdict) {
+	if s.c != nil && !s.envSent && time.Since(s.lastUsed) >= idleCheck {
 		if s.c.UpdateDeadline(s.timeout) != nil || s.c.Noop() != nil {
 			s.drop()
 		}
@@ -217,7 +221,7 @@ func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}) (model.S
 		s.drop()
 		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}, verdictDone
 	}
-	res, v := s.transaction(env, raw, prev)
+	res, v := s.transaction(env, raw, prev, next)
 	s.lastUsed = time.Now()
 	return res, v
 }
@@ -236,9 +240,9 @@ func (s *smtpConn) utf8() (known, ok bool) {
 // FROM:%s" and "RCPT TO:%s" verbatim, so the angle brackets are ours to
 // add; strict servers (mailpit, Postfix) refuse bare addresses
 // (smtptest's Violations catches a regression).
-func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}) (model.SendResult, verdict) {
+func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}, next func() (envelope, bool)) (model.SendResult, verdict) {
 	if s.pipelining {
-		return s.pipelined(env, raw, prev)
+		return s.pipelined(env, raw, prev, next)
 	}
 	if err := s.c.Mail("<" + env.from + ">"); err != nil {
 		return s.fail(stageMail, err)

@@ -264,7 +264,7 @@ func TestStalledServerBoundedByTimeout(t *testing.T) {
 // ctx bounds only the wait for a free connection: when it ends first, Send
 // says so and the message is never handed over or recorded. (The one
 // connection is busy with message 2, held at its final dot while message
-// 1's record func has not returned.)
+// 1's record func has not returned, and has taken message 2b as its next.)
 func TestContextEndsTheWaitForAConnection(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{})
 	m := newMailer(t, smtpConfig(srv, 1))
@@ -276,6 +276,10 @@ func TestContextEndsTheWaitForAConnection(t *testing.T) {
 	<-first // message 1's record func now waits
 	second := make(chan model.SendResult, 1)
 	if err := m.Send(context.Background(), testMessage(2), func(r model.SendResult) { second <- r }); err != nil {
+		t.Fatal(err)
+	}
+	next := make(chan model.SendResult, 1)
+	if err := m.Send(context.Background(), testMessage(5), func(r model.SendResult) { next <- r }); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -292,6 +296,9 @@ func TestContextEndsTheWaitForAConnection(t *testing.T) {
 	if r := <-second; r.Outcome != model.Accepted {
 		t.Fatalf("message 2: %+v", r)
 	}
+	if r := <-next; r.Outcome != model.Accepted {
+		t.Fatalf("message 2b: %+v", r)
+	}
 	if res := send(t, m, testMessage(4)); res.Outcome != model.Accepted {
 		t.Fatalf("%+v", res)
 	}
@@ -300,8 +307,8 @@ func TestContextEndsTheWaitForAConnection(t *testing.T) {
 		t.Fatal("a message Send refused was recorded")
 	default:
 	}
-	if n := len(srv.Messages()); n != 3 {
-		t.Fatalf("server got %d messages, want 3", n)
+	if n := len(srv.Messages()); n != 4 {
+		t.Fatalf("server got %d messages, want 4", n)
 	}
 }
 
