@@ -201,29 +201,33 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 	}
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		upd, updID, rec := tx.StmtContext(ctx, m.upd), tx.StmtContext(ctx, m.updID), tx.StmtContext(ctx, m.rec)
+		sentIDs := make([]int64, 0, len(ds))
 		for _, d := range ds {
-			var sent any
+			var sent, carried any
 			if !d.SentAt.IsZero() {
 				sent = d.SentAt.Unix()
 			}
-			res, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID)
+			if d.Status == model.DeliverySent {
+				carried = idList(d.ArticleIDs)
+				sentIDs = append(sentIDs, d.ID)
+			}
+			res, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID, carried)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				// Planned without a Message-ID (or no longer pending): the
 				// one attempted is recorded with the rest.
-				if _, err := updID.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID, d.MessageID); err != nil {
+				if _, err := updID.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID, carried, d.MessageID); err != nil {
 					return err
 				}
 			}
-			if d.Status != model.DeliverySent {
-				continue
-			}
-			if len(d.ArticleIDs) == 0 {
-				continue
-			}
-			if _, err := rec.ExecContext(ctx, d.SubscriberID, digest, d.ID, idList(d.ArticleIDs)); err != nil {
+		}
+		if len(sentIDs) > 0 {
+			// One statement for the group's articles, read back from the
+			// rows just written: a statement per delivery cost more than
+			// its rows (docs/benchmarks.md).
+			if _, err := rec.ExecContext(ctx, digest, idList(sentIDs)); err != nil {
 				return err
 			}
 		}
@@ -254,20 +258,27 @@ type markStmts struct {
 // markSQL are the statements: upd, the new state of a delivery planned
 // with its Message-ID, leaving that column and so its index untouched (a
 // random index write per message was a fifth of send-now's time); updID,
-// the same with the Message-ID, for a delivery planned without one; rec,
-// a sent delivery's articles. Only rows still pending are updated, except
+// the same with the Message-ID, for a delivery planned without one. Both
+// write a sent delivery's article_ids as the articles it carried (fewer
+// than planned when some were withdrawn meanwhile). rec, the articles of
+// the group's sent deliveries, read back from those rows: one statement
+// per group, since each statement costs far more than its rows
+// (BenchmarkRecordDeliveries; a statement per delivery was a tenth of
+// send-now's CPU). Only rows still pending are updated, except
 // that an accepted message is recorded sent even in a cancelled edition,
 // and never with fewer attempts than the row has: a result replayed from
 // the journal after a later attempt was recorded changes nothing.
-// rec is one statement per delivery, whatever its article count: each
-// statement costs far more than a row (BenchmarkRecordDeliveries).
 var markSQL = [3]string{
-	`UPDATE deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_reply = ?4, sent_at = ?5, relay = ?6
+	`UPDATE deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_reply = ?4, sent_at = ?5, relay = ?6,
+		article_ids = coalesce(?8, article_ids)
 		WHERE id = ?7 AND message_id <> '' AND attempts <= ?2 AND (status = 'pending' OR (status = 'cancelled' AND ?1 = 'sent'))`,
-	`UPDATE deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_reply = ?4, message_id = ?8, sent_at = ?5, relay = ?6
+	`UPDATE deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_reply = ?4, message_id = ?9, sent_at = ?5, relay = ?6,
+		article_ids = coalesce(?8, article_ids)
 		WHERE id = ?7 AND message_id = '' AND attempts <= ?2 AND (status = 'pending' OR (status = 'cancelled' AND ?1 = 'sent'))`,
 	`INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
-		SELECT ?, ?, value, ? FROM json_each(?)`,
+		SELECT d.subscriber_id, ?1, j.value, d.id
+		FROM json_each(?2) k JOIN deliveries d ON d.id = k.value, json_each(d.article_ids) j
+		WHERE d.status = 'sent'`,
 }
 
 func (m *markStmts) get(ctx context.Context, db *sql.DB) (*markStmts, error) {

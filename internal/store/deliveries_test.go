@@ -130,3 +130,119 @@ func TestInsertDeliveriesManyRows(t *testing.T) {
 		}
 	}
 }
+
+// A sent delivery records the articles it carried, which may be fewer
+// than planned (one withdrawn meanwhile): in its row's article_ids and in
+// received_articles, for every delivery of a group at once. A replayed
+// result adds nothing, and one accepted after its edition was cancelled
+// is recorded with its articles too.
+func TestRecordDeliveriesCarriedArticles(t *testing.T) {
+	ctx := context.Background()
+	s, _ := MustOpen(t)
+	const n = 40
+	seedReaders(t, s, n)
+	ed, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow, Since: fixedNow.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []model.Delivery
+	for i := int64(1); i <= n; i++ {
+		plan = append(plan, model.Delivery{SubscriberID: i, SubscriptionID: i, Status: model.DeliveryPending,
+			ArticleIDs: []int64{100 + i, 7, 5}, MessageID: fmt.Sprintf("<%d@x>", i)})
+	}
+	if err := s.InsertDeliveries(ctx, ed.ID, plan, n); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueDeliveries(ctx, ed.ID, fixedNow, 0, n)
+	if err != nil || len(due) != n {
+		t.Fatalf("due: %d %v", len(due), err)
+	}
+	// Odd subscribers are sent all three; even ones lose article 5 (it
+	// was withdrawn before their message was composed); the last fails.
+	var group []model.Delivery
+	for i, d := range due[:n-1] {
+		d.Status, d.Attempts, d.SentAt, d.LastReply = model.DeliverySent, 1, fixedNow, "250 ok"
+		if d.SubscriberID%2 == 0 {
+			d.ArticleIDs = []int64{100 + d.SubscriberID, 7}
+		}
+		if i == 0 {
+			d.ArticleIDs = nil // carried nothing the planner knew of: records none
+		}
+		group = append(group, d)
+	}
+	failed := due[n-1]
+	failed.Status, failed.Attempts, failed.LastReply = model.DeliveryFailed, 1, "550 5.1.1 no such user"
+	group = append(group, failed)
+	for range 2 { // the second time, as a journal replay would
+		if err := s.RecordDeliveries(ctx, "daily", group, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	rec, err := s.ReceivedArticles(ctx, "daily", ids, []int64{5, 7, 101, 102, 139, 140})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sub := int64(1); sub <= n; sub++ {
+		got := rec[sub]
+		switch {
+		case sub == 1 || sub == n:
+			if len(got) != 0 {
+				t.Errorf("subscriber %d: received %v, want none", sub, got)
+			}
+		case sub%2 == 0:
+			if !got[7] || got[5] || (sub == 2 && !got[102]) {
+				t.Errorf("subscriber %d: received %v, want 7 and %d, not 5", sub, got, 100+sub)
+			}
+		default:
+			if !got[7] || !got[5] {
+				t.Errorf("subscriber %d: received %v, want 5 and 7", sub, got)
+			}
+		}
+	}
+	var carried, planned string
+	if err := s.R.QueryRowContext(ctx, `SELECT article_ids FROM deliveries WHERE id = ?`, due[1].ID).Scan(&carried); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.R.QueryRowContext(ctx, `SELECT article_ids FROM deliveries WHERE id = ?`, due[n-1].ID).Scan(&planned); err != nil {
+		t.Fatal(err)
+	}
+	if carried != "[102,7]" || planned != fmt.Sprintf("[%d,7,5]", 100+n) {
+		t.Fatalf("article_ids: sent %s (want the carried [102,7]), failed %s (want the planned list)", carried, planned)
+	}
+	var rows int
+	if err := s.R.QueryRowContext(ctx, `SELECT count(*) FROM received_articles`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := 19*3 + 19*2; rows != want { // subscribers 2..39: 19 odd with 3, 19 even with 2
+		t.Fatalf("%d received_articles rows, want %d", rows, want)
+	}
+
+	// Cancelled while its message was on the way: still recorded sent,
+	// with what it carried.
+	ed2, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow.Add(time.Hour), Since: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertDeliveries(ctx, ed2.ID, []model.Delivery{{SubscriberID: n, SubscriptionID: n, Status: model.DeliveryPending, ArticleIDs: []int64{9}, MessageID: "<c@x>"}}, n); err != nil {
+		t.Fatal(err)
+	}
+	late, err := s.DueDeliveries(ctx, ed2.ID, fixedNow, 0, 1)
+	if err != nil || len(late) != 1 {
+		t.Fatalf("due: %v %v", late, err)
+	}
+	if err := s.SetEditionStatus(ctx, ed2.ID, model.EditionCancelled); err != nil {
+		t.Fatal(err)
+	}
+	d := late[0]
+	d.Status, d.Attempts, d.SentAt, d.LastReply = model.DeliverySent, 1, fixedNow, "250 ok"
+	if err := s.RecordDeliveries(ctx, "daily", []model.Delivery{d}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := s.ReceivedArticles(ctx, "daily", []int64{n}, []int64{9}); !rec[n][9] {
+		t.Fatalf("accepted after the cancel: received %v", rec)
+	}
+}
