@@ -72,7 +72,13 @@ cpu_split() {
 
 # machine prints the machine line the docs quote.
 machine() {
-  printf 'herald %s; ' "$(git -C "$bench_root" describe --always --dirty 2>/dev/null || echo unknown)"
+  # With HERALD_BIN the tree's commit says nothing about the binary
+  # measured: HERALD_REV names it (else the line says "binary PATH").
+  if [ -n "${HERALD_BIN:-}" ]; then
+    printf 'herald %s (HERALD_BIN); ' "${HERALD_REV:-binary $HERALD_BIN}"
+  else
+    printf 'herald %s; ' "$(git -C "$bench_root" describe --always --dirty 2>/dev/null || echo unknown)"
+  fi
   printf 'nproc %s; %s MiB; %s; %s; %s\n' "$(nproc)" "$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)" \
     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$(go env GOVERSION)" "$(uname -r)"
 }

@@ -15,7 +15,8 @@
 # nearly every subscriber a different set, see bench/gen), DKIM (empty:
 # off; rsa: a 2048-bit RSA key; ed25519), NO_SOURCE (1: skip smtp-source,
 # for bench/memory.sh), HERALD_BIN (a herald binary to measure instead of
-# this tree's: an older build, side by side), WATCH (1: each run sends the
+# this tree's: an older build, side by side; HERALD_REV names it on the
+# machine line), WATCH (1: each run sends the
 # edition a second time, from a fresh copy, with herald serve running and
 # an editor watching its live progress, and reports that run's sending
 # rate against the plain one's; the bar is 0.95).
