@@ -264,7 +264,8 @@ type markStmts struct {
 // the group's sent deliveries, read back from those rows: one statement
 // per group, since each statement costs far more than its rows
 // (BenchmarkRecordDeliveries; a statement per delivery was a tenth of
-// send-now's CPU). Only rows still pending are updated, except
+// send-now's CPU; CROSS JOIN keeps SQLite to that order: the group's
+// ids, each row by its key, its articles). Only rows still pending are updated, except
 // that an accepted message is recorded sent even in a cancelled edition,
 // and never with fewer attempts than the row has: a result replayed from
 // the journal after a later attempt was recorded changes nothing.
@@ -277,7 +278,7 @@ var markSQL = [3]string{
 		WHERE id = ?7 AND message_id = '' AND attempts <= ?2 AND (status = 'pending' OR (status = 'cancelled' AND ?1 = 'sent'))`,
 	`INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
 		SELECT d.subscriber_id, ?1, j.value, d.id
-		FROM json_each(?2) k JOIN deliveries d ON d.id = k.value, json_each(d.article_ids) j
+		FROM json_each(?2) k CROSS JOIN deliveries d ON d.id = k.value CROSS JOIN json_each(d.article_ids) j
 		WHERE d.status = 'sent'`,
 }
 
