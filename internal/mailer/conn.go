@@ -31,13 +31,12 @@ type conn struct {
 	m        *Mailer
 	relay    *relay
 	tr       connTransport
-	jobs     chan *job               // capacity 1: a job is put here only after pick reserved the connection
-	reserved bool                    // guarded by Mailer.mu: picked and not yet released
-	open     bool                    // guarded by Mailer.mu: on a message, with no next job promised yet
-	ahead    bool                    // guarded by Mailer.mu: pick promised it a next job while it was on one
-	held     *job                    // the next job, taken at the final dot (its envelope may be on the wire)
-	next     func() (envelope, bool) // take, bound once
-	prev     chan struct{}           // closed when this connection's last record call has returned
+	jobs     chan *job     // capacity 1: a job is put here only after pick reserved the connection
+	reserved bool          // guarded by Mailer.mu: picked and not yet released
+	open     bool          // guarded by Mailer.mu: on a message, with no next job promised yet
+	ahead    bool          // guarded by Mailer.mu: pick promised it a next job while it was on one
+	held     *job          // the next job, taken at the final dot (its envelope may be on the wire)
+	prev     chan struct{} // closed when this connection's last record call has returned
 }
 
 // maxTries bounds the tries of one message across relays before it comes
@@ -78,10 +77,13 @@ func (m *Mailer) handleAll(c *conn, j *job) {
 	}
 }
 
-// offer makes c, now on a message, able to take the next one (pick's
-// lookahead), unless its relay paces messages (rate_per_second: the
-// limiter's wait belongs before a connection is promised).
-func (m *Mailer) offer(c *conn) {
+// offer makes c able to take the next message (pick's lookahead). Its
+// transport calls it once the relay has answered this message's envelope
+// (so a connection still dialling a dead relay promises nothing); never
+// for a relay that paces messages (rate_per_second: the limiter's wait
+// belongs before a connection is promised).
+func (c *conn) offer() {
+	m := c.m
 	if c.relay.limiter != nil {
 		return
 	}
@@ -105,7 +107,9 @@ func (c *conn) take() (envelope, bool) {
 	select {
 	case j := <-c.jobs:
 		c.held = j
-		j.start = time.Now()
+		if j.start.IsZero() {
+			j.start = time.Now()
+		}
 		if j.raw == nil && c.m.assembleJob(j) != nil {
 			return envelope{}, false
 		}
@@ -128,8 +132,7 @@ func (m *Mailer) handle(c *conn, j *job) {
 		}
 	}
 	r := c.relay
-	m.offer(c)
-	res, v := c.tr.send(j.env, j.raw.Bytes(), c.prev, c.next)
+	res, v := c.tr.send(j.env, j.raw.Bytes(), c.prev, c)
 	res.Relay = r.name
 	m.noteUTF8(r, c.tr)
 	m.judge(r, res, v)

@@ -48,7 +48,7 @@ func fileName(now time.Time, messageID string) string {
 // send writes raw atomically: a temporary file in the same folder, synced,
 // then renamed (once prev is closed: the rename is the final dot), so a
 // reader of the folder never sees half a message.
-func (f *fileConn) send(env envelope, raw []byte, prev <-chan struct{}, _ func() (envelope, bool)) (model.SendResult, verdict) {
+func (f *fileConn) send(env envelope, raw []byte, prev <-chan struct{}, _ follower) (model.SendResult, verdict) {
 	name := filepath.Join(f.dir, fileName(f.now(), env.messageID))
 	if err := writeAtomic(name, raw, prev); err != nil {
 		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}, verdictDone

@@ -15,6 +15,7 @@ import (
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/mailer"
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/smtptest"
 )
 
 // scripted is a hand-written SMTP server on 127.0.0.1 that sees what a
@@ -119,7 +120,7 @@ func (s *scripted) serve(c net.Conn) {
 			// reply it would otherwise wait for.
 			ahead := br.Buffered() > 0
 			if !ahead && n != s.last {
-				_ = c.SetReadDeadline(time.Now().Add(time.Second))
+				_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 				_, err := br.Peek(1)
 				ahead = err == nil
 			}
@@ -162,14 +163,21 @@ func readData(br *bufio.Reader) (id string, ok bool) {
 }
 
 // sendAll hands msgs to m one after another, as the outbox does, and
-// returns their results in order.
+// returns their results in order. Recording the first takes 100 ms, so
+// the second's final dot waits for it (the crash bound's barrier) while
+// the third is handed over: its envelope can go out behind that dot.
 func sendAll(t *testing.T, m *mailer.Mailer, msgs ...*model.Message) []model.SendResult {
 	t.Helper()
 	chans := make([]chan model.SendResult, len(msgs))
 	for i, msg := range msgs {
 		chans[i] = make(chan model.SendResult, 1)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := m.Send(ctx, msg, func(r model.SendResult) { chans[i] <- r })
+		err := m.Send(ctx, msg, func(r model.SendResult) {
+			if i == 0 {
+				time.Sleep(100 * time.Millisecond)
+			}
+			chans[i] <- r
+		})
 		cancel()
 		if err != nil {
 			t.Fatalf("Send %d: %v", i+1, err)
@@ -189,7 +197,7 @@ func sendAll(t *testing.T, m *mailer.Mailer, msgs ...*model.Message) []model.Sen
 // A connection writes the next message's envelope behind the final dot
 // (one round trip a message), and every message still arrives once.
 func TestEnvelopeBehindTheDot(t *testing.T) {
-	srv := startScripted(t, &scripted{slowFirst: 100 * time.Millisecond, last: 3})
+	srv := startScripted(t, &scripted{last: 3})
 	m := newMailer(t, srv.config(1))
 	res := sendAll(t, m, testMessage(1), testMessage(2), testMessage(3))
 	for i, r := range res {
@@ -203,10 +211,10 @@ func TestEnvelopeBehindTheDot(t *testing.T) {
 	if strings.Join(srv.accepted, " ") != strings.Join(want, " ") {
 		t.Fatalf("server accepted %q, want %q", srv.accepted, want)
 	}
-	// Message 2 was handed over while message 1's envelope was being
-	// answered: its envelope must have come behind message 1's dot.
-	if !srv.ahead[1] {
-		t.Fatalf("message 2's MAIL FROM did not come before message 1's dot was answered: %v", srv.ahead)
+	// Message 3 was handed over while message 2 waited at its final dot:
+	// its envelope must have come behind that dot.
+	if !srv.ahead[2] {
+		t.Fatalf("message 3's MAIL FROM did not come before message 2's dot was answered: %v", srv.ahead)
 	}
 }
 
@@ -227,28 +235,28 @@ func TestEnvelopeBehindTheDotFailures(t *testing.T) {
 		accepted []int
 	}{
 		{"dot refused", script{dot: func(n int) string {
-			if n == 1 {
+			if n == 2 {
 				return "550 5.6.0 content refused"
 			}
 			return ""
-		}}, []model.SendOutcome{model.Permanent, model.Accepted, model.Accepted}, []int{2, 3}},
+		}}, []model.SendOutcome{model.Accepted, model.Permanent, model.Accepted}, []int{1, 3}},
 		{"next recipient refused", script{rcpt: func(n int) string {
-			if n == 2 {
+			if n == 3 {
 				return "550 5.1.1 no such user"
 			}
 			return ""
-		}}, []model.SendOutcome{model.Accepted, model.Permanent, model.Accepted}, []int{1, 3}},
+		}}, []model.SendOutcome{model.Accepted, model.Accepted, model.Permanent}, []int{1, 2}},
 		{"dot temporary", script{dot: func(n int) string {
-			if n == 1 {
+			if n == 2 {
 				return "451 4.3.0 try later"
 			}
 			return ""
-		}}, []model.SendOutcome{model.Temporary, model.Accepted, model.Accepted}, []int{2, 3}},
-		{"hung up after the dot", script{hangUp: func(n int) bool { return n == 1 }},
+		}}, []model.SendOutcome{model.Accepted, model.Temporary, model.Accepted}, []int{1, 3}},
+		{"hung up after the dot", script{hangUp: func(n int) bool { return n == 2 }},
 			[]model.SendOutcome{model.Accepted, model.Accepted, model.Accepted}, []int{1, 2, 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startScripted(t, &scripted{slowFirst: 100 * time.Millisecond, last: 3,
+			srv := startScripted(t, &scripted{last: 3,
 				rcpt: tc.s.rcpt, dot: tc.s.dot, hangUp: tc.s.hangUp})
 			m := newMailer(t, srv.config(1))
 			res := sendAll(t, m, testMessage(1), testMessage(2), testMessage(3))
@@ -268,8 +276,8 @@ func TestEnvelopeBehindTheDotFailures(t *testing.T) {
 			if strings.Join(got, " ") != strings.Join(want, " ") {
 				t.Fatalf("server accepted %q, want %q", srv.accepted, want)
 			}
-			if !srv.ahead[1] {
-				t.Fatalf("message 2's envelope was not pipelined behind message 1's dot: %v", srv.ahead)
+			if !srv.ahead[2] {
+				t.Fatalf("message 3's envelope was not pipelined behind message 2's dot: %v", srv.ahead)
 			}
 		})
 	}
@@ -295,5 +303,63 @@ func TestCloseFinishesTheNextJob(t *testing.T) {
 	}
 	if err := m.Send(context.Background(), testMessage(3), func(model.SendResult) {}); !errors.Is(err, mailer.ErrClosed) {
 		t.Fatalf("Send after Close: %v", err)
+	}
+}
+
+// A connection promises to take a next message only once its relay has
+// answered an envelope, and a free connection on any relay comes before
+// such a promise: a relay that accepts TCP and never greets holds up the
+// message it was given and no other.
+func TestNoPromiseFromADeadRelay(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop); _ = ln.Close(); held.Wait() })
+	held.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held.Go(func() { <-stop; _ = c.Close() }) // never a greeting
+		}
+	})
+	live := smtptest.Start(t, smtptest.Options{})
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	p, _ := strconv.Atoi(port)
+	cfg := config.SMTP{Transport: "smtp", From: "Example News <digest@news.example.com>",
+		MaxAttempts: 5, Timeout: config.Duration(time.Second),
+		Relays: []config.Relay{
+			{Host: host, Port: p, TLS: "none", MaxConnections: 1, Weight: 1},
+			{Host: live.Host(), Port: live.Port(), TLS: "none", MaxConnections: 2, Weight: 1},
+		}}
+	m := newMailer(t, cfg)
+	const n = 6
+	start := time.Now()
+	took := make(chan time.Duration, n)
+	for i := 1; i <= n; i++ {
+		if err := m.Send(context.Background(), testMessage(i), func(r model.SendResult) {
+			if r.Outcome != model.Accepted {
+				t.Errorf("%+v", r)
+			}
+			took <- time.Since(start)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slow := 0
+	for range n {
+		if d := <-took; d >= 500*time.Millisecond {
+			slow++
+		}
+	}
+	if slow > 1 {
+		t.Fatalf("%d of %d messages waited for the dead relay's timeout; only the one it was given may", slow, n)
+	}
+	if got := len(live.Messages()); got != n {
+		t.Fatalf("the live relay got %d messages, want %d", got, n)
 	}
 }

@@ -17,8 +17,10 @@ import (
 
 // pipelined sends one message with the envelope pipelined. Its envelope
 // went out already behind the previous message's final dot when
-// s.envSent; the next message's may go out behind this one's (next).
-func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}, next func() (envelope, bool)) (model.SendResult, verdict) {
+// s.envSent; once the relay has taken this one's, f may be promised the
+// next message (f.offer), whose envelope then goes out behind this one's
+// dot if it has come (f.take).
+func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}, f follower) (model.SendResult, verdict) {
 	text := s.c.Text
 	if s.envSent {
 		s.envSent = false
@@ -63,6 +65,9 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}, nex
 	if errData != nil {
 		return s.fail(stageData, errData)
 	}
+	if f != nil {
+		f.offer()
+	}
 	// The previous message's result is usually recorded by the time three
 	// replies came back: then the message and its final dot go out in one
 	// write. Otherwise all but the last line go now, and the rest after
@@ -84,17 +89,23 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}, nex
 	// The next message's envelope, when it has come, goes in the same
 	// write: RFC 2920 lets message data begin a group. Not one that needs
 	// SMTPUTF8 from a relay without it: send refuses that one unsent.
-	ahead := false
-	if next != nil {
-		if nenv, ok := next(); ok {
+	ahead, dotEnd := false, len(s.stuffed)
+	if f != nil {
+		if nenv, ok := f.take(); ok {
 			if utf8ok, _ := s.c.Extension("SMTPUTF8"); !nenv.utf8 || utf8ok {
 				s.stuffed = s.appendEnvelope(s.stuffed, nenv)
 				ahead = true
 			}
 		}
 	}
-	if _, err := text.W.Write(s.stuffed); err != nil {
-		return s.fail(stageBody, err) // the dot cannot have left whole
+	if n, err := text.W.Write(s.stuffed); err != nil {
+		if n < dotEnd {
+			return s.fail(stageBody, err) // the dot cannot have left whole
+		}
+		// The dot left and the next envelope did not: the server may
+		// have the message (ambiguous, as a lost reply).
+		s.tc.werr = nil
+		return s.fail(stageDot, err)
 	}
 	if cap(s.stuffed) > 1<<20 {
 		s.stuffed = nil

@@ -78,14 +78,22 @@ type relay struct {
 	lastErr   string
 }
 
+// follower is what a transport sees of its connection's next message
+// (conn.go): offer to take one, take it if it has come.
+type follower interface {
+	offer()
+	take() (envelope, bool)
+}
+
 // connTransport is one connection's way of delivering: SMTP or a file.
 type connTransport interface {
 	// send delivers raw, ending it (the final dot, the rename) only once
-	// prev is closed (nil: at once). At the final dot it may call next
-	// for the envelope of the message it will send next and write that
+	// prev is closed (nil: at once). Once the relay has taken the
+	// envelope it calls f.offer; at the final dot it may call f.take for
+	// the envelope of the message it will send next and write that
 	// envelope behind the dot; its next send then begins by reading the
-	// replies.
-	send(env envelope, raw []byte, prev <-chan struct{}, next func() (envelope, bool)) (model.SendResult, verdict)
+	// replies. f may be nil.
+	send(env envelope, raw []byte, prev <-chan struct{}, f follower) (model.SendResult, verdict)
 	// utf8 reports, once connected, whether the relay offers SMTPUTF8.
 	utf8() (known, ok bool)
 	close()
@@ -97,7 +105,6 @@ func newRelay(name string, weight int, lim *rate.Limiter, conns int) *relay {
 
 func (m *Mailer) add(r *relay, tr connTransport) {
 	c := &conn{m: m, relay: r, tr: tr, jobs: make(chan *job, 1)}
-	c.next = c.take
 	r.conns = append(r.conns, c)
 	r.idle = append(r.idle, c)
 }
@@ -167,6 +174,7 @@ func (m *Mailer) dispatch(ctx context.Context, j *job, first bool) error {
 func (m *Mailer) pick(j *job, now time.Time) (c *conn, wait time.Duration, fail *model.SendResult) {
 	var best *relay
 	total, noUTF8 := 0, 0
+	var aheadOK uint64 // relays (by index, the first 64) with a busy connection promising a next job
 	var soonest time.Time
 	busy := false
 	for i, r := range m.relays {
@@ -182,11 +190,11 @@ func (m *Mailer) pick(j *job, now time.Time) (c *conn, wait time.Duration, fail 
 			}
 			continue
 		}
-		// A free connection, or a busy one promising to take this job
-		// next: never while the relay is held to fewer connections than
-		// it has busy (a throttle).
-		if (r.busy >= r.limit || len(r.idle) == 0) && (r.open == 0 || r.busy > r.limit) {
+		if r.busy >= r.limit || len(r.idle) == 0 {
 			busy = true
+			if r.open > 0 && r.busy <= r.limit && i < 64 {
+				aheadOK |= 1 << i
+			}
 			continue
 		}
 		r.current += r.weight
@@ -198,23 +206,35 @@ func (m *Mailer) pick(j *job, now time.Time) (c *conn, wait time.Duration, fail 
 	switch {
 	case best != nil:
 		best.current -= total
-		if best.busy >= best.limit || len(best.idle) == 0 {
-			// A lookahead: c is on a message and takes j next. It
-			// stays counted busy once; release keeps it reserved.
-			for _, bc := range best.conns {
-				if bc.open {
-					c = bc
-					break
-				}
-			}
-			c.open, c.ahead = false, true
-			best.open--
-			return c, 0, nil
-		}
 		c = best.idle[0] // the longest idle: every connection takes its turn
 		best.idle = append(best.idle[:0], best.idle[1:]...)
 		best.busy++
 		c.reserved = true
+		return c, 0, nil
+	case aheadOK != 0:
+		// No relay has a free connection: a busy one that promised to
+		// take a next job gets j (its lookahead), by the same weights;
+		// never one held to fewer connections than it has busy (a
+		// throttle). It stays counted busy once; release keeps it
+		// reserved.
+		for i, r := range m.relays {
+			if i < 64 && aheadOK&(1<<i) != 0 {
+				r.current += r.weight
+				total += r.weight
+				if best == nil || r.current > best.current {
+					best = r
+				}
+			}
+		}
+		best.current -= total
+		for _, bc := range best.conns {
+			if bc.open {
+				c = bc
+				break
+			}
+		}
+		c.open, c.ahead = false, true
+		best.open--
 		return c, 0, nil
 	case busy:
 		return nil, 0, nil

@@ -193,8 +193,8 @@ func (s *smtpConn) drop() {
 
 // send delivers raw; it writes the final line and dot only once prev (the
 // previous message's record) is closed, and with PIPELINING the envelope
-// next returns (if any) behind the dot.
-func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}, next func() (envelope, bool)) (model.SendResult, verdict) {
+// f.take returns (if any) behind the dot.
+func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}, f follower) (model.SendResult, verdict) {
 	if s.c != nil && !s.envSent && time.Since(s.lastUsed) >= idleCheck {
 		if s.c.UpdateDeadline(s.timeout) != nil || s.c.Noop() != nil {
 			s.drop()
@@ -221,7 +221,7 @@ func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}, next fun
 		s.drop()
 		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}, verdictDone
 	}
-	res, v := s.transaction(env, raw, prev, next)
+	res, v := s.transaction(env, raw, prev, f)
 	s.lastUsed = time.Now()
 	return res, v
 }
@@ -240,9 +240,9 @@ func (s *smtpConn) utf8() (known, ok bool) {
 // FROM:%s" and "RCPT TO:%s" verbatim, so the angle brackets are ours to
 // add; strict servers (mailpit, Postfix) refuse bare addresses
 // (smtptest's Violations catches a regression).
-func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}, next func() (envelope, bool)) (model.SendResult, verdict) {
+func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}, f follower) (model.SendResult, verdict) {
 	if s.pipelining {
-		return s.pipelined(env, raw, prev, next)
+		return s.pipelined(env, raw, prev, f)
 	}
 	if err := s.c.Mail("<" + env.from + ">"); err != nil {
 		return s.fail(stageMail, err)
@@ -253,6 +253,9 @@ func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}, n
 	w, err := s.c.Data()
 	if err != nil {
 		return s.fail(stageData, err)
+	}
+	if f != nil {
+		f.offer() // the next message waits here rather than for a free connection
 	}
 	// All but the last line go to the connection dot-stuffed
 	// (appendDotStuffed); the DotWriter sees only the last line, from its
