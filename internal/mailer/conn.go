@@ -20,8 +20,9 @@ import (
 // than sending a message.
 //
 // A connection also takes its next message while it sends one (a
-// lookahead, when its relay has no rate limit): pick may hand it one more
-// job once it has started a message, and at the final dot the
+// lookahead, when its relay has no rate limit): once the relay has
+// answered its message's envelope, and only while no relay has a free
+// connection, pick may hand it one more job, and at the final dot the
 // connection takes that job, if it has come, and writes its MAIL FROM,
 // RCPT TO and DATA behind the dot in the same write (RFC 2920 allows the
 // message data to begin a group). One round trip a message instead of
