@@ -92,7 +92,7 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}, f f
 	ahead, dotEnd := false, len(s.stuffed)
 	if f != nil {
 		if nenv, ok := f.take(); ok {
-			if utf8ok, _ := s.c.Extension("SMTPUTF8"); !nenv.utf8 || utf8ok {
+			if !nenv.utf8 || s.offersUTF8() {
 				s.stuffed = s.appendEnvelope(s.stuffed, nenv)
 				ahead = true
 			}
@@ -124,6 +124,13 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}, f f
 	}
 	reply := oneLine("250 " + msg)
 	return model.SendResult{Outcome: model.Accepted, Code: 250, Enhanced: enhancedCode(250, msg), Reply: reply}, verdictDone
+}
+
+// offersUTF8 reports whether the relay offers SMTPUTF8 (asked only for
+// an envelope that needs it: go-mail's Extension upper-cases its name).
+func (s *smtpConn) offersUTF8() bool {
+	ok, _ := s.c.Extension("SMTPUTF8")
+	return ok
 }
 
 // appendEnvelope appends env's MAIL FROM, RCPT TO and DATA commands.

@@ -211,7 +211,7 @@ func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}, f follow
 		}
 	}
 	if env.utf8 {
-		if ok, _ := s.c.Extension("SMTPUTF8"); !ok {
+		if !s.offersUTF8() {
 			return model.SendResult{Outcome: model.Temporary,
 				Reply: "the relay does not offer SMTPUTF8 (RFC 6531), which this message's address needs"}, verdictNoUTF8
 		}
@@ -232,8 +232,7 @@ func (s *smtpConn) utf8() (known, ok bool) {
 	if s.c == nil {
 		return false, false
 	}
-	ok, _ = s.c.Extension("SMTPUTF8")
-	return true, ok
+	return true, s.offersUTF8()
 }
 
 // transaction sends one message. go-mail's smtp.Client writes "MAIL
