@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	texttemplate "text/template"
 
-	"github.com/vanng822/go-premailer/premailer"
-
 	"github.com/heraldnews/herald/internal/config"
 	"github.com/heraldnews/herald/internal/sanitize"
 )
@@ -99,21 +97,6 @@ func ParseTextFuncs(dir string, funcs map[string]any, name string) (*texttemplat
 		return nil, fmt.Errorf("templates: %s: %w", from, err)
 	}
 	return t, nil
-}
-
-// InlineCSS moves an HTML mail's CSS into style attributes, so mail clients
-// that drop style elements still render it; rules that cannot be inlined,
-// such as media queries, stay in a style element.
-func InlineCSS(doc string) (string, error) {
-	pm, err := premailer.NewPremailerFromString(doc, premailer.NewOptions())
-	if err != nil {
-		return "", fmt.Errorf("inline CSS: %w", err)
-	}
-	out, err := pm.Transform()
-	if err != nil {
-		return "", fmt.Errorf("inline CSS: %w", err)
-	}
-	return out, nil
 }
 
 // ReadFile returns the bytes of file name — from dir when dir is set and
