@@ -58,6 +58,13 @@ func BenchmarkDotStuff(b *testing.B) {
 			_, _ = w.Write(raw)
 		}
 	})
+	b.Run("appendDotStuffed", func(b *testing.B) { // the connections' way: into a reused buffer
+		var buf []byte
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			buf = appendDotStuffed(buf[:0], raw)
+		}
+	})
 	b.Run("writeDotStuffed", func(b *testing.B) {
 		bw := bufio.NewWriterSize(discardWriter{}, 4096)
 		b.SetBytes(int64(len(raw)))
