@@ -118,10 +118,9 @@ func InlineCSS(doc string) (string, error) {
 		// premailer marks a matched element with this attribute and
 		// removes it after inlining; goquery's RemoveAttr moves the last
 		// attribute into its place, which orders the attributes inlining
-		// adds.
+		// adds. (It marks every element before inlining any; an element's
+		// own attributes are all that either touches.)
 		er.element.SetAttr(markAttr, "")
-	}
-	for _, er := range order {
 		er.inline()
 		er.element.RemoveAttr(markAttr)
 	}
