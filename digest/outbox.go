@@ -27,7 +27,7 @@ type OutboxStore interface {
 	ArticlesByID(ctx context.Context, ids []int64) ([]model.Article, error)
 	// RecordDeliveries stores attempts' results in one transaction, with the
 	// articles each sent one carried; bounced subscribers are marked so.
-	RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error
+	RecordDeliveries(ctx context.Context, ds []model.Delivery, bounced []int64) error
 }
 
 // outcome is one finished attempt on its way to the marker. done, when

@@ -29,10 +29,10 @@ type recorder interface {
 
 // commitTries records ds in the database, trying three times: a busy
 // database (a long CMS transaction) should not stop a pass at once.
-func (s *Service) commitTries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error {
+func (s *Service) commitTries(ctx context.Context, ds []model.Delivery, bounced []int64) error {
 	var err error
 	for try := 0; try < 3; try++ {
-		if err = s.opt.Outbox.RecordDeliveries(ctx, digest, ds, bounced); err == nil {
+		if err = s.opt.Outbox.RecordDeliveries(ctx, ds, bounced); err == nil {
 			return nil
 		}
 		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
@@ -44,7 +44,6 @@ func (s *Service) commitTries(ctx context.Context, digest string, ds []model.Del
 type directRecorder struct {
 	s       *Service
 	ctx     context.Context
-	digest  string
 	ds      []model.Delivery
 	bounced []int64
 }
@@ -57,7 +56,7 @@ func (r *directRecorder) record(batch []outcome) error {
 			r.bounced = append(r.bounced, o.d.SubscriberID)
 		}
 	}
-	return r.s.commitTries(r.ctx, r.digest, r.ds, r.bounced)
+	return r.s.commitTries(r.ctx, r.ds, r.bounced)
 }
 
 func (r *directRecorder) close() error { return nil }
@@ -95,7 +94,7 @@ type applyJob struct {
 }
 
 func (s *Service) newRecorder(ctx context.Context, stop context.CancelCauseFunc, digest string, edition int64) recorder {
-	direct := directRecorder{s: s, ctx: ctx, digest: digest}
+	direct := directRecorder{s: s, ctx: ctx}
 	if s.opt.Journal == nil {
 		return &direct
 	}
@@ -159,7 +158,7 @@ func (r *journalRecorder) apply() {
 		if failed != nil {
 			continue
 		}
-		if err := r.s.commitTries(r.ctx, r.digest, job.ds, job.bounced); err != nil {
+		if err := r.s.commitTries(r.ctx, job.ds, job.bounced); err != nil {
 			failed = err
 			r.s.log.Error("applying the journal failed: the pass stops; the journal keeps the results", "edition", r.edition, "err", err)
 			r.stop(err)
@@ -220,7 +219,7 @@ func (s *Service) replay(ctx context.Context, digest, zone string) error {
 					bounced = append(bounced, res.D.SubscriberID)
 				}
 			}
-			return s.commitTries(ctx, digest, ds, bounced)
+			return s.commitTries(ctx, ds, bounced)
 		})
 		if n > 0 {
 			s.log.Info("journal replayed: results a stopped process had not yet put in the database", "edition", id, "results", n)

@@ -96,7 +96,7 @@ func (e *env) edition() map[model.Address]model.Delivery {
 		got[i].MessageID = fmt.Sprintf("<%d.%d@news.example.com>", ed.ID, got[i].SubscriberID)
 		out[got[i].Email] = got[i]
 	}
-	if err := e.store.RecordDeliveries(ctx, "daily", got, nil); err != nil {
+	if err := e.store.RecordDeliveries(ctx, got, nil); err != nil {
 		e.t.Fatal(err)
 	}
 	e.store.SetEditionStatus(ctx, ed.ID, model.EditionDone)

@@ -36,14 +36,30 @@ func TestHousekeeping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Both were first seen before the edition's cutoff, as any article an
+	// edition carries was (the triggers record the wall clock's now).
+	if _, err := e.store.W.ExecContext(ctx, `UPDATE herald_article_visible SET seen_at = ?`, start.Add(-time.Hour).Unix()); err != nil {
+		t.Fatal(err)
+	}
 	ed := e.edition()
 	d := ed["reader@example.org"]
 	d.ArticleIDs = []int64{old, fresh}
 	// Record the articles the delivery carried (a sent delivery again: only
-	// received_articles changes).
+	// its article_ids change).
 	e.store.W.ExecContext(ctx, `UPDATE deliveries SET status = 'pending' WHERE id = ?`, d.ID)
-	if err := e.store.RecordDeliveries(ctx, "daily", []model.Delivery{d}, nil); err != nil {
+	if err := e.store.RecordDeliveries(ctx, []model.Delivery{d}, nil); err != nil {
 		t.Fatal(err)
+	}
+	received := func() map[int64]bool {
+		t.Helper()
+		rec, err := e.store.ReceivedArticles(ctx, "daily", []int64{d.SubscriberID}, []int64{old, fresh})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec[d.SubscriberID]
+	}
+	if got := received(); !got[old] || !got[fresh] {
+		t.Fatalf("received %v before housekeeping, want both %d and %d", got, old, fresh)
 	}
 
 	e.clock.Add(8 * 24 * time.Hour)
@@ -76,5 +92,10 @@ func TestHousekeeping(t *testing.T) {
 	rows.Close()
 	if got[old] || !got[fresh] {
 		t.Errorf("received records kept %v: want the fresh article's (%d) only", got, fresh)
+	}
+	// Its delivery is gone; what it carried that a lookback can still see
+	// stays received.
+	if got := received(); !got[fresh] {
+		t.Errorf("after the delivery was pruned, received %v: want %d", got, fresh)
 	}
 }

@@ -44,7 +44,7 @@ func TestMyDataAndErase(t *testing.T) {
 	}
 	ds, _ := e.store.Deliveries(ctx, ed.ID, 0, 10)
 	ds[0].Status, ds[0].Attempts, ds[0].SentAt, ds[0].MessageID, ds[0].LastReply = model.DeliverySent, 1, start, "<1.x@news.example.com>", "250 2.0.0 queued for ann@example.com"
-	if err := e.store.RecordDeliveries(ctx, "daily", ds, nil); err != nil {
+	if err := e.store.RecordDeliveries(ctx, ds, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.store.W.ExecContext(ctx, `CREATE TABLE editor_audit (id INTEGER PRIMARY KEY, detail TEXT NOT NULL)`); err != nil {

@@ -62,7 +62,7 @@ func BenchmarkRecordDeliveries(b *testing.B) {
 				for i := range ds {
 					ds[i].Status, ds[i].Attempts, ds[i].SentAt, ds[i].LastReply = model.DeliverySent, 1, fixedNow, "250 2.0.0 Ok"
 				}
-				if err := s.RecordDeliveries(ctx, "daily", ds, nil); err != nil {
+				if err := s.RecordDeliveries(ctx, ds, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -188,20 +188,21 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 // pending for a retry), Attempts, NextAttemptAt, LastReply, Relay, and for
 // sent ones SentAt and ArticleIDs. MessageID is recorded only for a
 // delivery planned without one; a planned delivery keeps the id it was
-// planned with. A sent delivery also records its articles in
-// received_articles for digest, so selection never repeats them. bounced lists subscribers to mark bounced (a permanent 5.1.x). Only
+// planned with. A sent delivery's article_ids become the articles it
+// carried: selection reads them there (ReceivedArticles), so none is sent
+// to that reader twice. bounced lists subscribers to mark bounced (a
+// permanent 5.1.x). Only
 // rows still pending are updated, so a cancelled edition stays cancelled —
 // except that a message the server accepted is recorded sent even if the
 // edition was cancelled while it was on its way: "what was sent to whom"
 // must stay true.
-func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.Delivery, bounced []int64) error {
+func (s *Store) RecordDeliveries(ctx context.Context, ds []model.Delivery, bounced []int64) error {
 	m, err := s.marks.get(ctx, s.W)
 	if err != nil {
 		return fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
 	}
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
-		upd, updID, rec := tx.StmtContext(ctx, m.upd), tx.StmtContext(ctx, m.updID), tx.StmtContext(ctx, m.rec)
-		sentIDs := make([]int64, 0, len(ds))
+		upd, updID := tx.StmtContext(ctx, m.upd), tx.StmtContext(ctx, m.updID)
 		for _, d := range ds {
 			var sent, carried any
 			if !d.SentAt.IsZero() {
@@ -209,7 +210,6 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 			}
 			if d.Status == model.DeliverySent {
 				carried = idList(d.ArticleIDs)
-				sentIDs = append(sentIDs, d.ID)
 			}
 			res, err := upd.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID, carried)
 			if err != nil {
@@ -221,14 +221,6 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 				if _, err := updID.ExecContext(ctx, d.Status, d.Attempts, d.NextAttemptAt.Unix(), d.LastReply, sent, d.Relay, d.ID, carried, d.MessageID); err != nil {
 					return err
 				}
-			}
-		}
-		if len(sentIDs) > 0 {
-			// One statement for the group's articles, read back from the
-			// rows just written: a statement per delivery cost more than
-			// its rows (docs/benchmarks.md).
-			if _, err := rec.ExecContext(ctx, digest, idList(sentIDs)); err != nil {
-				return err
 			}
 		}
 		now := s.Now().Unix()
@@ -251,8 +243,8 @@ func (s *Store) RecordDeliveries(ctx context.Context, digest string, ds []model.
 // every transaction cost more than the rows (SQL parsing was a tenth of
 // send-now's CPU). Inside a transaction tx.StmtContext reuses them.
 type markStmts struct {
-	mu              sync.Mutex
-	upd, updID, rec *sql.Stmt
+	mu         sync.Mutex
+	upd, updID *sql.Stmt
 }
 
 // markSQL are the statements: upd, the new state of a delivery planned
@@ -260,26 +252,17 @@ type markStmts struct {
 // random index write per message was a fifth of send-now's time); updID,
 // the same with the Message-ID, for a delivery planned without one. Both
 // write a sent delivery's article_ids as the articles it carried (fewer
-// than planned when some were withdrawn meanwhile). rec, the articles of
-// the group's sent deliveries, read back from those rows: one statement
-// per group, since each statement costs far more than its rows
-// (BenchmarkRecordDeliveries; a statement per delivery was a tenth of
-// send-now's CPU; CROSS JOIN keeps SQLite to that order: the group's
-// ids, each row by its key, its articles). Only rows still pending are updated, except
+// than planned when some were withdrawn meanwhile). Only rows still pending are updated, except
 // that an accepted message is recorded sent even in a cancelled edition,
 // and never with fewer attempts than the row has: a result replayed from
 // the journal after a later attempt was recorded changes nothing.
-var markSQL = [3]string{
+var markSQL = [2]string{
 	`UPDATE deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_reply = ?4, sent_at = ?5, relay = ?6,
 		article_ids = coalesce(?8, article_ids)
 		WHERE id = ?7 AND message_id <> '' AND attempts <= ?2 AND (status = 'pending' OR (status = 'cancelled' AND ?1 = 'sent'))`,
 	`UPDATE deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_reply = ?4, message_id = ?9, sent_at = ?5, relay = ?6,
 		article_ids = coalesce(?8, article_ids)
 		WHERE id = ?7 AND message_id = '' AND attempts <= ?2 AND (status = 'pending' OR (status = 'cancelled' AND ?1 = 'sent'))`,
-	`INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
-		SELECT d.subscriber_id, ?1, j.value, d.id
-		FROM json_each(?2) k CROSS JOIN deliveries d ON d.id = k.value CROSS JOIN json_each(d.article_ids) j
-		WHERE d.status = 'sent'`,
 }
 
 func (m *markStmts) get(ctx context.Context, db *sql.DB) (*markStmts, error) {
@@ -299,7 +282,7 @@ func (m *markStmts) get(ctx context.Context, db *sql.DB) (*markStmts, error) {
 		}
 		st[i] = p
 	}
-	m.upd, m.updID, m.rec = st[0], st[1], st[2]
+	m.upd, m.updID = st[0], st[1]
 	return m, nil
 }
 

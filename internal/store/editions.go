@@ -285,12 +285,115 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, editionID int64, ds []mod
 const deliveryRows = 100
 
 // ReceivedArticles returns, for each of subscriberIDs, the ids among
-// articleIDs they already received from digest.
+// articleIDs they already received from digest: the articles their sent
+// deliveries of digest's editions carried (article_ids), and those
+// received_articles kept when housekeeping deleted older deliveries.
+//
+// A sent delivery is read where it is rather than copied per article
+// into received_articles as each message is recorded: that copy was
+// nine rows a message and a twelfth of send-now's CPU
+// (docs/benchmarks.md). Only editions that can have carried one of the
+// candidates are read: an edition carried an article only if it was
+// visible by the edition's cutoff, and an article is visible no earlier
+// than herald first saw it published (herald_article_visible.seen_at,
+// which never moves), so editions cut off before the earliest first
+// sighting among articleIDs cannot hold any of them.
 func (s *Store) ReceivedArticles(ctx context.Context, digest string, subscriberIDs, articleIDs []int64) (map[int64]map[int64]bool, error) {
 	out := map[int64]map[int64]bool{}
 	if len(subscriberIDs) == 0 || len(articleIDs) == 0 {
 		return out, nil
 	}
+	if err := s.archivedReceived(ctx, out, digest, subscriberIDs, articleIDs); err != nil {
+		return nil, err
+	}
+	editions, err := s.carryingEditions(ctx, digest, articleIDs)
+	if err != nil || len(editions) == 0 {
+		return out, err
+	}
+	want := make(map[int64]bool, len(articleIDs))
+	for _, id := range articleIDs {
+		want[id] = true
+	}
+	const chunk = 500
+	for start := 0; start < len(subscriberIDs); start += chunk {
+		end := min(start+chunk, len(subscriberIDs))
+		args := make([]any, 0, len(editions)+end-start)
+		for _, id := range editions {
+			args = append(args, id)
+		}
+		for _, id := range subscriberIDs[start:end] {
+			args = append(args, id)
+		}
+		err := eachRow(ctx, s.R, sentArticlesSQL(len(editions), end-start), func(sc scanner) error {
+			var sub int64
+			var raw string
+			if err := sc.Scan(&sub, &raw); err != nil {
+				return err
+			}
+			ids, err := parseIDList(raw)
+			if err != nil {
+				return fmt.Errorf("article_ids of a delivery to subscriber %d: %w", sub, err)
+			}
+			for _, a := range ids {
+				if !want[a] {
+					continue
+				}
+				m := out[sub]
+				if m == nil {
+					m = map[int64]bool{}
+					out[sub] = m
+				}
+				m[a] = true
+			}
+			return nil
+		}, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: received articles: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// sentArticlesSQL reads the sent deliveries of editions editions (that
+// many placeholders) to subscribers subs, each by its (edition_id,
+// subscriber_id) key: the unary + keeps SQLite from taking the (edition_id,
+// status) index instead, which would read every sent delivery of the
+// edition for each page of readers (TestSentArticlesByKey).
+func sentArticlesSQL(editions, subs int) string {
+	return `SELECT d.subscriber_id, d.article_ids FROM deliveries d
+		WHERE d.edition_id IN (` + placeholders(editions) + `) AND d.subscriber_id IN (` + placeholders(subs) + `)
+		  AND +d.status = 'sent'`
+}
+
+// carryingEditions returns the ids of digest's editions that can have
+// carried one of articleIDs: those not planning, cut off no earlier than
+// the earliest first sighting among them (see ReceivedArticles).
+func (s *Store) carryingEditions(ctx context.Context, digest string, articleIDs []int64) ([]int64, error) {
+	var floor sql.NullInt64
+	if err := s.R.QueryRowContext(ctx, `SELECT min(v.seen_at) FROM json_each(?) k
+		JOIN herald_article_visible v ON v.article_id = k.value`, idList(articleIDs)).Scan(&floor); err != nil {
+		return nil, fmt.Errorf("store: first sighting of %d articles: %w", len(articleIDs), err)
+	}
+	if !floor.Valid {
+		return nil, nil // none is (still) in the database: none can be a candidate
+	}
+	out, err := queryRows(ctx, s.R, `SELECT id FROM editions WHERE digest = ? AND cutoff >= ? AND status <> 'planning' ORDER BY id`,
+		func(sc scanner) (int64, error) {
+			var id int64
+			err := sc.Scan(&id)
+			return id, err
+		}, digest, floor.Int64)
+	if err != nil {
+		return nil, fmt.Errorf("store: editions of %s that can carry an article: %w", digest, err)
+	}
+	return out, nil
+}
+
+// archivedReceived adds to out, for each of subscriberIDs, the ids among
+// articleIDs that received_articles holds for them in digest: the
+// articles of deliveries housekeeping has since deleted (and, from
+// before 2026-11-29, of every sent delivery).
+func (s *Store) archivedReceived(ctx context.Context, out map[int64]map[int64]bool, digest string, subscriberIDs, articleIDs []int64) error {
 	const chunk = 500
 	for start := 0; start < len(subscriberIDs); start += chunk {
 		end := min(start+chunk, len(subscriberIDs))
@@ -334,10 +437,10 @@ func (s *Store) ReceivedArticles(ctx context.Context, digest string, subscriberI
 			return nil
 		}, args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: received articles: %w", err)
+			return fmt.Errorf("store: received articles: %w", err)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // UnfinishedEditionIDs returns the ids of every edition of digest still

@@ -121,7 +121,7 @@ func TestEditionCountsAndProgress(t *testing.T) {
 	}
 	due, _ := s.DueDeliveries(ctx, e.ID, now, 0, 10)
 	due[0].Status, due[1].Status = model.DeliverySent, model.DeliveryFailed
-	if err := s.RecordDeliveries(ctx, "daily", due[:2], nil); err != nil {
+	if err := s.RecordDeliveries(ctx, due[:2], nil); err != nil {
 		t.Fatal(err)
 	}
 	_, c, _, _ = s.EditionProgress(ctx, e.ID, total)

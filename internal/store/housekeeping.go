@@ -37,40 +37,74 @@ func (s *Store) PrunePending(ctx context.Context, before time.Time) (int64, erro
 
 // PruneDeliveries deletes the deliveries of finished editions created
 // before before, their bounce events, and finished transactional mail
-// older than that. Received-article records outlive their delivery while a
-// digest's lookback can still need them: only those of articles visible
-// since before keepArticles go (with those of articles no longer in the
-// database). It returns how many deliveries it deleted.
+// older than that. What a reader received outlives their delivery while a
+// digest's lookback can still need it: in the transaction that deletes a
+// sent delivery, the articles it carried that are visible since
+// keepArticles or later move to received_articles (ReceivedArticles reads
+// both); received-article records of articles visible since before
+// keepArticles go (with those of articles no longer in the database). It
+// returns how many deliveries it deleted.
 func (s *Store) PruneDeliveries(ctx context.Context, before, keepArticles time.Time) (int64, error) {
-	var total int64
-	steps := []struct {
-		what, query string
-		args        []any
-		count       bool
-	}{
-		{"deliveries", `DELETE FROM deliveries WHERE id IN (SELECT d.id FROM editions e JOIN deliveries d ON d.edition_id = e.id
-			WHERE e.created_at < ? AND e.status IN ('done', 'cancelled') LIMIT ?)`, []any{before.Unix(), pruneBatch}, true},
-		{"bounce events", `DELETE FROM bounce_events WHERE id IN (SELECT id FROM bounce_events WHERE created_at < ? LIMIT ?)`,
-			[]any{before.Unix(), pruneBatch}, false},
+	total, err := s.pruneSentDeliveries(ctx, before, keepArticles)
+	if err != nil {
+		return total, err
+	}
+	steps := []struct{ what, query string }{
+		{"bounce events", `DELETE FROM bounce_events WHERE id IN (SELECT id FROM bounce_events WHERE created_at < ? LIMIT ?)`},
 		{"transactional mail", `DELETE FROM mail_queue WHERE id IN (SELECT id FROM mail_queue
-			WHERE status <> 'pending' AND created_at < ? LIMIT ?)`, []any{before.Unix(), pruneBatch}, false},
+			WHERE status <> 'pending' AND created_at < ? LIMIT ?)`},
 	}
 	for _, st := range steps {
 		for {
-			res, err := s.W.ExecContext(ctx, st.query, st.args...)
+			res, err := s.W.ExecContext(ctx, st.query, before.Unix(), pruneBatch)
 			if err != nil {
 				return total, fmt.Errorf("store: prune %s: %w", st.what, err)
 			}
-			n, _ := res.RowsAffected()
-			if st.count {
-				total += n
-			}
-			if n < pruneBatch {
+			if n, _ := res.RowsAffected(); n < pruneBatch {
 				break
 			}
 		}
 	}
 	return total, s.pruneReceived(ctx, keepArticles)
+}
+
+// pruneSentDeliveries deletes the deliveries of finished editions created
+// before before, pruneBatch at a time, each batch in one transaction with
+// the archive of what its sent deliveries carried (PruneDeliveries).
+func (s *Store) pruneSentDeliveries(ctx context.Context, before, keepArticles time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.Tx(ctx, func(tx *sql.Tx) error {
+			var ids string
+			if err := tx.QueryRowContext(ctx, `SELECT coalesce(json_group_array(id), '[]') FROM (SELECT d.id FROM editions e
+				JOIN deliveries d ON d.edition_id = e.id
+				WHERE e.created_at < ? AND e.status IN ('done', 'cancelled') LIMIT ?)`, before.Unix(), pruneBatch).Scan(&ids); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO received_articles (subscriber_id, digest, article_id, delivery_id)
+				SELECT d.subscriber_id, e.digest, j.value, d.id
+				FROM json_each(?1) k CROSS JOIN deliveries d ON d.id = k.value CROSS JOIN editions e ON e.id = d.edition_id
+				  CROSS JOIN json_each(d.article_ids) j
+				JOIN herald_article_visible v ON v.article_id = j.value JOIN articles a ON a.id = j.value
+				WHERE d.status = 'sent' AND max(coalesce(unixepoch(a.published_at), 0), v.seen_at) >= ?2`, ids, keepArticles.Unix()); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))`, ids)
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("store: prune deliveries: %w", err)
+		}
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
 }
 
 // pruneReceived deletes the received-article records whose delivery is

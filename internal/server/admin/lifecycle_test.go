@@ -51,7 +51,7 @@ func (e *env) sentEdition(zone string) (model.Edition, []model.Delivery) {
 		due[i].Relay = "smtp1.example.net:587"
 		due[i].MessageID = fmt.Sprintf("<%d.%d@news.example.com>", ed.ID, due[i].ID)
 	}
-	if err := e.st.RecordDeliveries(ctx, "daily", due, nil); err != nil {
+	if err := e.st.RecordDeliveries(ctx, due, nil); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := e.st.SetEditionStatus(ctx, ed.ID, model.EditionDone); err != nil {

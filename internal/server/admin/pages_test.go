@@ -135,7 +135,7 @@ func TestProgressStreamOutlivesWriteTimeout(t *testing.T) {
 	for i := range page {
 		page[i].Status, page[i].Attempts, page[i].SentAt = model.DeliverySent, 1, e.clock.Now()
 	}
-	if err := e.st.RecordDeliveries(ctx, "daily", page, nil); err != nil {
+	if err := e.st.RecordDeliveries(ctx, page, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.SetEditionStatus(ctx, ed.ID, model.EditionDone); err != nil {

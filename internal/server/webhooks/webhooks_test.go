@@ -187,7 +187,7 @@ bounces:
 		got[i].MessageID = fmt.Sprintf("<%d.%d@%s>", ed.ID, got[i].SubscriberID, siteHost)
 		e.msgID[string(got[i].Email)] = got[i].MessageID
 	}
-	if err := e.st.RecordDeliveries(ctx, "daily", got, nil); err != nil {
+	if err := e.st.RecordDeliveries(ctx, got, nil); err != nil {
 		t.Fatal(err)
 	}
 	return e
