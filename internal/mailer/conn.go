@@ -9,35 +9,36 @@ import (
 
 // conn is one connection of a relay, served by one goroutine.
 //
-// The crash bound lives here. A connection calls its messages' record
-// funcs one at a time, in order (each waits for the one before), and its
-// transport writes a message's final dot (or renames its file) only after
-// the previous message's record has returned. The caller's record makes
-// the result durable before returning (the outbox's group commit), so at
-// any instant a connection has at most one message the server accepted
-// that is not yet recorded. Meanwhile it sends the next message up to its
-// last line, so the commit costs no throughput unless it takes longer
-// than sending a message.
+// The crash bound lives here. A connection calls each message's record
+// func itself, on its own goroutine, as soon as the server has answered
+// the final dot, and starts its next message only once record has
+// returned. The caller's record makes the result durable before returning
+// (the outbox appends it to the edition's journal: one write), so at any
+// instant a connection has at most one message the server accepted that
+// is not yet recorded. Recording on the connection's goroutine costs a
+// write; handing each result to another goroutine and back, so the next
+// message could be sent up to its last line meanwhile, cost more CPU than
+// it saved once recording was a write, and split half the messages into
+// two writes (docs/benchmarks.md).
 //
 // A connection also takes its next message while it sends one (a
-// lookahead, when its relay has no rate limit): once the relay has
-// answered its message's envelope, and only while no relay has a free
-// connection, pick may hand it one more job, and at the final dot the
+// lookahead, when its relay has no rate limit): once it is on a message
+// (offer), and only while no relay has a free connection, pick may hand
+// it one more job, and at the final dot the
 // connection takes that job, if it has come, and writes its MAIL FROM,
 // RCPT TO and DATA behind the dot in the same write (RFC 2920 allows the
 // message data to begin a group). One round trip a message instead of
-// two. The next message's own final dot still waits for this one's
-// record: an envelope delivers nothing.
+// two. The next message's data goes only after this one's record has
+// returned: an envelope delivers nothing.
 type conn struct {
 	m        *Mailer
 	relay    *relay
 	tr       connTransport
-	jobs     chan *job     // capacity 1: a job is put here only after pick reserved the connection
-	reserved bool          // guarded by Mailer.mu: picked and not yet released
-	open     bool          // guarded by Mailer.mu: on a message, with no next job promised yet
-	ahead    bool          // guarded by Mailer.mu: pick promised it a next job while it was on one
-	held     *job          // the next job, taken at the final dot (its envelope may be on the wire)
-	prev     chan struct{} // closed when this connection's last record call has returned
+	jobs     chan *job // capacity 1: a job is put here only after pick reserved the connection
+	reserved bool      // guarded by Mailer.mu: picked and not yet released
+	open     bool      // guarded by Mailer.mu: on a message, with no next job promised yet
+	ahead    bool      // guarded by Mailer.mu: pick promised it a next job while it was on one
+	held     *job      // the next job, taken at the final dot (its envelope may be on the wire)
 }
 
 // maxTries bounds the tries of one message across relays before it comes
@@ -78,11 +79,13 @@ func (m *Mailer) handleAll(c *conn, j *job) {
 	}
 }
 
-// offer makes c able to take the next message (pick's lookahead). Its
-// transport calls it once the relay has answered this message's envelope
-// (so a connection still dialling a dead relay promises nothing); never
-// for a relay that paces messages (rate_per_second: the limiter's wait
-// belongs before a connection is promised).
+// offer makes c able to take the next message (pick's lookahead). A
+// pipelining transport calls it as it starts a message on a connection
+// that is up (so a connection still dialling a dead relay promises
+// nothing), another once the relay has answered the envelope, and finish
+// when c holds its next message; never for a relay that paces messages
+// (rate_per_second: the limiter's wait belongs before a connection is
+// promised).
 func (c *conn) offer() {
 	m := c.m
 	if c.relay.limiter != nil {
@@ -133,7 +136,7 @@ func (m *Mailer) handle(c *conn, j *job) {
 		}
 	}
 	r := c.relay
-	res, v := c.tr.send(j.env, j.raw.Bytes(), c.prev, c)
+	res, v := c.tr.send(j.env, j.raw.Bytes(), c)
 	res.Relay = r.name
 	m.noteUTF8(r, c.tr)
 	m.judge(r, res, v)
@@ -175,22 +178,18 @@ func (m *Mailer) handle(c *conn, j *job) {
 	}()
 }
 
-// finish reports j's result after c's previous record call and frees c.
+// finish frees c and reports j's result, on c's goroutine: c's next
+// message waits for the record. A connection that holds its next message
+// (whose envelope went out behind this dot) promises the one after before
+// the record (offer), so a sender waiting meanwhile can hand it over in
+// time for its envelope to go behind that next message's dot.
 func (m *Mailer) finish(c *conn, j *job, res model.SendResult) {
-	prev := c.prev
-	done := make(chan struct{})
-	c.prev = done
-	m.pending.Add(1)
 	m.release(c) // free before the result is reported: the caller's next Send finds it
-	go func() {
-		defer m.pending.Done()
-		if prev != nil {
-			<-prev
-		}
-		m.report(j, res)
-		close(done)
-		m.putBuf(j.raw)
-	}()
+	if c.held != nil {
+		c.offer()
+	}
+	m.report(j, res)
+	m.putBuf(j.raw)
 }
 
 // finishNoConn reports the result of a message no connection will carry.

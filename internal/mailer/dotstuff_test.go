@@ -106,7 +106,7 @@ func TestDataEndMatchesDotWriter(t *testing.T) {
 		if string(got) != want.String() {
 			t.Fatalf("%q: got %q, want %q", c, got, want.String())
 		}
-		// In one piece, as when the final-dot barrier is open already.
+		// In one piece, as a pipelined message goes.
 		whole := dataEnd(appendDotStuffed(nil, raw), raw[cut:])
 		if string(whole) != want.String() {
 			t.Fatalf("%q in one write: got %q, want %q", c, whole, want.String())

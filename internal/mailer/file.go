@@ -46,11 +46,11 @@ func fileName(now time.Time, messageID string) string {
 }
 
 // send writes raw atomically: a temporary file in the same folder, synced,
-// then renamed (once prev is closed: the rename is the final dot), so a
-// reader of the folder never sees half a message.
-func (f *fileConn) send(env envelope, raw []byte, prev <-chan struct{}, _ follower) (model.SendResult, verdict) {
+// then renamed (the rename is the final dot), so a reader of the folder
+// never sees half a message.
+func (f *fileConn) send(env envelope, raw []byte, _ follower) (model.SendResult, verdict) {
 	name := filepath.Join(f.dir, fileName(f.now(), env.messageID))
-	if err := writeAtomic(name, raw, prev); err != nil {
+	if err := writeAtomic(name, raw); err != nil {
 		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}, verdictDone
 	}
 	return model.SendResult{Outcome: model.Accepted, Reply: "written " + name}, verdictDone
@@ -60,7 +60,7 @@ func (f *fileConn) utf8() (known, ok bool) { return true, true }
 
 func (f *fileConn) close() {}
 
-func writeAtomic(name string, data []byte, prev <-chan struct{}) (err error) {
+func writeAtomic(name string, data []byte) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*.eml")
 	if err != nil {
 		return fmt.Errorf("mailer: write %s: %w", name, err)
@@ -83,9 +83,6 @@ func writeAtomic(name string, data []byte, prev <-chan struct{}) (err error) {
 	}
 	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
 		return fmt.Errorf("mailer: write %s: %w", name, err)
-	}
-	if prev != nil {
-		<-prev
 	}
 	if err = os.Rename(tmp.Name(), name); err != nil {
 		return fmt.Errorf("mailer: write %s: %w", name, err)

@@ -163,9 +163,10 @@ func readData(br *bufio.Reader) (id string, ok bool) {
 }
 
 // sendAll hands msgs to m one after another, as the outbox does, and
-// returns their results in order. Recording the first takes 100 ms, so
-// the second's final dot waits for it (the crash bound's barrier) while
-// the third is handed over: its envelope can go out behind that dot.
+// returns their results in order. Recording the first takes 100 ms, on
+// the connection's goroutine, while the second waits behind it (its
+// envelope went out behind the first's dot) and the third is handed over:
+// its envelope can go out behind the second's dot.
 func sendAll(t *testing.T, m *mailer.Mailer, msgs ...*model.Message) []model.SendResult {
 	t.Helper()
 	chans := make([]chan model.SendResult, len(msgs))
@@ -211,8 +212,8 @@ func TestEnvelopeBehindTheDot(t *testing.T) {
 	if strings.Join(srv.accepted, " ") != strings.Join(want, " ") {
 		t.Fatalf("server accepted %q, want %q", srv.accepted, want)
 	}
-	// Message 3 was handed over while message 2 waited at its final dot:
-	// its envelope must have come behind that dot.
+	// Message 3 was handed over while message 1 was being recorded:
+	// its envelope must have come behind message 2's dot.
 	if !srv.ahead[2] {
 		t.Fatalf("message 3's MAIL FROM did not come before message 2's dot was answered: %v", srv.ahead)
 	}

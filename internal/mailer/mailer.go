@@ -122,7 +122,7 @@ type Mailer struct {
 	cancel   context.CancelFunc
 	quit     chan struct{} // closed by Close
 	conns    sync.WaitGroup
-	pending  sync.WaitGroup // record calls and reroutes not yet done
+	pending  sync.WaitGroup // reroutes not yet done
 	closeOne sync.Once
 }
 
@@ -270,12 +270,12 @@ func (m *Mailer) smtpRelays() error {
 // the caller decides what happens next.
 //
 // Each connection calls record for its messages one at a time, in order,
-// and writes the final dot of its next message only after the previous
-// message's record has returned: so when record makes a result durable
-// before returning, a crash can leave at most one accepted but unrecorded
-// message per connection (design.md's bound). The connection may send the
-// rest of the next message meanwhile (the server discards a transaction
-// without its final dot).
+// on its own goroutine, and sends its next message's data only after the
+// previous message's record has returned: so when record makes a result
+// durable before returning, a crash can leave at most one accepted but
+// unrecorded message per connection (design.md's bound). A slow record
+// holds up that connection: record should be quick (the outbox's is one
+// write to the edition's journal).
 //
 // ctx bounds the wait for a connection (and the relay's rate_per_second
 // pacing). When Send returns an error — ctx ended, or the mailer is closed

@@ -17,11 +17,20 @@ import (
 
 // pipelined sends one message with the envelope pipelined. Its envelope
 // went out already behind the previous message's final dot when
-// s.envSent; once the relay has taken this one's, f may be promised the
-// next message (f.offer), whose envelope then goes out behind this one's
-// dot if it has come (f.take).
-func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}, f follower) (model.SendResult, verdict) {
+// s.envSent; f is promised the next message as this one starts
+// (f.offer), whose envelope then goes out behind this one's dot if it has
+// come (f.take). The message, its final dot and that envelope go in one
+// write.
+func (s *smtpConn) pipelined(env envelope, raw []byte, f follower) (model.SendResult, verdict) {
 	text := s.c.Text
+	if f != nil {
+		// Promise the next message now, while this one's envelope is
+		// answered and its data written: a sender waiting for a
+		// connection has that long to hand it over, so its envelope can
+		// go behind this message's dot (promised later, after the
+		// replies, it mostly came too late).
+		f.offer()
+	}
 	if s.envSent {
 		s.envSent = false
 	} else {
@@ -65,27 +74,8 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, prev <-chan struct{}, f f
 	if errData != nil {
 		return s.fail(stageData, errData)
 	}
-	if f != nil {
-		f.offer()
-	}
-	// The previous message's result is usually recorded by the time three
-	// replies came back: then the message and its final dot go out in one
-	// write. Otherwise all but the last line go now, and the rest after
-	// the final-dot barrier (conn.go).
-	cut, from := lastLine(raw), 0
-	if !recorded(prev) {
-		s.stuffed = appendDotStuffed(s.stuffed[:0], raw[:cut])
-		if _, err := text.W.Write(s.stuffed); err != nil {
-			return s.fail(stageBody, err)
-		}
-		if err := text.W.Flush(); err != nil {
-			return s.fail(stageBody, err)
-		}
-		<-prev
-		from = cut
-	}
-	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[from:])
-	s.stuffed = dataEnd(s.stuffed, raw[cut:])
+	s.stuffed = appendDotStuffed(s.stuffed[:0], raw)
+	s.stuffed = dataEnd(s.stuffed, raw[lastLine(raw):])
 	// The next message's envelope, when it has come, goes in the same
 	// write: RFC 2920 lets message data begin a group. Not one that needs
 	// SMTPUTF8 from a relay without it: send refuses that one unsent.
@@ -144,20 +134,6 @@ func (s *smtpConn) appendEnvelope(cmd []byte, env envelope) []byte {
 		cmd = append(cmd, " SMTPUTF8"...)
 	}
 	return append(append(append(cmd, "\r\nRCPT TO:<"...), env.to...), ">\r\nDATA\r\n"...)
-}
-
-// recorded reports whether the final-dot barrier prev is open already
-// (nil: there is none).
-func recorded(prev <-chan struct{}) bool {
-	if prev == nil {
-		return true
-	}
-	select {
-	case <-prev:
-		return true
-	default:
-		return false
-	}
 }
 
 // dataEnd appends the end of data as textproto's DotWriter.Close writes

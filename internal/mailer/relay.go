@@ -87,13 +87,13 @@ type follower interface {
 
 // connTransport is one connection's way of delivering: SMTP or a file.
 type connTransport interface {
-	// send delivers raw, ending it (the final dot, the rename) only once
-	// prev is closed (nil: at once). Once the relay has taken the
-	// envelope it calls f.offer; at the final dot it may call f.take for
-	// the envelope of the message it will send next and write that
-	// envelope behind the dot; its next send then begins by reading the
-	// replies. f may be nil.
-	send(env envelope, raw []byte, prev <-chan struct{}, f follower) (model.SendResult, verdict)
+	// send delivers raw. It calls f.offer once the connection is up and
+	// on the message (with PIPELINING, as the message starts; without,
+	// once the relay has taken the envelope); at the final dot it may
+	// call f.take for the envelope of the message it will send next and
+	// write that envelope behind the dot; its next send then begins by
+	// reading the replies. f may be nil.
+	send(env envelope, raw []byte, f follower) (model.SendResult, verdict)
 	// utf8 reports, once connected, whether the relay offers SMTPUTF8.
 	utf8() (known, ok bool)
 	close()

@@ -45,10 +45,6 @@ import (
 //     (network error, timeout, 421, a reply the protocol does not expect,
 //     a failed RSET), so the next message always starts clean
 //     (TestClassification sends one after every kind of failure);
-//   - the whole message but its last line is written and flushed before
-//     the connection waits for the previous message's record func (the
-//     final-dot barrier, conn.go): the server holds an unfinished
-//     transaction meanwhile, which it discards if herald dies.
 const idleCheck = 10 * time.Second
 
 // stage is how far a transaction got.
@@ -191,10 +187,9 @@ func (s *smtpConn) drop() {
 	s.c, s.tc, s.envSent = nil, nil, false
 }
 
-// send delivers raw; it writes the final line and dot only once prev (the
-// previous message's record) is closed, and with PIPELINING the envelope
-// f.take returns (if any) behind the dot.
-func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}, f follower) (model.SendResult, verdict) {
+// send delivers raw, and with PIPELINING the envelope f.take returns (if
+// any) behind the dot.
+func (s *smtpConn) send(env envelope, raw []byte, f follower) (model.SendResult, verdict) {
 	if s.c != nil && !s.envSent && time.Since(s.lastUsed) >= idleCheck {
 		if s.c.UpdateDeadline(s.timeout) != nil || s.c.Noop() != nil {
 			s.drop()
@@ -221,7 +216,7 @@ func (s *smtpConn) send(env envelope, raw []byte, prev <-chan struct{}, f follow
 		s.drop()
 		return model.SendResult{Outcome: model.Temporary, Reply: oneLine(err.Error())}, verdictDone
 	}
-	res, v := s.transaction(env, raw, prev, f)
+	res, v := s.transaction(env, raw, f)
 	s.lastUsed = time.Now()
 	return res, v
 }
@@ -239,9 +234,9 @@ func (s *smtpConn) utf8() (known, ok bool) {
 // FROM:%s" and "RCPT TO:%s" verbatim, so the angle brackets are ours to
 // add; strict servers (mailpit, Postfix) refuse bare addresses
 // (smtptest's Violations catches a regression).
-func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}, f follower) (model.SendResult, verdict) {
+func (s *smtpConn) transaction(env envelope, raw []byte, f follower) (model.SendResult, verdict) {
 	if s.pipelining {
-		return s.pipelined(env, raw, prev, f)
+		return s.pipelined(env, raw, f)
 	}
 	if err := s.c.Mail("<" + env.from + ">"); err != nil {
 		return s.fail(stageMail, err)
@@ -269,14 +264,6 @@ func (s *smtpConn) transaction(env envelope, raw []byte, prev <-chan struct{}, f
 	}
 	if cap(s.stuffed) > 1<<20 {
 		s.stuffed = nil
-	}
-	if prev != nil {
-		// The barrier: the server has all but the last line while the
-		// previous message's result is being made durable.
-		if err := s.c.Text.W.Flush(); err != nil {
-			return s.fail(stageBody, err)
-		}
-		<-prev
 	}
 	if _, err := w.Write(raw[cut:]); err != nil {
 		return s.fail(stageBody, err)
