@@ -46,15 +46,15 @@
 // A pass pages through the due deliveries; GOMAXPROCS renderers compose
 // messages and hand them to the Mailer (internal/mailer), whose
 // connections send them. Each connection reports a result through the
-// record func the outbox gave it, and that func returns only once one
-// marker goroutine has committed the result (group commit: whatever
-// results are waiting, from every connection, in one transaction). A
-// delivery is marked sent, with its Message-ID, time, server reply, relay
-// and the articles it carried (received_articles, in the same
-// transaction), only after the server accepted it. The mailer ends a
-// connection's next message (its final dot) only after the previous
-// record returned, and sends the rest of it meanwhile; so at any instant a
-// connection has at most one accepted message not yet committed, and a
+// record func the outbox gave it, on its own goroutine, and that func
+// returns only once the result is recorded (marks.add: one write to the
+// edition's journal; group commit: results that come meanwhile are
+// recorded together). A delivery is marked sent, with its Message-ID,
+// time, server reply, relay and the articles it carried (its article_ids,
+// which selection reads), only after the server accepted it. The mailer
+// sends a connection's next message only after the previous record
+// returned; so at any instant a connection has at most one accepted
+// message not yet recorded, and a
 // crash (or SIGKILL) repeats at most one message per open connection,
 // summed over relays: design.md's bound, checked by internal/proving's
 // crash test. Those deliveries are still pending in the database; the next

@@ -114,7 +114,6 @@ func TestJournalUnwritableFallsBackToCommits(t *testing.T) {
 	var logs testkit.LogBuffer
 	e := newEnv(t, nil, func(o *digest.Options) {
 		o.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		o.MarkBatch = 1 // a group per result: seven chances to warn
 	})
 	if err := os.WriteFile(e.store.Path()+".journal", []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)

@@ -30,22 +30,19 @@ type OutboxStore interface {
 	RecordDeliveries(ctx context.Context, ds []model.Delivery, bounced []int64) error
 }
 
-// outcome is one finished attempt on its way to the marker. done, when
-// set, is told the commit's result: the mailer's connection is waiting.
+// outcome is one finished attempt on its way to be recorded.
 type outcome struct {
 	d      model.Delivery // with its new state
 	bounce bool
 	retry  bool
-	done   chan error
 }
 
 // pass sends every delivery of e due now once. Renderers compose messages
 // and hand them to the Mailer; each connection reports a result through
-// its record func, which hands it to the marker and returns only once the
-// marker has committed it (group commit: the marker commits whatever
-// results are waiting, from every connection, in one transaction). The
-// mailer ends a connection's next message only after that, so a crash
-// repeats at most one message per connection (design.md).
+// its record func, which records it (marks.add) and returns only once it
+// is recorded. The mailer starts a connection's next message only after
+// that, so a crash repeats at most one message per connection
+// (design.md).
 func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r *renderer, cache *articleCache, p *Progress, prog func(Progress)) error {
 	if s.opt.Mailer == nil {
 		return errors.New("digest: no mailer configured")
@@ -55,12 +52,10 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	renderers := max(runtime.GOMAXPROCS(0), 1)
-	// Unbuffered, like results: a cancel or a stop finds at most one
-	// delivery per renderer taken and not yet handed over.
+	// Unbuffered: a cancel or a stop finds at most one delivery per
+	// renderer taken and not yet handed over.
 	jobs := make(chan model.Delivery)
-	results := make(chan outcome)
-	markErr := make(chan error, 1)
-	go func() { markErr <- s.marker(ctx, stop, d, e.ID, results, p, prog) }()
+	mk := s.newMarks(ctx, stop, d, e.ID, p, prog)
 	var inFlight sync.WaitGroup // messages handed to the Mailer, not yet reported
 	var wg sync.WaitGroup
 	for range renderers {
@@ -71,7 +66,7 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 					// pending, its attempts untouched, for the next run.
 					continue
 				}
-				s.attempt(ctx, d, e, r, cache, del, results, &inFlight)
+				s.attempt(ctx, d, e, r, cache, del, mk, &inFlight)
 			}
 		})
 	}
@@ -79,10 +74,9 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 	close(jobs)
 	wg.Wait()
 	inFlight.Wait()
-	close(results)
-	mErr := <-markErr
+	mErr := mk.close()
 	if mErr != nil {
-		feedErr = nil // the feed stopped because the marker did
+		feedErr = nil // the feed stopped because recording did
 	}
 	return errors.Join(feedErr, mErr)
 }
@@ -150,13 +144,13 @@ func (s *Service) feed(ctx context.Context, e model.Edition, cache *articleCache
 }
 
 // attempt renders one delivery and hands it to the Mailer, whose
-// connection reports the result to the marker through results.
-func (s *Service) attempt(ctx context.Context, d config.Digest, e model.Edition, r *renderer, cache *articleCache, del model.Delivery, results chan<- outcome, inFlight *sync.WaitGroup) {
+// connection records the result (mk.add) before it sends another.
+func (s *Service) attempt(ctx context.Context, d config.Digest, e model.Edition, r *renderer, cache *articleCache, del model.Delivery, mk *marks, inFlight *sync.WaitGroup) {
 	arts := cache.views(del.ArticleIDs)
 	del.Attempts++
 	if len(arts) == 0 {
 		del.Status, del.LastReply = model.DeliverySkipped, "articles withdrawn before sending"
-		results <- outcome{d: del}
+		_ = mk.add(outcome{d: del})
 		return
 	}
 	bm, bodyOnly := s.opt.Mailer.(BodyMailer)
@@ -165,16 +159,13 @@ func (s *Service) attempt(ctx context.Context, d config.Digest, e model.Edition,
 		// A template that fails for this data fails every attempt: record it.
 		del.Status, del.LastReply = model.DeliveryFailed, sanitize.Line("render: "+err.Error())
 		s.log.Error("digest render failed", "edition", e.ID, "delivery", del.ID, "err", err)
-		results <- outcome{d: del}
+		_ = mk.add(outcome{d: del})
 		return
 	}
 	inFlight.Add(1)
 	err = s.opt.Mailer.Send(ctx, msg, func(res model.SendResult) {
 		defer inFlight.Done()
-		o := s.judge(del, msg, arts, res)
-		o.done = make(chan error, 1)
-		results <- o
-		<-o.done // committed (or failed to commit: the pass stops)
+		_ = mk.add(s.judge(del, msg, arts, res)) // a failure stops the pass
 	})
 	if err != nil {
 		// Not handed over (stopping, or the mailer closed): the delivery
@@ -210,88 +201,121 @@ func (s *Service) judge(del model.Delivery, msg *model.Message, arts []*ArticleV
 	}
 }
 
-// marker records results as they come (group commit): it takes every
-// result waiting, up to MarkBatch, records them at once and tells each
-// waiting connection, then takes the next lot. Recording is one write to
-// the edition's journal, applied to the database a segment at a time
-// (record.go), or without a journal one transaction. While it records
-// the connections send their next messages up to the final dot, so results
-// gather for the next group. It does not wait for more than are waiting:
-// a connection's next final dot waits for this group, and lingering
-// (100 µs gaps, up to 500 µs, as it once did) made send-now 15% slower
-// once a commit no longer wrote a random index page (docs/benchmarks.md).
-// What a crash can repeat is the results handed over and not yet
-// recorded: at most one per connection (design.md, docs/reliability.md).
-// Progress is reported at most every MarkInterval.
-// When recording fails (three tries), the marker stops the pass (stop) and
-// answers every later result with the error: those deliveries stay
-// pending, to be sent again by a later run. It returns once every result
-// recorded is in the database, or applying them has failed.
-func (s *Service) marker(ctx context.Context, stop context.CancelCauseFunc, d config.Digest, editionID int64, results <-chan outcome, p *Progress, prog func(Progress)) (err error) {
-	var (
-		batch  = make([]outcome, 0, s.opt.MarkBatch)
-		failed error
-		shown  time.Time
-	)
-	rec := s.newRecorder(context.WithoutCancel(ctx), stop, d.Name, editionID)
-	defer func() {
-		if cerr := rec.close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
-	commit := func() error {
-		if failed != nil {
-			return failed
-		}
-		if err := rec.record(batch); err != nil {
-			failed = err
-			s.log.Error("recording deliveries failed: the pass stops", "edition", editionID, "err", err)
-			stop(err)
-			return err
-		}
-		return nil
+// marks records results as they come, on the goroutine that has each
+// (a connection's, or a renderer's for a message never sent), with group
+// commit: a result that arrives while another goroutine is recording
+// waits, and the next of those waiting records every result waiting at
+// once. Recording is one write to the edition's journal, applied to the
+// database a segment at a time (record.go), or without a journal one
+// transaction. No goroutine of its own: handing each result to one and
+// back cost more than the write (docs/benchmarks.md). What a crash can
+// repeat is the results handed over and not yet recorded: at most one
+// per connection (design.md, docs/reliability.md). Progress is reported
+// at most every MarkInterval. When recording fails (three tries), marks
+// stops the pass (stop) and answers every later result with the error:
+// those deliveries stay pending, to be sent again by a later run.
+type marks struct {
+	s         *Service
+	stop      context.CancelCauseFunc
+	editionID int64
+	p         *Progress
+	prog      func(Progress)
+	rec       recorder
+
+	mu      sync.Mutex
+	turn    *sync.Cond // signalled when a group is recorded
+	busy    bool       // a goroutine is recording a group
+	waiting []*waiter  // results that came while it was
+	failed  error
+	shown   time.Time
+	batch   []outcome // the group being recorded (used by whoever records)
+}
+
+// waiter is one result waiting for the group that records it.
+type waiter struct {
+	o    outcome
+	done bool
+	err  error
+}
+
+func (s *Service) newMarks(ctx context.Context, stop context.CancelCauseFunc, d config.Digest, editionID int64, p *Progress, prog func(Progress)) *marks {
+	mk := &marks{s: s, stop: stop, editionID: editionID, p: p, prog: prog,
+		rec: s.newRecorder(context.WithoutCancel(ctx), stop, d.Name, editionID)}
+	mk.turn = sync.NewCond(&mk.mu)
+	return mk
+}
+
+// add records o, with whatever other results are waiting, and returns
+// once it is recorded (nil) or recording has failed.
+func (mk *marks) add(o outcome) error {
+	w := &waiter{o: o}
+	mk.mu.Lock()
+	mk.waiting = append(mk.waiting, w)
+	for mk.busy && !w.done {
+		mk.turn.Wait()
 	}
-	for {
-		o, ok := <-results
-		if !ok {
-			if prog != nil {
-				prog(*p)
-			}
-			return failed
+	if w.done {
+		mk.mu.Unlock()
+		return w.err
+	}
+	// This goroutine records the group: every result waiting, its own
+	// among them.
+	mk.busy = true
+	group := mk.waiting
+	mk.waiting = nil
+	failed := mk.failed
+	mk.mu.Unlock()
+
+	err := failed
+	if err == nil {
+		mk.batch = mk.batch[:0]
+		for _, g := range group {
+			mk.batch = append(mk.batch, g.o)
 		}
-		batch = append(batch[:0], o)
-		open := true
-	gather:
-		for open && len(batch) < s.opt.MarkBatch {
-			select {
-			case o, open = <-results:
-				if open {
-					batch = append(batch, o)
-				}
-			default:
-				break gather
+		if err = mk.rec.record(mk.batch); err != nil {
+			mk.s.log.Error("recording deliveries failed: the pass stops", "edition", mk.editionID, "err", err)
+			mk.stop(err)
+		} else {
+			for _, g := range group {
+				count(mk.p, g.o)
 			}
-		}
-		err := commit()
-		for _, o := range batch {
-			if err == nil {
-				count(p, o)
+			if mk.prog != nil && time.Since(mk.shown) >= mk.s.opt.MarkInterval {
+				mk.shown = time.Now()
+				mk.prog(*mk.p)
 			}
-			if o.done != nil {
-				o.done <- err
-			}
-		}
-		if prog != nil && err == nil && time.Since(shown) >= s.opt.MarkInterval {
-			shown = time.Now()
-			prog(*p)
-		}
-		if !open {
-			if prog != nil {
-				prog(*p)
-			}
-			return failed
 		}
 	}
+
+	mk.mu.Lock()
+	if err != nil && mk.failed == nil {
+		mk.failed = err
+	}
+	for _, g := range group {
+		g.done, g.err = true, err
+	}
+	if cap(mk.waiting) == 0 && cap(group) <= 64 {
+		mk.waiting = group[:0] // reuse the slice for the next group
+	}
+	mk.busy = false
+	mk.turn.Broadcast()
+	mk.mu.Unlock()
+	return err
+}
+
+// close waits until every result recorded is in the database (or
+// applying them has failed), reports the final progress, and returns the
+// first failure. Every add must have returned.
+func (mk *marks) close() error {
+	err := mk.rec.close()
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	if mk.prog != nil {
+		mk.prog(*mk.p)
+	}
+	if mk.failed != nil {
+		return mk.failed
+	}
+	return err
 }
 
 // count adds a committed result to the progress.

@@ -18,7 +18,7 @@ type Journal interface {
 	Replay(digest string, editionID int64, apply func([]journal.Result) error) (int, error)
 }
 
-// recorder makes the marker's groups of results survive a crash: record
+// recorder makes marks' groups of results survive a crash: record
 // returns nil once they would, and close once every one recorded is in
 // the database (or has failed to get there: then the pass stops, and
 // what is left waits in the journal for the next lease holder).
@@ -116,7 +116,7 @@ func (r *journalRecorder) record(batch []outcome) error {
 			return r.direct.record(batch)
 		}
 		r.w, r.started = w, r.s.now()
-		r.ds = make([]model.Delivery, 0, r.s.opt.ApplyBatch+r.s.opt.MarkBatch)
+		r.ds = make([]model.Delivery, 0, r.s.opt.ApplyBatch+16)
 	}
 	r.scratch = r.scratch[:0]
 	for _, o := range batch {

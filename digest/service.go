@@ -103,13 +103,8 @@ type Options struct {
 	LeaseTTL time.Duration
 	// PageSize is the planning and outbox page (default 1000).
 	PageSize int
-	// MarkBatch is the most results committed in one transaction (default
-	// 32): results are committed as they come, each connection waiting for
-	// its result's commit before it ends its next message, so a crash
-	// repeats at most one message per connection (outbox.go).
 	// MarkInterval is how often progress is reported while sending
 	// (default 100ms).
-	MarkBatch    int
 	MarkInterval time.Duration
 	// Journal, when set, takes each group of results with one write
 	// instead of a transaction; they reach the database a segment at a
@@ -194,9 +189,6 @@ func New(opt Options) (*Service, error) {
 	}
 	if opt.ApplyEvery <= 0 {
 		opt.ApplyEvery = time.Second
-	}
-	if opt.MarkBatch <= 0 {
-		opt.MarkBatch = 32
 	}
 	if opt.MarkInterval <= 0 {
 		opt.MarkInterval = 100 * time.Millisecond
