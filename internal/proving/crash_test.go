@@ -24,10 +24,13 @@ const (
 )
 
 // crashBound is the most messages a kill can repeat (design.md): one per
-// open connection. Each connection ends a message (the final dot) only
-// after the previous message's result is committed (internal/mailer's
-// final-dot barrier, the outbox's group commit), so at any instant each
-// connection has at most one accepted message not yet recorded.
+// open connection. Each connection records a message's result itself, on
+// its own goroutine, before it sends the next message's data
+// (internal/mailer's conn.go, the outbox's marks.add), so at any instant
+// each connection has at most one accepted message not yet recorded.
+// (Recording is a quick write now, so a mailer that stopped waiting for it
+// rarely shows here; internal/mailer's TestConnectionWaitsForRecord
+// catches that.)
 const crashBound = crashConns
 
 // TestCrashDuringEdition is issue 7, item 1, with issue 12's bound.

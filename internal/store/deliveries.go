@@ -309,10 +309,7 @@ func (s *Store) PendingArticles(ctx context.Context, editionIDs, subscriberIDs [
 		if err := sc.Scan(&sub, &art); err != nil {
 			return err
 		}
-		if out[sub] == nil {
-			out[sub] = map[int64]bool{}
-		}
-		out[sub][art] = true
+		addArticle(out, sub, art)
 		return nil
 	}, args...)
 	if err != nil {

@@ -292,24 +292,76 @@ const deliveryRows = 100
 // A sent delivery is read where it is rather than copied per article
 // into received_articles as each message is recorded: that copy was
 // nine rows a message and a twelfth of send-now's CPU
-// (docs/benchmarks.md). Only editions that can have carried one of the
-// candidates are read: an edition carried an article only if it was
-// visible by the edition's cutoff, and an article is visible no earlier
-// than herald first saw it published (herald_article_visible.seen_at,
-// which never moves), so editions cut off before the earliest first
-// sighting among articleIDs cannot hold any of them.
+// (docs/benchmarks.md). Only deliveries of editions that can have carried
+// one of the candidates are read: an edition carried an article only if
+// herald had seen it published by the edition's cutoff, and the first
+// time it did never moves (herald_article_first_seen, which outlives a
+// deleted article; herald_article_visible's, when earlier, for rows set
+// by hand), so editions cut off before the earliest first sighting among
+// articleIDs cannot hold any of them. Each reader's deliveries are read
+// from the first sent delivery of those editions on, by the reader's index
+// (subscriber_id, id): a reader's own deliveries since then, however many
+// editions (zone groups, manual ones) the digest had.
+//
+// The deliveries are read before the archive: housekeeping moves a
+// delivery's articles to received_articles and deletes it in one
+// transaction, so whichever side of it these reads fall, one of them sees
+// the articles.
 func (s *Store) ReceivedArticles(ctx context.Context, digest string, subscriberIDs, articleIDs []int64) (map[int64]map[int64]bool, error) {
 	out := map[int64]map[int64]bool{}
 	if len(subscriberIDs) == 0 || len(articleIDs) == 0 {
 		return out, nil
 	}
+	floor, first, ok, err := s.carryingRange(ctx, digest, articleIDs)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if err := s.sentReceived(ctx, out, digest, floor, first, subscriberIDs, articleIDs); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.archivedReceived(ctx, out, digest, subscriberIDs, articleIDs); err != nil {
 		return nil, err
 	}
-	editions, err := s.carryingEditions(ctx, digest, articleIDs)
-	if err != nil || len(editions) == 0 {
-		return out, err
+	return out, nil
+}
+
+// carryingRange returns the earliest first sighting among articleIDs
+// (floor, unix seconds) and the id of the first sent delivery of digest's
+// editions cut off since then (first); ok is false when there is none.
+func (s *Store) carryingRange(ctx context.Context, digest string, articleIDs []int64) (floor, first int64, ok bool, err error) {
+	var f, d sql.NullInt64
+	if err := s.R.QueryRowContext(ctx, `SELECT min(min(v.seen_at, coalesce(fs.seen_at, v.seen_at))) FROM json_each(?) k
+		JOIN herald_article_visible v ON v.article_id = k.value
+		LEFT JOIN herald_article_first_seen fs ON fs.article_id = k.value`, idList(articleIDs)).Scan(&f); err != nil {
+		return 0, 0, false, fmt.Errorf("store: first sighting of %d articles: %w", len(articleIDs), err)
 	}
+	if !f.Valid {
+		return 0, 0, false, nil // none is (still) published: none can be a candidate
+	}
+	if err := s.R.QueryRowContext(ctx, `SELECT min((SELECT min(d.id) FROM deliveries d WHERE d.edition_id = e.id AND d.status = 'sent'))
+		FROM editions e WHERE e.digest = ? AND e.cutoff >= ? AND e.status <> 'planning'`, digest, f.Int64).Scan(&d); err != nil {
+		return 0, 0, false, fmt.Errorf("store: first delivery of %s that can carry an article: %w", digest, err)
+	}
+	return f.Int64, d.Int64, d.Valid, nil
+}
+
+// sentReceivedSQL reads the sent deliveries of a digest to subs readers
+// from a delivery id on, in editions cut off no earlier than a time (its
+// arguments in that order: digest, time, id, readers), by the reader's
+// index (TestSentArticlesByReader).
+func sentReceivedSQL(subs int) string {
+	return `SELECT d.subscriber_id, d.article_ids FROM deliveries d INDEXED BY deliveries_subscriber
+		JOIN editions e ON e.id = d.edition_id
+		WHERE e.digest = ? AND e.cutoff >= ? AND e.status <> 'planning' AND d.id >= ? AND d.status = 'sent'
+		  AND d.subscriber_id IN (` + placeholders(subs) + `)`
+}
+
+// sentReceived adds to out, for each of subscriberIDs, the ids among
+// articleIDs that their sent deliveries from first on carried, in
+// digest's editions cut off no earlier than floor.
+func (s *Store) sentReceived(ctx context.Context, out map[int64]map[int64]bool, digest string, floor, first int64, subscriberIDs, articleIDs []int64) error {
 	want := make(map[int64]bool, len(articleIDs))
 	for _, id := range articleIDs {
 		want[id] = true
@@ -317,14 +369,12 @@ func (s *Store) ReceivedArticles(ctx context.Context, digest string, subscriberI
 	const chunk = 500
 	for start := 0; start < len(subscriberIDs); start += chunk {
 		end := min(start+chunk, len(subscriberIDs))
-		args := make([]any, 0, len(editions)+end-start)
-		for _, id := range editions {
-			args = append(args, id)
-		}
+		args := make([]any, 0, 3+end-start)
+		args = append(args, digest, floor, first)
 		for _, id := range subscriberIDs[start:end] {
 			args = append(args, id)
 		}
-		err := eachRow(ctx, s.R, sentArticlesSQL(len(editions), end-start), func(sc scanner) error {
+		err := eachRow(ctx, s.R, sentReceivedSQL(end-start), func(sc scanner) error {
 			var sub int64
 			var raw string
 			if err := sc.Scan(&sub, &raw); err != nil {
@@ -335,58 +385,27 @@ func (s *Store) ReceivedArticles(ctx context.Context, digest string, subscriberI
 				return fmt.Errorf("article_ids of a delivery to subscriber %d: %w", sub, err)
 			}
 			for _, a := range ids {
-				if !want[a] {
-					continue
+				if want[a] {
+					addArticle(out, sub, a)
 				}
-				m := out[sub]
-				if m == nil {
-					m = map[int64]bool{}
-					out[sub] = m
-				}
-				m[a] = true
 			}
 			return nil
 		}, args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: received articles: %w", err)
+			return fmt.Errorf("store: received articles: %w", err)
 		}
 	}
-	return out, nil
+	return nil
 }
 
-// sentArticlesSQL reads the sent deliveries of editions editions (that
-// many placeholders) to subscribers subs, each by its (edition_id,
-// subscriber_id) key: the unary + keeps SQLite from taking the (edition_id,
-// status) index instead, which would read every sent delivery of the
-// edition for each page of readers (TestSentArticlesByKey).
-func sentArticlesSQL(editions, subs int) string {
-	return `SELECT d.subscriber_id, d.article_ids FROM deliveries d
-		WHERE d.edition_id IN (` + placeholders(editions) + `) AND d.subscriber_id IN (` + placeholders(subs) + `)
-		  AND +d.status = 'sent'`
-}
-
-// carryingEditions returns the ids of digest's editions that can have
-// carried one of articleIDs: those not planning, cut off no earlier than
-// the earliest first sighting among them (see ReceivedArticles).
-func (s *Store) carryingEditions(ctx context.Context, digest string, articleIDs []int64) ([]int64, error) {
-	var floor sql.NullInt64
-	if err := s.R.QueryRowContext(ctx, `SELECT min(v.seen_at) FROM json_each(?) k
-		JOIN herald_article_visible v ON v.article_id = k.value`, idList(articleIDs)).Scan(&floor); err != nil {
-		return nil, fmt.Errorf("store: first sighting of %d articles: %w", len(articleIDs), err)
+// addArticle adds article art to subscriber sub's set in out.
+func addArticle(out map[int64]map[int64]bool, sub, art int64) {
+	m := out[sub]
+	if m == nil {
+		m = map[int64]bool{}
+		out[sub] = m
 	}
-	if !floor.Valid {
-		return nil, nil // none is (still) in the database: none can be a candidate
-	}
-	out, err := queryRows(ctx, s.R, `SELECT id FROM editions WHERE digest = ? AND cutoff >= ? AND status <> 'planning' ORDER BY id`,
-		func(sc scanner) (int64, error) {
-			var id int64
-			err := sc.Scan(&id)
-			return id, err
-		}, digest, floor.Int64)
-	if err != nil {
-		return nil, fmt.Errorf("store: editions of %s that can carry an article: %w", digest, err)
-	}
-	return out, nil
+	m[art] = true
 }
 
 // archivedReceived adds to out, for each of subscriberIDs, the ids among
@@ -425,15 +444,9 @@ func (s *Store) archivedReceived(ctx context.Context, out map[int64]map[int64]bo
 			if err := sc.Scan(&sub, &art); err != nil {
 				return err
 			}
-			if want != nil && !want[art] {
-				return nil
+			if want == nil || want[art] {
+				addArticle(out, sub, art)
 			}
-			m := out[sub]
-			if m == nil {
-				m = map[int64]bool{}
-				out[sub] = m
-			}
-			m[art] = true
 			return nil
 		}, args...)
 		if err != nil {
