@@ -82,10 +82,12 @@ func (m *Mailer) handleAll(c *conn, j *job) {
 // offer makes c able to take the next message (pick's lookahead). A
 // pipelining transport calls it as it starts a message on a connection
 // that is up (so a connection still dialling a dead relay promises
-// nothing), another once the relay has answered the envelope, and finish
-// when c holds its next message; never for a relay that paces messages
-// (rate_per_second: the limiter's wait belongs before a connection is
-// promised).
+// nothing), one without PIPELINING once the relay has answered the
+// envelope, and finish when c holds its next message; never for a relay
+// that paces messages (rate_per_second: the limiter's wait belongs before
+// a connection is promised). A job promised before its relay answered the
+// envelope stays with the connection even if that answer benches the
+// relay: it costs that job one failed try before it is rerouted.
 func (c *conn) offer() {
 	m := c.m
 	if c.relay.limiter != nil {
