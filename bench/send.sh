@@ -30,8 +30,10 @@
 #
 # Each herald run works on a fresh copy of the generated database (a second
 # edition would find every article already received). Peak RSS comes from
-# /usr/bin/time; the sending rate counts from "edition planned" to
-# "edition done" in herald's log, the total rate the whole command.
+# /usr/bin/time; the sending rate counts from "edition sending" (planning
+# runs beside the sending since 2026-11-29; "edition planned" for an older
+# herald) to "edition done" in herald's log, the total rate the whole
+# command.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_peers
@@ -99,11 +101,18 @@ neml=$(find "$work/eml" -type f -name '*.eml' | wc -l)
 payload=$((size - 150))
 say "mean message size $size bytes over $neml sample messages"
 
-# sending_rate LOG SENT prints the sending rate ("edition planned" to
+# sending_started LOG prints when sending started in herald's JSON log:
+# "edition sending" (since planning runs beside the sending), or for an
+# older herald that planned first, "edition planned".
+sending_started() {
+  jq -r 'select(.msg=="edition sending" or .msg=="edition planned") | .time' "$1" | head -1
+}
+
+# sending_rate LOG SENT prints the sending rate (sending_started to
 # "edition done" in herald's JSON log).
 sending_rate() {
   local p d
-  p=$(jq -r 'select(.msg=="edition planned") | .time' "$1" | head -1)
+  p=$(sending_started "$1")
   d=$(jq -r 'select(.msg=="edition done") | .time' "$1" | tail -1)
   python3 -c "import sys,datetime as d;f=lambda s:d.datetime.fromisoformat(s.replace('Z','+00:00')).timestamp();print('%.0f'%(int(sys.argv[3])/(f(sys.argv[2])-f(sys.argv[1]))))" "$p" "$d" "$2"
 }
@@ -157,7 +166,7 @@ for run in $(seq "$runs"); do
   read -r wall rss hu hs < "$work/time.txt"
   hcpu=$(awk -v u="$hu" -v s="$hs" -v n="$sent" 'BEGIN {printf "%.0f", (u+s)/n*1e6}')
   hsink=$(awk -v a="$k0" -v b="$k1" -v n="$sent" 'BEGIN {printf "%.0f", (b-a)/n*1e6}')
-  plan_s=$(jq -r 'select(.msg=="edition planned") | .time' "$work/log.json" | head -1)
+  plan_s=$(sending_started "$work/log.json")
   done_s=$(jq -r 'select(.msg=="edition done") | .time' "$work/log.json" | tail -1)
   start_s=$(head -1 "$work/log.json" | jq -r .time)
   sending=$(python3 -c "import sys,datetime as d;f=lambda s:d.datetime.fromisoformat(s.replace('Z','+00:00')).timestamp();print('%.3f'%(f(sys.argv[2])-f(sys.argv[1])))" "$plan_s" "$done_s")
@@ -184,7 +193,7 @@ for run in $(seq "$runs"); do
   ssink=$(awk -v a="$k0" -v b="$k1" -v n="$sent" 'BEGIN {printf "%.0f", (b-a)/n*1e6}')
   fi
   echo "$run $sent $wall $planning $sending $herald_rate $herald_total $rss $src $hcpu $hsink $scpu $ssink $watch_rate $events" >> "$results"
-  say "run $run: herald sent $sent in ${wall}s (planning ${planning}s, sending ${sending}s): $herald_rate msgs/s sending, $herald_total overall, peak RSS $((rss / 1024)) MB, CPU ${hcpu}us/msg (sink ${hsink}); smtp-source $src msgs/s, CPU ${scpu}us/msg (sink ${ssink}); load $(cut -d' ' -f1 /proc/loadavg)"
+  say "run $run: herald sent $sent in ${wall}s (until sending ${planning}s, sending ${sending}s): $herald_rate msgs/s sending, $herald_total overall, peak RSS $((rss / 1024)) MB, CPU ${hcpu}us/msg (sink ${hsink}); smtp-source $src msgs/s, CPU ${scpu}us/msg (sink ${ssink}); load $(cut -d' ' -f1 /proc/loadavg)"
 done
 
 col() { median $(awk -v c="$1" '{print $c}' "$results"); }
@@ -193,7 +202,7 @@ echo "machine: $(machine)"
 echo "subscribers: $subs ($follows follows); sent per edition: $(col 2); mean message $size bytes (smtp-source -l $payload); connections: $conns; DKIM: ${dkim:-off}; $runs runs interleaved; load average before: $load0"
 printf '%-34s %s\n' "herald sending rate (msgs/s)" "$(col 6)" "herald overall incl. planning" "$(col 7)" \
   "smtp-source -d (msgs/s)" "$(col 9)" "herald/smtp-source (sending)" "$(ratio "$(col 6)" "$(col 9)")" \
-  "herald/smtp-source (overall)" "$(ratio "$(col 7)" "$(col 9)")" "planning (s)" "$(col 4)" \
+  "herald/smtp-source (overall)" "$(ratio "$(col 7)" "$(col 9)")" "until sending starts (s)" "$(col 4)" \
   "peak RSS (MB)" "$(awk -v m="$(col 8)" 'BEGIN {printf "%.0f", m/1024}')" \
   "CPU per message, herald (us)" "$(col 10)" "  smtp-sink while herald sends" "$(col 11)" \
   "CPU per message, smtp-source (us)" "$(col 12)" "  smtp-sink while it sends" "$(col 13)"

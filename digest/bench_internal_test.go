@@ -163,7 +163,7 @@ func BenchmarkPlan100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		var perr error
-		p := peakHeap(func() { perr = s.plan(context.Background(), d, e, arts, nil) })
+		p := peakHeap(func() { perr = s.plan(context.Background(), d, e, arts, nil, nil) })
 		if perr != nil {
 			b.Fatal(perr)
 		}

@@ -39,6 +39,18 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 		}
 		e.Status = model.EditionSending
 	}
+	rd := d
+	if e.Zone != "" {
+		rd.Timezone = e.Zone // a zone group's date is its readers'
+	}
+	r := newRenderer(s.cfg, rd, s.tmpl, e.Cutoff)
+	// Counted before planning starts: what it writes from then on is
+	// counted by its watch.
+	counts, err := s.opt.Outbox.EditionCounts(ctx, e.ID)
+	if err != nil {
+		return res, err
+	}
+	var w *planWatch
 	if e.Status == model.EditionPlanning {
 		cands, err := s.candidates(ctx, d, e)
 		if err != nil {
@@ -46,28 +58,26 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 		}
 		res.articles = len(cands)
 		cache.add(cands)
-		if err := s.plan(ctx, d, e, cands, prog); err != nil {
-			return res, err
+		// The edition is sent while it is planned; the first pass ends
+		// once planning has.
+		var stop func()
+		w, stop = s.startPlan(ctx, d, e, cands, prog)
+		defer stop()
+		if counts[model.DeliveryPending] == 0 {
+			if err := w.firstPending(ctx); err != nil {
+				return res, err
+			}
 		}
-		e.Status = model.EditionSending
 	}
-	rd := d
-	if e.Zone != "" {
-		rd.Timezone = e.Zone // a zone group's date is its readers'
-	}
-	r := newRenderer(s.cfg, rd, s.tmpl, e.Cutoff)
-	counts, err := s.opt.Outbox.EditionCounts(ctx, e.ID)
-	if err != nil {
-		return res, err
-	}
-	if counts[model.DeliveryPending] > 0 { // its archive page, for the "view in browser" link
+	if pending, _ := w.planned(); counts[model.DeliveryPending]+pending > 0 { // its archive page, for the "view in browser" link
 		if r.archiveURL, err = s.archiveURL(ctx, d, e); err != nil {
 			return res, err
 		}
 	}
 	p := Progress{EditionID: e.ID, Phase: "sending", Total: counts[model.DeliveryPending], Skipped: counts[model.DeliverySkipped]}
+	s.log.Info("edition sending", "digest", d.Name, "edition", e.ID)
 	for {
-		if err := s.pass(ctx, d, e, r, cache, &p, prog); err != nil {
+		if err := s.pass(ctx, d, e, r, cache, &p, prog, w); err != nil {
 			res.sent, res.failed = p.Sent, p.Failed
 			res.counts, _ = s.opt.Outbox.EditionCounts(context.WithoutCancel(ctx), e.ID)
 			return res, err
@@ -86,7 +96,8 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 					return res, err
 				}
 			}
-			s.log.Info("edition done", "digest", d.Name, "edition", e.ID, "sent", p.Sent, "failed", p.Failed, "skipped", p.Skipped)
+			_, skipped := w.planned()
+			s.log.Info("edition done", "digest", d.Name, "edition", e.ID, "sent", p.Sent, "failed", p.Failed, "skipped", p.Skipped+skipped)
 			break
 		}
 		if next.After(deadline) {

@@ -288,11 +288,11 @@ func (s *Service) planLocal(ctx context.Context, d config.Digest, e model.Editio
 	} else {
 		err = s.eachZonePage(ctx, d, e, page)
 	}
-	if err != nil {
-		return articles, err
+	if err == nil {
+		err = s.opt.Plans.SetEditionStatus(ctx, e.ID, model.EditionSending)
 	}
-	if err := s.opt.Plans.SetEditionStatus(ctx, e.ID, model.EditionSending); err != nil {
-		return articles, err
+	if err != nil {
+		return articles, s.planStopped(d, e, err)
 	}
 	s.log.Info("edition planned", "digest", d.Name, "edition", e.ID, "zone", e.Zone, "articles", articles)
 	return articles, nil

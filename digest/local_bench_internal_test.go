@@ -60,7 +60,7 @@ func BenchmarkPlanLocal(b *testing.B) {
 							perr = err
 							return
 						}
-						perr = s.plan(ctx, d, e, cands, nil)
+						perr = s.plan(ctx, d, e, cands, nil, nil)
 						return
 					}
 					for _, z := range benchZones[1:] {

@@ -37,13 +37,14 @@ type outcome struct {
 	retry  bool
 }
 
-// pass sends every delivery of e due now once. Renderers compose messages
+// pass sends every delivery of e due now once; while e is being planned
+// (w set), every delivery planned until planning ends. Renderers compose messages
 // and hand them to the Mailer; each connection reports a result through
 // its record func, which records it (marks.add) and returns only once it
 // is recorded. The mailer starts a connection's next message only after
 // that, so a crash repeats at most one message per connection
 // (design.md).
-func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r *renderer, cache *articleCache, p *Progress, prog func(Progress)) error {
+func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r *renderer, cache *articleCache, p *Progress, prog func(Progress), w *planWatch) error {
 	if s.opt.Mailer == nil {
 		return errors.New("digest: no mailer configured")
 	}
@@ -55,7 +56,7 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 	// Unbuffered: a cancel or a stop finds at most one delivery per
 	// renderer taken and not yet handed over.
 	jobs := make(chan model.Delivery)
-	mk := s.newMarks(ctx, stop, d, e.ID, p, prog)
+	mk := s.newMarks(ctx, stop, d, e.ID, p, prog, w)
 	var inFlight sync.WaitGroup // messages handed to the Mailer, not yet reported
 	var wg sync.WaitGroup
 	for range renderers {
@@ -70,7 +71,7 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 			}
 		})
 	}
-	feedErr := s.feed(ctx, e, cache, jobs)
+	feedErr := s.feed(ctx, e, cache, jobs, w)
 	close(jobs)
 	wg.Wait()
 	inFlight.Wait()
@@ -82,7 +83,9 @@ func (s *Service) pass(ctx context.Context, d config.Digest, e model.Edition, r 
 }
 
 // feed pages through the due deliveries and hands them to the renderers.
-func (s *Service) feed(ctx context.Context, e model.Edition, cache *articleCache, jobs chan<- model.Delivery) error {
+// While e is being planned (w set) it waits for each page planning
+// writes, until planning ends; a planning failure ends it with that error.
+func (s *Service) feed(ctx context.Context, e model.Edition, cache *articleCache, jobs chan<- model.Delivery, w *planWatch) error {
 	var after int64
 	now := s.now()
 	// cancelled reports whether an editor cancelled the edition meanwhile;
@@ -96,6 +99,15 @@ func (s *Service) feed(ctx context.Context, e model.Edition, cache *articleCache
 	for {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
+		}
+		// Read before the page: a page planned after this read closes more.
+		var more <-chan struct{}
+		planned := true
+		if w != nil {
+			var err error
+			if more, planned, err = w.state(); err != nil {
+				return err
+			}
 		}
 		page, err := s.opt.Outbox.DueDeliveries(ctx, e.ID, now, after, s.opt.PageSize)
 		if err != nil {
@@ -119,7 +131,15 @@ func (s *Service) feed(ctx context.Context, e model.Edition, cache *articleCache
 			}
 		}
 		if len(page) == 0 {
-			return nil
+			if planned {
+				return nil
+			}
+			select {
+			case <-more:
+				continue
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
 		}
 		if err := cache.load(ctx, page); err != nil {
 			return err
@@ -221,6 +241,7 @@ type marks struct {
 	p         *Progress
 	prog      func(Progress)
 	rec       recorder
+	plan      *planWatch // the edition's planning, running beside the pass (nil: none)
 
 	mu      sync.Mutex
 	turn    *sync.Cond // signalled when a group is recorded
@@ -238,8 +259,8 @@ type waiter struct {
 	err  error
 }
 
-func (s *Service) newMarks(ctx context.Context, stop context.CancelCauseFunc, d config.Digest, editionID int64, p *Progress, prog func(Progress)) *marks {
-	mk := &marks{s: s, stop: stop, editionID: editionID, p: p, prog: prog,
+func (s *Service) newMarks(ctx context.Context, stop context.CancelCauseFunc, d config.Digest, editionID int64, p *Progress, prog func(Progress), w *planWatch) *marks {
+	mk := &marks{s: s, stop: stop, editionID: editionID, p: p, prog: prog, plan: w,
 		rec: s.newRecorder(context.WithoutCancel(ctx), stop, d.Name, editionID)}
 	mk.turn = sync.NewCond(&mk.mu)
 	return mk
@@ -281,7 +302,7 @@ func (mk *marks) add(o outcome) error {
 			}
 			if mk.prog != nil && time.Since(mk.shown) >= mk.s.opt.MarkInterval {
 				mk.shown = time.Now()
-				mk.prog(*mk.p)
+				mk.report()
 			}
 		}
 	}
@@ -310,12 +331,22 @@ func (mk *marks) close() error {
 	mk.mu.Lock()
 	defer mk.mu.Unlock()
 	if mk.prog != nil {
-		mk.prog(*mk.p)
+		mk.report()
 	}
 	if mk.failed != nil {
 		return mk.failed
 	}
 	return err
+}
+
+// report shows the progress, with what planning has added since the
+// edition's counts were read.
+func (mk *marks) report() {
+	p := *mk.p
+	pending, skipped := mk.plan.planned()
+	p.Total += pending
+	p.Skipped += skipped
+	mk.prog(p)
 }
 
 // count adds a committed result to the progress.

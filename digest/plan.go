@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/heraldnews/herald/internal/config"
@@ -112,11 +113,98 @@ func (s *Service) received(ctx context.Context, d config.Digest, ids, candIDs, o
 	return received, nil
 }
 
+// planWatch tells an edition's sending what its planning, running
+// beside it, has written: a page at a time, then that it ended.
+type planWatch struct {
+	mu      sync.Mutex
+	more    chan struct{} // closed (and replaced) when a page is written or planning ends
+	pending int           // deliveries planned to send so far
+	skipped int           // planned as skipped (nothing new) so far
+	done    bool
+	err     error // why planning failed, once done
+}
+
+func newPlanWatch() *planWatch { return &planWatch{more: make(chan struct{})} }
+
+// wrote notes a page written (or the end of planning, done).
+func (w *planWatch) wrote(pending, skipped int, done bool, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending += pending
+	w.skipped += skipped
+	if done {
+		w.done, w.err = true, err
+	}
+	close(w.more)
+	w.more = make(chan struct{})
+}
+
+// state returns a channel closed at the next change, whether planning
+// has ended and why it failed: read it before reading the deliveries,
+// and a page written after that read closes the channel.
+func (w *planWatch) state() (more <-chan struct{}, done bool, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.more, w.done, w.err
+}
+
+// firstPending waits until planning has written a delivery to send, or
+// has ended (returning why it failed).
+func (w *planWatch) firstPending(ctx context.Context) error {
+	for {
+		w.mu.Lock()
+		more, pending, done, err := w.more, w.pending, w.done, w.err
+		w.mu.Unlock()
+		if pending > 0 || done {
+			return err
+		}
+		select {
+		case <-more:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// planned returns how many deliveries planning has written so far, to
+// send and skipped.
+func (w *planWatch) planned() (pending, skipped int) {
+	if w == nil {
+		return 0, 0
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pending, w.skipped
+}
+
+// startPlan plans e (plan) in the background and returns its watch and a
+// func that stops it (when the sending has failed) and waits for it.
+// Sending starts as soon as the first page is written: planning a large
+// list took a tenth of send-now's time with the relay idle
+// (docs/benchmarks.md).
+func (s *Service) startPlan(ctx context.Context, d config.Digest, e model.Edition, cands []*ArticleView, prog func(Progress)) (*planWatch, func()) {
+	w := newPlanWatch()
+	pctx, cancel := context.WithCancel(ctx)
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		err := s.plan(pctx, d, e, cands, prog, w)
+		w.wrote(0, 0, true, err)
+	}()
+	return w, func() {
+		cancel()
+		<-ended
+	}
+}
+
 // plan writes an edition's deliveries page by page, from its planning
 // cursor on, so a planning run that stops resumes where it was and memory
 // stays bounded by one page whatever the number of subscribers. It then
-// moves the edition to sending.
-func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, cands []*ArticleView, prog func(Progress)) error {
+// moves the edition to sending. Each page written is told to w (when
+// set), whose edition is being sent meanwhile. An edition cancelled
+// meanwhile ends planning (no error): its pending deliveries were
+// cancelled, and no page is written after that.
+func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, cands []*ArticleView, prog func(Progress), w *planWatch) error {
 	candIDs := make([]int64, len(cands))
 	for i, a := range cands {
 		candIDs[i] = a.ID
@@ -172,10 +260,13 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 		if err := s.opt.Plans.InsertDeliveries(ctx, e.ID, page.deliveries, page.through); err != nil {
 			cancel()
 			<-readDone
-			return err
+			return s.planStopped(d, e, err)
 		}
 		planned.Pending += page.pending
 		planned.Skipped += page.skipped
+		if w != nil {
+			w.wrote(page.pending, page.skipped, false, nil)
+		}
 		if prog != nil {
 			prog(planned)
 		}
@@ -185,10 +276,20 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 		return readErr
 	}
 	if err := s.opt.Plans.SetEditionStatus(ctx, e.ID, model.EditionSending); err != nil {
-		return err
+		return s.planStopped(d, e, err)
 	}
 	s.log.Info("edition planned", "digest", d.Name, "edition", e.ID, "articles", len(cands))
 	return nil
+}
+
+// planStopped is what a failed write of e's plan means: nil when the
+// edition is no longer planning (an editor cancelled it), err otherwise.
+func (s *Service) planStopped(d config.Digest, e model.Edition, err error) error {
+	if model.ErrorCode(err) == model.EFINISHED {
+		s.log.Info("edition cancelled: planning stopped", "digest", d.Name, "edition", e.ID)
+		return nil
+	}
+	return err
 }
 
 // lookback is how far back a manual edition of d cut off at now looks: the

@@ -186,6 +186,9 @@ func (p *progress) update(pr digest.Progress) {
 			progressbar.OptionClearOnFinish(),
 		)
 	}
+	if pr.Total > p.bar.GetMax() {
+		p.bar.ChangeMax(pr.Total) // planning, beside the sending, has added some
+	}
 	done := pr.Sent + pr.Failed + pr.Retry
 	_ = p.bar.Set(min(done, max(pr.Total, 1)))
 }

@@ -144,6 +144,9 @@ func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, dige
 		ids[i] = m.Delivery.SubscriberID
 	}
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := stillPlanning(ctx, tx, editionID); err != nil {
+			return err
+		}
 		now, err := cursorsIn(ctx, tx, digest, ids)
 		if err != nil {
 			return err

@@ -190,10 +190,20 @@ func (s *Store) UnfinishedZoneEdition(ctx context.Context, digest, zone string) 
 }
 
 // SetEditionStatus moves an edition to status. Done and cancelled record
-// the finishing time; cancelled also cancels its pending deliveries.
+// the finishing time; cancelled also cancels its pending deliveries. Only a
+// planning edition moves to sending (errNotPlanning otherwise): a plan
+// that ends after an editor cancelled its edition leaves it cancelled.
 func (s *Store) SetEditionStatus(ctx context.Context, id int64, status string) error {
 	now := s.Now().Unix()
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if status == model.EditionSending {
+			if err := stillPlanning(ctx, tx, id); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					return ErrNotFound
+				}
+				return err
+			}
+		}
 		var finished any
 		if status == model.EditionDone || status == model.EditionCancelled {
 			finished = now
@@ -232,6 +242,9 @@ func (s *Store) PlanningCursor(ctx context.Context, editionID int64) (int64, err
 // (edition, subscriber) makes a resumed page harmless.
 func (s *Store) InsertDeliveries(ctx context.Context, editionID int64, ds []model.Delivery, through int64) error {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := stillPlanning(ctx, tx, editionID); err != nil {
+			return err
+		}
 		if err := insertDeliveries(ctx, tx, editionID, ds); err != nil {
 			return err
 		}
@@ -240,6 +253,25 @@ func (s *Store) InsertDeliveries(ctx context.Context, editionID int64, ds []mode
 	})
 	if err != nil {
 		return fmt.Errorf("store: insert deliveries of edition %d: %w", editionID, err)
+	}
+	return nil
+}
+
+// errNotPlanning is a plan's write refused because its edition is no
+// longer planning: an editor cancelled it meanwhile.
+var errNotPlanning = &model.Error{Code: model.EFINISHED, Message: "edition no longer planning"}
+
+// stillPlanning returns errNotPlanning unless edition id is planning. In a
+// transaction that holds the write lock from its start (Tx), what it
+// reads holds until the commit: a cancel commits before it or after the
+// page, whose pending deliveries it then cancels.
+func stillPlanning(ctx context.Context, tx *sql.Tx, id int64) error {
+	var st string
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM editions WHERE id = ?`, id).Scan(&st); err != nil {
+		return err
+	}
+	if st != model.EditionPlanning {
+		return errNotPlanning.With("edition %d is %s, no longer planning", id, st)
 	}
 	return nil
 }
