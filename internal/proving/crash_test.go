@@ -19,6 +19,9 @@ import (
 const (
 	crashTrials      = 20
 	crashSubscribers = 2000
+	// The sending-while-planning trials' edition: 20 planning pages, the
+	// later ones planned while the first are sent.
+	crashPlanningSubscribers = 20000
 	crashConns       = 4
 	crashSeed        = 7
 )
@@ -47,8 +50,15 @@ func TestCrashDuringEdition(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
+	big := t.TempDir()
+	st = openStore(t, filepath.Join(big, "herald.db"))
+	seedContent(t, st, 3)
+	addSubscribers(t, st, "r", "daily", crashPlanningSubscribers)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
 
-	modes := []string{"planning", "sending", "accepted-before-reply", "accepted-before-mark"}
+	modes := []string{"planning", "sending", "accepted-before-reply", "accepted-before-mark", "sending-while-planning"}
 	rng := rand.New(rand.NewPCG(crashSeed, 0))
 	var totalDups, worstDups, worstTrial, totalLost int
 	phases := map[string]int{}
@@ -57,7 +67,11 @@ func TestCrashDuringEdition(t *testing.T) {
 		mode := modes[trial%len(modes)]
 		k := 1 + rng.IntN(crashSubscribers-2) // the message to kill at
 		delay := time.Duration(rng.IntN(3000)) * time.Microsecond
-		dups, lost, phase, atKill := crashTrial(t, bin, tmpl, trial, mode, k, delay)
+		db, n := tmpl, crashSubscribers
+		if mode == "sending-while-planning" {
+			db, n = big, crashPlanningSubscribers
+		}
+		dups, lost, phase, atKill := crashTrial(t, bin, db, n, trial, mode, k, delay)
 		phases[phase]++
 		totalDups += dups
 		totalLost += lost
@@ -70,14 +84,19 @@ func TestCrashDuringEdition(t *testing.T) {
 			break
 		}
 	}
-	figure(t, "%d trials of %d subscribers, max_connections %d (bound: %d per kill, one per connection): lost %d; duplicates total %d, worst trial %d (trial %d); killed while %s; %.0fs",
-		crashTrials, crashSubscribers, crashConns, crashBound, totalLost, totalDups, worstDups, worstTrial,
+	// The edition is sent while it is planned: some kill landed with
+	// messages out and the edition still planning.
+	if phases["planning+sending"] == 0 {
+		t.Errorf("no kill landed while the edition was both planning and sending: %s", fmtPhases(phases))
+	}
+	figure(t, "%d trials of %d subscribers (%d in the sending-while-planning ones), max_connections %d (bound: %d per kill, one per connection): lost %d; duplicates total %d, worst trial %d (trial %d); killed while %s; %.0fs",
+		crashTrials, crashSubscribers, crashPlanningSubscribers, crashConns, crashBound, totalLost, totalDups, worstDups, worstTrial,
 		fmtPhases(phases), time.Since(start).Seconds())
 }
 
 func fmtPhases(m map[string]int) string {
 	var parts []string
-	for _, k := range []string{"starting", "planning", "sending", "finished"} {
+	for _, k := range []string{"starting", "planning", "planning+sending", "sending", "finished"} {
 		if m[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 		}
@@ -88,7 +107,7 @@ func fmtPhases(m map[string]int) string {
 // crashTrial runs one kill-and-resume and returns the duplicates and lost
 // recipients counted at the server, the edition's phase at the kill and
 // the messages the server had then.
-func crashTrial(t *testing.T, bin, tmpl string, trial int, mode string, k int, delay time.Duration) (dups, lost int, phase string, atKill int) {
+func crashTrial(t *testing.T, bin, tmpl string, subscribers, trial int, mode string, k int, delay time.Duration) (dups, lost int, phase string, atKill int) {
 	t.Helper()
 	dir := t.TempDir()
 	copyDB(t, filepath.Join(tmpl, "herald.db"), dir)
@@ -157,6 +176,27 @@ func crashTrial(t *testing.T, bin, tmpl string, trial int, mode string, k int, d
 			}
 			time.Sleep(200 * time.Microsecond)
 		}
+	case "sending-while-planning":
+		// A few messages out, the edition still planning its later pages.
+		want := 1 + k%20
+		for !killed.Load() {
+			select {
+			case <-waited:
+				waited <- nil
+				t.Fatalf("trial %d: send-now finished before message %d:\n%s", trial, want, out.String())
+			case <-deadline:
+				t.Fatalf("trial %d: only %d messages within 60s", trial, len(srv.Counts()))
+			default:
+			}
+			if n := len(srv.Counts()); n >= want {
+				if status() == "planning" {
+					time.Sleep(delay / 3)
+				}
+				kill()
+				break
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
 	case "sending":
 		for len(srv.Counts()) < k && !killed.Load() {
 			select {
@@ -183,6 +223,9 @@ func crashTrial(t *testing.T, bin, tmpl string, trial int, mode string, k int, d
 	if !killed.Load() || phase == "done" {
 		phase = "finished"
 	}
+	if phase == "planning" && atKill > 0 {
+		phase = "planning+sending"
+	}
 
 	// Finish with a second send-now: it takes over the dead process's
 	// lease and resumes the edition.
@@ -196,7 +239,7 @@ func crashTrial(t *testing.T, bin, tmpl string, trial int, mode string, k int, d
 		t.Errorf("trial %d: journal segments left after the resume: %v", trial, left)
 	}
 	counts := srv.Counts()
-	for i := range crashSubscribers {
+	for i := range subscribers {
 		n := counts[fmt.Sprintf("r%05d@example.com", i)]
 		if n == 0 {
 			lost++
