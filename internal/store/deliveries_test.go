@@ -345,3 +345,50 @@ func TestReceivedSurvivesRestoredArticle(t *testing.T) {
 		t.Fatalf("after the restore: received %v, %v; want article 9", rec, err)
 	}
 }
+
+// An edition is sent while it is planned, so a crash can leave it
+// planning with sent deliveries: what they carried counts as received
+// (another edition planned meanwhile must not send it again), and its
+// later pages are refused once an editor cancelled it.
+func TestPlanningEditionSentAndCancelled(t *testing.T) {
+	ctx := context.Background()
+	s, _ := MustOpen(t)
+	seedReaders(t, s, 2)
+	seenArticles(t, s, fixedNow.Add(-30*time.Minute), 9)
+	ed, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow, Since: fixedNow.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertDeliveries(ctx, ed.ID, []model.Delivery{{SubscriberID: 1, SubscriptionID: 1, Status: model.DeliveryPending, ArticleIDs: []int64{9}, MessageID: "<r@x>"}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueDeliveries(ctx, ed.ID, fixedNow, 0, 1)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due: %v %v", due, err)
+	}
+	d := due[0]
+	d.Status, d.Attempts, d.SentAt, d.LastReply = model.DeliverySent, 1, fixedNow, "250 ok"
+	if err := s.RecordDeliveries(ctx, []model.Delivery{d}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := s.ReceivedArticles(ctx, "daily", []int64{1, 2}, []int64{9}); err != nil || !rec[1][9] || rec[2][9] {
+		t.Fatalf("received %v, %v; want article 9 for reader 1 alone, from an edition still planning", rec, err)
+	}
+	if err := s.SetEditionStatus(ctx, ed.ID, model.EditionCancelled); err != nil {
+		t.Fatal(err)
+	}
+	err = s.InsertDeliveries(ctx, ed.ID, []model.Delivery{{SubscriberID: 2, SubscriptionID: 2, Status: model.DeliveryPending, ArticleIDs: []int64{9}, MessageID: "<r2@x>"}}, 2)
+	if model.ErrorCode(err) != model.EFINISHED {
+		t.Fatalf("a page of a cancelled edition: %v, want a finished error", err)
+	}
+	if err := s.SetEditionStatus(ctx, ed.ID, model.EditionSending); model.ErrorCode(err) != model.EFINISHED {
+		t.Fatalf("a cancelled edition moved to sending: %v, want a finished error", err)
+	}
+	counts, err := s.EditionCounts(ctx, ed.ID)
+	if err != nil || counts[model.DeliveryPending] != 0 || counts[model.DeliverySent] != 1 || len(counts) != 1 {
+		t.Fatalf("counts %v, %v: want the one sent delivery alone", counts, err)
+	}
+	if e, err := s.Edition(ctx, ed.ID); err != nil || e.Status != model.EditionCancelled {
+		t.Fatalf("edition %+v, %v: want cancelled", e, err)
+	}
+}

@@ -373,7 +373,7 @@ func (s *Store) carryingRange(ctx context.Context, digest string, articleIDs []i
 		return 0, 0, false, nil // none is (still) published: none can be a candidate
 	}
 	if err := s.R.QueryRowContext(ctx, `SELECT min((SELECT min(d.id) FROM deliveries d WHERE d.edition_id = e.id AND d.status = 'sent'))
-		FROM editions e WHERE e.digest = ? AND e.cutoff >= ? AND e.status <> 'planning'`, digest, f.Int64).Scan(&d); err != nil {
+		FROM editions e WHERE e.digest = ? AND e.cutoff >= ?`, digest, f.Int64).Scan(&d); err != nil {
 		return 0, 0, false, fmt.Errorf("store: first delivery of %s that can carry an article: %w", digest, err)
 	}
 	return f.Int64, d.Int64, d.Valid, nil
@@ -386,7 +386,7 @@ func (s *Store) carryingRange(ctx context.Context, digest string, articleIDs []i
 func sentReceivedSQL(subs int) string {
 	return `SELECT d.subscriber_id, d.article_ids FROM deliveries d INDEXED BY deliveries_subscriber
 		JOIN editions e ON e.id = d.edition_id
-		WHERE e.digest = ? AND e.cutoff >= ? AND e.status <> 'planning' AND d.id >= ? AND d.status = 'sent'
+		WHERE e.digest = ? AND e.cutoff >= ? AND d.id >= ? AND d.status = 'sent'
 		  AND d.subscriber_id IN (` + placeholders(subs) + `)`
 }
 
