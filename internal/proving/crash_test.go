@@ -22,8 +22,8 @@ const (
 	// The sending-while-planning trials' edition: 20 planning pages, the
 	// later ones planned while the first are sent.
 	crashPlanningSubscribers = 20000
-	crashConns       = 4
-	crashSeed        = 7
+	crashConns               = 4
+	crashSeed                = 7
 )
 
 // crashBound is the most messages a kill can repeat (design.md): one per
