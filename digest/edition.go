@@ -28,17 +28,8 @@ type runResult struct {
 
 // runEdition plans an edition if needed, then sends its pending deliveries
 // in passes until none is left or the next retry falls after deadline.
-func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Edition, deadline time.Time, prog func(Progress)) (runResult, error) {
-	var res runResult
+func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Edition, deadline time.Time, prog func(Progress)) (res runResult, err error) {
 	cache := newArticleCache(s.opt.Outbox, s.clean)
-	if e.Status == model.EditionPlanning && localPlanning(d, e) {
-		n, err := s.planLocal(ctx, d, e, cache, prog)
-		res.articles = n
-		if err != nil {
-			return res, err
-		}
-		e.Status = model.EditionSending
-	}
 	rd := d
 	if e.Zone != "" {
 		rd.Timezone = e.Zone // a zone group's date is its readers'
@@ -52,17 +43,29 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 	}
 	var w *planWatch
 	if e.Status == model.EditionPlanning {
-		cands, err := s.candidates(ctx, d, e)
-		if err != nil {
-			return res, err
+		var plan func(ctx context.Context, w *planWatch) (int, error)
+		if localPlanning(d, e) {
+			plan = func(ctx context.Context, w *planWatch) (int, error) {
+				return s.planLocal(ctx, d, e, cache, prog, w)
+			}
+		} else {
+			cands, err := s.candidates(ctx, d, e)
+			if err != nil {
+				return res, err
+			}
+			cache.add(cands)
+			plan = func(ctx context.Context, w *planWatch) (int, error) {
+				return len(cands), s.plan(ctx, d, e, cands, prog, w)
+			}
 		}
-		res.articles = len(cands)
-		cache.add(cands)
 		// The edition is sent while it is planned; the first pass ends
 		// once planning has.
 		var stop func()
-		w, stop = s.startPlan(ctx, d, e, cands, prog)
-		defer stop()
+		w, stop = s.startPlan(ctx, plan)
+		defer func() {
+			stop()
+			res.articles = w.articles()
+		}()
 		if counts[model.DeliveryPending] == 0 {
 			if err := w.firstPending(ctx); err != nil {
 				return res, err
@@ -81,6 +84,15 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 			res.sent, res.failed = p.Sent, p.Failed
 			res.counts, _ = s.opt.Outbox.EditionCounts(context.WithoutCancel(ctx), e.ID)
 			return res, err
+		}
+		// A cancelled edition is over, whatever a row left pending says
+		// (none should be: the cancel cancels them, and planning writes
+		// no page after it).
+		if st, err := s.opt.Outbox.EditionStatus(ctx, e.ID); err != nil {
+			return res, err
+		} else if st == model.EditionCancelled {
+			s.log.Info("edition cancelled", "digest", d.Name, "edition", e.ID, "sent", p.Sent, "failed", p.Failed)
+			break
 		}
 		next, ok, err := s.opt.Outbox.NextAttempt(ctx, e.ID)
 		if err != nil {

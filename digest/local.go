@@ -236,10 +236,11 @@ func (s *Service) planLocalPage(ctx context.Context, d config.Digest, e model.Ed
 
 // planLocal writes a local digest's edition page by page from its planning
 // cursor: a zone group's readers zone by zone in subscriber id order, or,
-// for a manual edition, every reader in subscription id order. It then
-// moves the edition to sending and returns how many candidates its own
-// window had.
-func (s *Service) planLocal(ctx context.Context, d config.Digest, e model.Edition, cache *articleCache, prog func(Progress)) (int, error) {
+// for a manual edition, every reader in subscription id order, telling
+// each page to w (when set), whose edition is being sent meanwhile. It
+// then moves the edition to sending and returns how many candidates its
+// own window had. An edition cancelled meanwhile ends planning (no error).
+func (s *Service) planLocal(ctx context.Context, d config.Digest, e model.Edition, cache *articleCache, prog func(Progress), w *planWatch) (int, error) {
 	// Articles waiting in another unfinished edition for a reader it
 	// planned lie at or before that edition's cutoff, so at or before the
 	// reader's cursor, which a zone group's window starts from: only
@@ -276,6 +277,9 @@ func (s *Service) planLocal(ctx context.Context, d config.Digest, e model.Editio
 		}
 		planned.Pending += p.pending
 		planned.Skipped += p.skipped
+		if w != nil {
+			w.wrote(p.pending, p.skipped)
+		}
 		if prog != nil {
 			prog(planned)
 		}

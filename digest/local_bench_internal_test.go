@@ -69,7 +69,7 @@ func BenchmarkPlanLocal(b *testing.B) {
 							perr = err
 							return
 						}
-						if _, perr = s.planLocal(ctx, d, e, newArticleCache(st, s.clean), nil); perr != nil {
+						if _, perr = s.planLocal(ctx, d, e, newArticleCache(st, s.clean), nil, nil); perr != nil {
 							return
 						}
 					}

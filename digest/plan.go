@@ -122,21 +122,44 @@ type planWatch struct {
 	skipped int           // planned as skipped (nothing new) so far
 	done    bool
 	err     error // why planning failed, once done
+	arts    int   // the edition's candidate articles, once done
 }
 
 func newPlanWatch() *planWatch { return &planWatch{more: make(chan struct{})} }
 
-// wrote notes a page written (or the end of planning, done).
-func (w *planWatch) wrote(pending, skipped int, done bool, err error) {
+// wrote notes a page written.
+func (w *planWatch) wrote(pending, skipped int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.pending += pending
 	w.skipped += skipped
-	if done {
-		w.done, w.err = true, err
-	}
+	w.changed()
+}
+
+// end notes that planning ended, with the edition's number of candidate
+// articles and why it failed.
+func (w *planWatch) end(articles int, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done, w.err, w.arts = true, err, articles
+	w.changed()
+}
+
+// changed wakes whoever waits on more. Called with w.mu held.
+func (w *planWatch) changed() {
 	close(w.more)
 	w.more = make(chan struct{})
+}
+
+// articles returns the edition's number of candidate articles, once
+// planning has ended (0 before, or without a watch).
+func (w *planWatch) articles() int {
+	if w == nil {
+		return 0
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.arts
 }
 
 // state returns a channel closed at the next change, whether planning
@@ -177,19 +200,19 @@ func (w *planWatch) planned() (pending, skipped int) {
 	return w.pending, w.skipped
 }
 
-// startPlan plans e (plan) in the background and returns its watch and a
+// startPlan runs plan in the background and returns its watch and a
 // func that stops it (when the sending has failed) and waits for it.
-// Sending starts as soon as the first page is written: planning a large
-// list took a tenth of send-now's time with the relay idle
-// (docs/benchmarks.md).
-func (s *Service) startPlan(ctx context.Context, d config.Digest, e model.Edition, cands []*ArticleView, prog func(Progress)) (*planWatch, func()) {
+// plan returns how many candidate articles the edition had. Sending
+// starts as soon as the first page is written: planning a large list took
+// a tenth of send-now's time with the relay idle (docs/benchmarks.md).
+func (s *Service) startPlan(ctx context.Context, plan func(context.Context, *planWatch) (int, error)) (*planWatch, func()) {
 	w := newPlanWatch()
 	pctx, cancel := context.WithCancel(ctx)
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
-		err := s.plan(pctx, d, e, cands, prog, w)
-		w.wrote(0, 0, true, err)
+		n, err := plan(pctx, w)
+		w.end(n, err)
 	}()
 	return w, func() {
 		cancel()
@@ -265,7 +288,7 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 		planned.Pending += page.pending
 		planned.Skipped += page.skipped
 		if w != nil {
-			w.wrote(page.pending, page.skipped, false, nil)
+			w.wrote(page.pending, page.skipped)
 		}
 		if prog != nil {
 			prog(planned)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/heraldnews/herald/digest"
 	"github.com/heraldnews/herald/internal/model"
+	"github.com/heraldnews/herald/internal/store"
 )
 
 // hookedPlans runs hook before a given InsertDeliveries call (1-based).
@@ -135,5 +137,97 @@ func TestCancelWhilePlanning(t *testing.T) {
 	}
 	if got := e.fake.count(); got > 14 || got != counts[model.DeliverySent] {
 		t.Errorf("%d sent, %d recorded sent: want at most the two pages planned before the cancel", got, counts[model.DeliverySent])
+	}
+}
+
+// hookedLocal is the store, running hook before a given
+// InsertLocalDeliveries call (1-based).
+type hookedLocal struct {
+	*store.Store
+	at    int32
+	calls atomic.Int32
+	hook  func(editionID int64)
+}
+
+func (h *hookedLocal) InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) (int, error) {
+	if h.calls.Add(1) == h.at {
+		h.hook(editionID)
+	}
+	return h.Store.InsertLocalDeliveries(ctx, editionID, digest, moves, zone, through)
+}
+
+// A zone group's edition is sent while it is planned too, and a cancel
+// during its planning stops it the same way.
+func TestLocalSendingWhilePlanning(t *testing.T) {
+	for _, cancel := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cancel=%v", cancel), func(t *testing.T) {
+			e := newLocalEnv(t, "0 7 * * *", "UTC", 10)
+			local := &hookedLocal{Store: e.store, at: 3}
+			svc, err := digest.New(digest.Options{Config: e.cfg, Editions: e.store, Plans: e.store, Outbox: e.store, Readers: e.store,
+				Content: e.store, Leases: e.store, Local: local, Mailer: e.fake, Now: e.clock.Now, Sleep: e.clock.Sleep, PageSize: 3,
+				MarkInterval: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sentBefore int
+			local.hook = func(id int64) {
+				if cancel {
+					if err := svc.Cancel(context.Background(), id); err != nil {
+						t.Errorf("cancel: %v", err)
+					}
+					return
+				}
+				deadline := time.Now().Add(5 * time.Second)
+				for e.fake.count() == 0 && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond)
+				}
+				sentBefore = e.fake.count()
+			}
+			e.clock.Set(time.Date(2026, 6, 1, 7, 0, 0, 0, time.UTC))
+			const n = 20 // seven pages of 3
+			for i := range n {
+				tz := "UTC"
+				if i%2 == 1 {
+					tz = ""
+				}
+				e.reader(fmt.Sprintf("r%02d@example.com", i), tz)
+			}
+			e.article("w1", "Story", "world", time.Hour)
+			if err := svc.RunScheduled(context.Background(), slotOf(t, e, "UTC")); err != nil {
+				t.Fatal(err)
+			}
+			eds, err := e.store.Editions(context.Background(), "daily", 10)
+			if err != nil || len(eds) != 1 {
+				t.Fatalf("editions %+v, %v", eds, err)
+			}
+			counts, err := e.store.EditionCounts(context.Background(), eds[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cancel {
+				total := 0
+				for _, c := range counts {
+					total += c
+				}
+				if eds[0].Status != model.EditionCancelled || total != 6 || counts[model.DeliveryPending] != 0 {
+					t.Errorf("edition %s with deliveries %v: want cancelled, the two pages before the cancel (6), none pending", eds[0].Status, counts)
+				}
+				if got := e.fake.count(); got > 6 {
+					t.Errorf("%d sent after a cancel that came after two pages of 3", got)
+				}
+				return
+			}
+			if sentBefore == 0 {
+				t.Error("nothing was sent before the zone group's third page was written")
+			}
+			if eds[0].Status != model.EditionDone || counts[model.DeliverySent] != n {
+				t.Errorf("edition %s with deliveries %v: want done, %d sent", eds[0].Status, counts, n)
+			}
+			for i := range n {
+				if got := len(e.fake.to(fmt.Sprintf("r%02d@example.com", i))); got != 1 {
+					t.Errorf("r%02d got %d digests, want 1", i, got)
+				}
+			}
+		})
 	}
 }
