@@ -21,9 +21,10 @@
 // and inserts the page's deliveries with INSERT OR IGNORE while moving the
 // planning cursor, in one transaction. Memory is one page, whatever the
 // number of subscribers, and a planner that stops resumes at its cursor.
-// The edition is sent while it is planned (startPlan, planWatch): the
-// first pass takes each page once it is written and ends once planning
-// has; the edition moves from planning to sending after its last page.
+// The edition is sent while it is planned (startPlan, planWatch; local
+// planning too): the first pass takes each page once it is written and
+// ends once planning has; the edition moves from planning to sending
+// after its last page, and a page is refused once an editor cancelled it.
 //
 // # Delivery at each reader's local time
 //
