@@ -26,8 +26,9 @@ type runResult struct {
 	articles     int
 }
 
-// runEdition plans an edition if needed, then sends its pending deliveries
-// in passes until none is left or the next retry falls after deadline.
+// runEdition sends an edition's pending deliveries in passes until none
+// is left or the next retry falls after deadline; an edition still
+// planning is planned beside the first pass, which ends once planning has.
 func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Edition, deadline time.Time, prog func(Progress)) (res runResult, err error) {
 	cache := newArticleCache(s.opt.Outbox, s.clean)
 	rd := d
@@ -42,6 +43,7 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 		return res, err
 	}
 	var w *planWatch
+	stopPlan := func() {}
 	if e.Status == model.EditionPlanning {
 		var plan func(ctx context.Context, w *planWatch) (int, error)
 		if localPlanning(d, e) {
@@ -60,10 +62,9 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 		}
 		// The edition is sent while it is planned; the first pass ends
 		// once planning has.
-		var stop func()
-		w, stop = s.startPlan(ctx, plan)
+		w, stopPlan = s.startPlan(ctx, plan)
 		defer func() {
-			stop()
+			stopPlan()
 			res.articles = w.articles()
 		}()
 		if counts[model.DeliveryPending] == 0 {
@@ -81,6 +82,7 @@ func (s *Service) runEdition(ctx context.Context, d config.Digest, e model.Editi
 	s.log.Info("edition sending", "digest", d.Name, "edition", e.ID)
 	for {
 		if err := s.pass(ctx, d, e, r, cache, &p, prog, w); err != nil {
+			stopPlan() // before the counts: no page is written after them
 			res.sent, res.failed = p.Sent, p.Failed
 			res.counts, _ = s.opt.Outbox.EditionCounts(context.WithoutCancel(ctx), e.ID)
 			return res, err

@@ -184,7 +184,7 @@ func (w *planWatch) firstPending(ctx context.Context) error {
 		select {
 		case <-more:
 		case <-ctx.Done():
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 	}
 }
@@ -201,7 +201,8 @@ func (w *planWatch) planned() (pending, skipped int) {
 }
 
 // startPlan runs plan in the background and returns its watch and a
-// func that stops it (when the sending has failed) and waits for it.
+// func that stops it (cancels it, if it is still running) and waits for
+// it to end; the func may be called more than once.
 // plan returns how many candidate articles the edition had. Sending
 // starts as soon as the first page is written: planning a large list took
 // a tenth of send-now's time with the relay idle (docs/benchmarks.md).

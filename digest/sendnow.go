@@ -19,6 +19,8 @@ type SendNowRequest struct {
 	// returning with some left for retry (0: one pass, no waiting).
 	Wait time.Duration
 	// Progress, when set, is called as planning and sending advance.
+	// Planning runs beside the sending, so it may be called from two
+	// goroutines at once (phases "planning" and "sending").
 	Progress func(Progress)
 }
 
