@@ -23,9 +23,10 @@ type LocalStore interface {
 	VisibleTimes(ctx context.Context, ids []int64) (map[int64]time.Time, error)
 	LocalPlanningCursor(ctx context.Context, editionID int64) (zone string, through int64, err error)
 	// InsertLocalDeliveries records a page of deliveries with their cursor
-	// moves (each only if the cursor is still as read; it returns how many
-	// were not) and the planning cursor, in one transaction.
-	InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) (int, error)
+	// moves (each only if the cursor is still as read; it returns the
+	// subscriber ids of those that were not) and the planning cursor, in
+	// one transaction.
+	InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) ([]int64, error)
 	UnfinishedZoneEdition(ctx context.Context, digest, zone string) (model.Edition, bool, error)
 	// UnfinishedWholeEditionIDs lists the digest's unfinished editions
 	// for the whole digest (no zone group's).
@@ -272,8 +273,9 @@ func (s *Service) planLocal(ctx context.Context, d config.Digest, e model.Editio
 		if err != nil {
 			return err
 		}
-		if dropped > 0 {
-			s.log.Info("readers planned by another edition meanwhile", "digest", d.Name, "edition", e.ID, "readers", dropped)
+		if len(dropped) > 0 {
+			s.log.Info("readers planned by another edition meanwhile", "digest", d.Name, "edition", e.ID, "readers", len(dropped))
+			p.uncount(moves, dropped)
 		}
 		planned.Pending += p.pending
 		planned.Skipped += p.skipped

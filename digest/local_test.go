@@ -218,9 +218,9 @@ type failingLocal struct {
 	calls atomic.Int32
 }
 
-func (f *failingLocal) InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) (int, error) {
+func (f *failingLocal) InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) ([]int64, error) {
 	if f.calls.Add(1) == f.n+1 {
-		return 0, errors.New("disk full")
+		return nil, errors.New("disk full")
 	}
 	return f.Store.InsertLocalDeliveries(ctx, editionID, digest, moves, zone, through)
 }

@@ -51,6 +51,26 @@ type planPage struct {
 	skipped    int
 }
 
+// uncount takes the deliveries of dropped readers (another planner
+// planned them first) out of the page's counts.
+func (p *planPage) uncount(moves []model.CursorMove, dropped []int64) {
+	gone := make(map[int64]bool, len(dropped))
+	for _, id := range dropped {
+		gone[id] = true
+	}
+	for _, m := range moves {
+		if !gone[m.Delivery.SubscriberID] {
+			continue
+		}
+		switch m.Delivery.Status {
+		case model.DeliveryPending:
+			p.pending--
+		case model.DeliverySkipped:
+			p.skipped--
+		}
+	}
+}
+
 // planOne plans a page of subscriptions against cands. others are the
 // digest's other unfinished editions: articles waiting there for a retry
 // count as received, so no article reaches a reader twice.

@@ -149,7 +149,7 @@ type hookedLocal struct {
 	hook  func(editionID int64)
 }
 
-func (h *hookedLocal) InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) (int, error) {
+func (h *hookedLocal) InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) ([]int64, error) {
 	if h.calls.Add(1) == h.at {
 		h.hook(editionID)
 	}

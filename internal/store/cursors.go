@@ -133,12 +133,12 @@ func (s *Store) LocalPlanningCursor(ctx context.Context, editionID int64) (zone 
 // deliveries with their cursor moves, and moves the edition's planning
 // cursor to (zone, through), in one transaction. Each delivery is recorded
 // only if its reader's cursor still is the one the planner read; the
-// others (another planner got there first) are dropped, and their count
-// returned. The transaction holds the write lock from its start, so the
+// others (another planner got there first) are dropped, and their
+// subscriber ids returned. The transaction holds the write lock from its start, so the
 // cursors it reads cannot change before it writes them: one read and one
 // upsert per page, driven by the page's rows. INSERT OR IGNORE keyed by
 // (edition, subscriber) makes a resumed page harmless.
-func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) (dropped int, err error) {
+func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, digest string, moves []model.CursorMove, zone string, through int64) (dropped []int64, err error) {
 	ids := make([]int64, len(moves))
 	for i, m := range moves {
 		ids[i] = m.Delivery.SubscriberID
@@ -173,10 +173,10 @@ func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, dige
 			}
 		}
 		ds := make([]model.Delivery, 0, len(moves))
-		dropped = 0
+		dropped = dropped[:0]
 		for i, m := range moves {
 			if !ok[i] {
-				dropped++
+				dropped = append(dropped, m.Delivery.SubscriberID)
 				continue
 			}
 			ds = append(ds, m.Delivery)
@@ -188,7 +188,7 @@ func (s *Store) InsertLocalDeliveries(ctx context.Context, editionID int64, dige
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: insert local deliveries of edition %d: %w", editionID, err)
+		return nil, fmt.Errorf("store: insert local deliveries of edition %d: %w", editionID, err)
 	}
 	return dropped, nil
 }

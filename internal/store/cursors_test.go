@@ -88,10 +88,10 @@ func TestInsertLocalDeliveriesComparesCursors(t *testing.T) {
 		}
 	}
 	// Both read "no cursor"; the first to commit wins.
-	if n, err := s.InsertLocalDeliveries(ctx, a.ID, "daily", []model.CursorMove{move(a, false, model.ReaderCursor{})}, "Europe/London", r.ID); err != nil || n != 0 {
+	if n, err := s.InsertLocalDeliveries(ctx, a.ID, "daily", []model.CursorMove{move(a, false, model.ReaderCursor{})}, "Europe/London", r.ID); err != nil || len(n) != 0 {
 		t.Fatal(n, err)
 	}
-	if n, err := s.InsertLocalDeliveries(ctx, b.ID, "daily", []model.CursorMove{move(b, false, model.ReaderCursor{})}, "Asia/Tokyo", r.ID); err != nil || n != 1 {
+	if n, err := s.InsertLocalDeliveries(ctx, b.ID, "daily", []model.CursorMove{move(b, false, model.ReaderCursor{})}, "Asia/Tokyo", r.ID); err != nil || len(n) != 1 {
 		t.Fatalf("second planner: dropped %d, %v", n, err)
 	}
 	cur, err := s.ReaderCursors(ctx, "daily", []int64{r.ID})
@@ -101,11 +101,11 @@ func TestInsertLocalDeliveriesComparesCursors(t *testing.T) {
 	// A move from the cursor as it is now goes through.
 	next := a
 	next.Cutoff = fixedNow.Add(24 * time.Hour)
-	if n, err := s.InsertLocalDeliveries(ctx, a.ID, "daily", []model.CursorMove{move(next, true, cur[r.ID])}, "Europe/London", r.ID); err != nil || n != 0 {
+	if n, err := s.InsertLocalDeliveries(ctx, a.ID, "daily", []model.CursorMove{move(next, true, cur[r.ID])}, "Europe/London", r.ID); err != nil || len(n) != 0 {
 		t.Fatal(n, err)
 	}
 	// And from a stale one it does not.
-	if n, _ := s.InsertLocalDeliveries(ctx, b.ID, "daily", []model.CursorMove{move(b, true, cur[r.ID])}, "Asia/Tokyo", r.ID); n != 1 {
+	if n, _ := s.InsertLocalDeliveries(ctx, b.ID, "daily", []model.CursorMove{move(b, true, cur[r.ID])}, "Asia/Tokyo", r.ID); len(n) != 1 {
 		t.Fatal("a stale cursor moved")
 	}
 	ca, _ := s.EditionCounts(ctx, a.ID)
