@@ -311,25 +311,7 @@ func TestReceivedSurvivesRestoredArticle(t *testing.T) {
 	s, _ := MustOpen(t)
 	seedReaders(t, s, 1)
 	seenArticles(t, s, fixedNow.Add(-30*time.Minute), 9)
-	ed, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow, Since: fixedNow.Add(-time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.InsertDeliveries(ctx, ed.ID, []model.Delivery{{SubscriberID: 1, SubscriptionID: 1, Status: model.DeliveryPending, ArticleIDs: []int64{9}, MessageID: "<r@x>"}}, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetEditionStatus(ctx, ed.ID, model.EditionSending); err != nil {
-		t.Fatal(err)
-	}
-	due, err := s.DueDeliveries(ctx, ed.ID, fixedNow, 0, 1)
-	if err != nil || len(due) != 1 {
-		t.Fatalf("due: %v %v", due, err)
-	}
-	d := due[0]
-	d.Status, d.Attempts, d.SentAt, d.LastReply = model.DeliverySent, 1, fixedNow, "250 ok"
-	if err := s.RecordDeliveries(ctx, []model.Delivery{d}, nil); err != nil {
-		t.Fatal(err)
-	}
+	sendArticle(t, s, true)
 	if _, err := s.W.ExecContext(ctx, `DELETE FROM articles WHERE id = 9`); err != nil {
 		t.Fatal(err)
 	}
@@ -355,29 +337,14 @@ func TestPlanningEditionSentAndCancelled(t *testing.T) {
 	s, _ := MustOpen(t)
 	seedReaders(t, s, 2)
 	seenArticles(t, s, fixedNow.Add(-30*time.Minute), 9)
-	ed, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow, Since: fixedNow.Add(-time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.InsertDeliveries(ctx, ed.ID, []model.Delivery{{SubscriberID: 1, SubscriptionID: 1, Status: model.DeliveryPending, ArticleIDs: []int64{9}, MessageID: "<r@x>"}}, 1); err != nil {
-		t.Fatal(err)
-	}
-	due, err := s.DueDeliveries(ctx, ed.ID, fixedNow, 0, 1)
-	if err != nil || len(due) != 1 {
-		t.Fatalf("due: %v %v", due, err)
-	}
-	d := due[0]
-	d.Status, d.Attempts, d.SentAt, d.LastReply = model.DeliverySent, 1, fixedNow, "250 ok"
-	if err := s.RecordDeliveries(ctx, []model.Delivery{d}, nil); err != nil {
-		t.Fatal(err)
-	}
+	ed := sendArticle(t, s, false)
 	if rec, err := s.ReceivedArticles(ctx, "daily", []int64{1, 2}, []int64{9}); err != nil || !rec[1][9] || rec[2][9] {
 		t.Fatalf("received %v, %v; want article 9 for reader 1 alone, from an edition still planning", rec, err)
 	}
 	if err := s.SetEditionStatus(ctx, ed.ID, model.EditionCancelled); err != nil {
 		t.Fatal(err)
 	}
-	err = s.InsertDeliveries(ctx, ed.ID, []model.Delivery{{SubscriberID: 2, SubscriptionID: 2, Status: model.DeliveryPending, ArticleIDs: []int64{9}, MessageID: "<r2@x>"}}, 2)
+	err := s.InsertDeliveries(ctx, ed.ID, []model.Delivery{{SubscriberID: 2, SubscriptionID: 2, Status: model.DeliveryPending, ArticleIDs: []int64{9}, MessageID: "<r2@x>"}}, 2)
 	if model.ErrorCode(err) != model.EFINISHED {
 		t.Fatalf("a page of a cancelled edition: %v, want a finished error", err)
 	}
@@ -391,4 +358,34 @@ func TestPlanningEditionSentAndCancelled(t *testing.T) {
 	if e, err := s.Edition(ctx, ed.ID); err != nil || e.Status != model.EditionCancelled {
 		t.Fatalf("edition %+v, %v: want cancelled", e, err)
 	}
+}
+
+// sendArticle plans a manual edition carrying article 9 to subscriber 1
+// and records it sent, the edition moved to sending first when planned is
+// true (left planning otherwise); it returns the edition.
+func sendArticle(t *testing.T, s *Store, planned bool) model.Edition {
+	t.Helper()
+	ctx := context.Background()
+	ed, _, err := s.CreateEdition(ctx, model.Edition{Digest: "daily", Kind: model.EditionManual, Cutoff: fixedNow, Since: fixedNow.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertDeliveries(ctx, ed.ID, []model.Delivery{{SubscriberID: 1, SubscriptionID: 1, Status: model.DeliveryPending, ArticleIDs: []int64{9}, MessageID: "<r@x>"}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if planned {
+		if err := s.SetEditionStatus(ctx, ed.ID, model.EditionSending); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := s.DueDeliveries(ctx, ed.ID, fixedNow, 0, 1)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due: %v %v", due, err)
+	}
+	d := due[0]
+	d.Status, d.Attempts, d.SentAt, d.LastReply = model.DeliverySent, 1, fixedNow, "250 ok"
+	if err := s.RecordDeliveries(ctx, []model.Delivery{d}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return ed
 }
