@@ -279,9 +279,7 @@ func (s *Service) planLocal(ctx context.Context, d config.Digest, e model.Editio
 		}
 		planned.Pending += p.pending
 		planned.Skipped += p.skipped
-		if w != nil {
-			w.wrote(p.pending, p.skipped)
-		}
+		w.wrote(p.pending, p.skipped)
 		if prog != nil {
 			prog(planned)
 		}

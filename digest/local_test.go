@@ -210,6 +210,19 @@ func TestLocalZoneGroups(t *testing.T) {
 	}
 }
 
+// localService is a service over e's store and fake sender with pages of
+// 3 and local, in place of the store, as its LocalStore.
+func (e *env) localService(t *testing.T, local digest.LocalStore) *digest.Service {
+	t.Helper()
+	svc, err := digest.New(digest.Options{Config: e.cfg, Editions: e.store, Plans: e.store, Outbox: e.store, Readers: e.store,
+		Content: e.store, Leases: e.store, Local: local, Mailer: e.fake, Now: e.clock.Now, Sleep: e.clock.Sleep, PageSize: 3,
+		MarkInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
 // failingLocal is the store, failing InsertLocalDeliveries once after n
 // successful calls: a planner that stops half-way.
 type failingLocal struct {
@@ -229,13 +242,7 @@ func (f *failingLocal) InsertLocalDeliveries(ctx context.Context, editionID int6
 // at its cursor: every reader of the group, across its zones, planned once.
 func TestLocalPlanningResumes(t *testing.T) {
 	e := newLocalEnv(t, "0 7 * * *", "UTC", 10)
-	fail := &failingLocal{Store: e.store, n: 1}
-	svc, err := digest.New(digest.Options{Config: e.cfg, Editions: e.store, Plans: e.store, Outbox: e.store, Readers: e.store,
-		Content: e.store, Leases: e.store, Local: fail, Mailer: e.fake, Now: e.clock.Now, Sleep: e.clock.Sleep, PageSize: 3,
-		MarkInterval: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.localService(t, &failingLocal{Store: e.store, n: 1})
 	e.clock.Set(time.Date(2026, 6, 1, 7, 0, 0, 0, time.UTC))
 	var ids []int64
 	for i, tz := range []string{"UTC", "", "UTC", "", "UTC", "", "UTC"} {

@@ -147,8 +147,11 @@ type planWatch struct {
 
 func newPlanWatch() *planWatch { return &planWatch{more: make(chan struct{})} }
 
-// wrote notes a page written.
+// wrote notes a page written (nothing without a watch).
 func (w *planWatch) wrote(pending, skipped int) {
+	if w == nil {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.pending += pending
@@ -308,9 +311,7 @@ func (s *Service) plan(ctx context.Context, d config.Digest, e model.Edition, ca
 		}
 		planned.Pending += page.pending
 		planned.Skipped += page.skipped
-		if w != nil {
-			w.wrote(page.pending, page.skipped)
-		}
+		w.wrote(page.pending, page.skipped)
 		if prog != nil {
 			prog(planned)
 		}

@@ -163,12 +163,7 @@ func TestLocalSendingWhilePlanning(t *testing.T) {
 		t.Run(fmt.Sprintf("cancel=%v", cancel), func(t *testing.T) {
 			e := newLocalEnv(t, "0 7 * * *", "UTC", 10)
 			local := &hookedLocal{Store: e.store, at: 3}
-			svc, err := digest.New(digest.Options{Config: e.cfg, Editions: e.store, Plans: e.store, Outbox: e.store, Readers: e.store,
-				Content: e.store, Leases: e.store, Local: local, Mailer: e.fake, Now: e.clock.Now, Sleep: e.clock.Sleep, PageSize: 3,
-				MarkInterval: time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
+			svc := e.localService(t, local)
 			var sentBefore int
 			local.hook = func(id int64) {
 				if cancel {
