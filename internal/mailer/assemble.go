@@ -65,23 +65,31 @@ func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *li
 	// A single part's headers (writeHeader, unfolded at this length) and a
 	// part's headers in a multipart (sorted by mime/multipart) are the
 	// same two lines.
+	var dot bool
 	switch {
 	case html.empty():
-		text.write(buf, "text/plain")
+		dot = text.write(buf, "text/plain")
 	case text.empty():
-		html.write(buf, "text/html")
+		dot = html.write(buf, "text/html")
 	default:
 		b := partsBoundary(c.id, text, html)
 		writeAll(buf, "Content-Type: multipart/alternative;\r\n boundary=", b, "\r\n\r\n--", b, "\r\n")
-		text.write(buf, "text/plain")
+		dot = text.write(buf, "text/plain")
 		writeAll(buf, "\r\n--", b, "\r\n")
-		html.write(buf, "text/html")
+		dot = html.write(buf, "text/html") || dot
 		writeAll(buf, "\r\n--", b, "--\r\n")
 	}
+	// Every other line starts with a header name, a folding space or
+	// "--", and every line ends in CR-LF (header values hold no CR or LF,
+	// and the encoder writes CR-LF only), so the message needs no
+	// dot-stuffing unless a line of a part starts with ".". A DKIM
+	// signature's folding is go-mail's: that message is searched.
+	c.dotFree = !dot
 	if o.signer != nil {
 		if err := sign(buf, start, o.signer.signer(msg.Headers, o.now)); err != nil {
 			return nil, err
 		}
+		c.dotFree = dotClean(buf.Bytes()[start:])
 	}
 	return c, nil
 }
@@ -175,18 +183,25 @@ func (p bodyPart) String() string {
 	return p.tmpl.Fill(p.values)
 }
 
-func (p bodyPart) writeQP(buf *bytes.Buffer) {
+// writeQP writes the part's encoding and reports whether a line of it
+// starts with ".".
+func (p bodyPart) writeQP(buf *bytes.Buffer) bool {
+	var enc []byte
+	var dot bool
 	if p.tmpl == nil {
-		buf.Write(qpString(p.flat))
-		return
+		enc, dot = qpStringDot(p.flat)
+	} else {
+		enc, dot = p.enc.encode(buf.AvailableBuffer(), p.values)
 	}
-	buf.Write(p.enc.encode(buf.AvailableBuffer(), p.values))
+	buf.Write(enc)
+	return dot
 }
 
-// write writes the part's MIME headers, a blank line and its encoding.
-func (p bodyPart) write(buf *bytes.Buffer, contentType string) {
+// write writes the part's MIME headers, a blank line and its encoding,
+// and reports whether a line of the encoding starts with ".".
+func (p bodyPart) write(buf *bytes.Buffer, contentType string) bool {
 	buf.WriteString("Content-Transfer-Encoding: quoted-printable\r\nContent-Type: " + contentType + "; charset=UTF-8\r\n\r\n")
-	p.writeQP(buf)
+	return p.writeQP(buf)
 }
 
 // sign puts the DKIM-Signature of the message in buf[start:] in front of

@@ -193,7 +193,7 @@ func TestAssembleMatchesGoMail(t *testing.T) {
 	lines := newLineCache(1 << 20)
 	addrs := &addrCache{}
 	now := func() time.Time { return time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC) }
-	var compared, signed, refused int
+	var compared, signed, refused, dotted int
 	for i := range 6000 {
 		msg := genMessage(rng, i, tmpls)
 		o := composeOptions{now: now}
@@ -207,7 +207,7 @@ func TestAssembleMatchesGoMail(t *testing.T) {
 		werr := render(&want, msg, o)
 		oa := o
 		oa.addrs = addrs
-		_, gerr := assemble(&got, msg, oa, lines)
+		c, gerr := assemble(&got, msg, oa, lines)
 		if werr != nil || gerr != nil {
 			if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
 				t.Fatalf("message %d: go-mail: %v; assembled: %v", i, werr, gerr)
@@ -222,15 +222,26 @@ func TestAssembleMatchesGoMail(t *testing.T) {
 			t.Fatalf("message %d differs:\n--- go-mail\n%s\n--- assembled\n%s", i, want.Bytes(), got.Bytes())
 		}
 		compared++
+		// The connections send a dotFree message unstuffed: it must be
+		// exactly one the DotWriter would leave as it is.
+		if c.dotFree != dotClean(got.Bytes()) {
+			t.Fatalf("message %d: dotFree %v, but a search of it says %v:\n%s", i, c.dotFree, !c.dotFree, got.Bytes())
+		}
+		if !c.dotFree {
+			dotted++
+		}
 		if o.signer != nil {
 			signed++
 			verifyAssembled(t, got.Bytes(), dkimTXT(t, o.signer.key))
 		}
 	}
+	if dotted == 0 || dotted == compared {
+		t.Errorf("%d of %d messages have a line starting with \".\": the generator tests one side of dotFree only", dotted, compared)
+	}
 	if refused > (compared+refused)/5 {
 		t.Errorf("%d of %d messages refused by both: the generator is too hostile to test much", refused, compared+refused)
 	}
-	t.Logf("%d messages identical (%d DKIM-signed and verified), %d refused by both", compared, signed, refused)
+	t.Logf("%d messages identical (%d DKIM-signed and verified, %d with a line starting with \".\"), %d refused by both", compared, signed, dotted, refused)
 }
 
 // dkimTXT is the DNS record publishing key's public half.

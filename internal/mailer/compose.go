@@ -106,6 +106,9 @@ type checked struct {
 	subject           string // encoded
 	date              time.Time
 	extra             []model.Header // validated names, encoded values
+	// dotFree: the assembled message needs no dot-stuffing (assemble sets
+	// it; the connections then send it as it is).
+	dotFree bool
 }
 
 // check validates and cleans msg's header values. msg.Date defaults to now.

@@ -43,6 +43,29 @@ func appendDotStuffed(dst, p []byte) []byte {
 	return append(dst, p[from:]...)
 }
 
+// dotClean reports whether appendDotStuffed would append p unchanged: no
+// line starts with "." and every "\n" ends a CR-LF pair after a byte
+// other than "\r" (a longer run of "\r" is left to appendDotStuffed, whose
+// rule for it is the DotWriter's). An assembled message's line ends are
+// all CR-LF, so this is a search for each "\n" and a look at its
+// neighbours, with no copy.
+func dotClean(p []byte) bool {
+	if len(p) > 0 && p[0] == '.' {
+		return false
+	}
+	for i := 0; ; {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			return true
+		}
+		i += j
+		if i == 0 || p[i-1] != '\r' || i >= 2 && p[i-2] == '\r' || i+1 < len(p) && p[i+1] == '.' {
+			return false
+		}
+		i++
+	}
+}
+
 // writeDotStuffed writes p as appendDotStuffed would append it.
 func writeDotStuffed(w *bufio.Writer, p []byte) error {
 	_, err := w.Write(appendDotStuffed(nil, p))

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/textproto"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +40,14 @@ func TestWriteDotStuffedMatchesDotWriter(t *testing.T) {
 		if got.String() != want.String() {
 			t.Fatalf("%q: got %q, want %q", c, got.String(), want.String())
 		}
+		// What the connections send unstuffed must be what the DotWriter
+		// would have written.
+		if dotClean([]byte(c)) && want.String() != c {
+			t.Fatalf("%q: dotClean, but the DotWriter writes %q", c, want.String())
+		}
+		if !dotClean([]byte(c)) && want.String() == c && !strings.Contains(c, "\r\r") {
+			t.Fatalf("%q: not dotClean, though only a run of CRs could make it so", c)
+		}
 	}
 }
 
@@ -63,6 +72,14 @@ func BenchmarkDotStuff(b *testing.B) {
 		b.SetBytes(int64(len(raw)))
 		for b.Loop() {
 			buf = appendDotStuffed(buf[:0], raw)
+		}
+	})
+	b.Run("dotClean", func(b *testing.B) { // what a clean message costs instead
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if !dotClean(raw) {
+				b.Fatal("not clean")
+			}
 		}
 	})
 	b.Run("writeDotStuffed", func(b *testing.B) {

@@ -132,6 +132,9 @@ type envelope struct {
 	from, to  string // bare SMTP MAIL FROM and RCPT TO addresses
 	messageID string
 	utf8      bool // an address needs SMTPUTF8 (RFC 6531)
+	// dotFree: no line of the message starts with ".", so its DATA is
+	// the message as assembled (no dot-stuffing, no copy).
+	dotFree bool
 }
 
 // job is one message on its way through the mailer.

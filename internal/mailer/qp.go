@@ -39,6 +39,7 @@ type qpEncoder struct {
 	out []byte
 	col int  // bytes in the current output line
 	cr  bool // the last byte written through the line path was a CR
+	dot bool // a line of out starts with "." (its CR-LF line ends need nothing else: see dotFree)
 }
 
 // write encodes s.
@@ -51,6 +52,7 @@ func (e *qpEncoder) write(s string) {
 				e.out = append(e.out, '=', '\r', '\n')
 				e.col = 0
 			}
+			e.dot = e.dot || e.col == 0 && b == '.'
 			e.out = append(e.out, b)
 			e.col++
 			e.cr = false
@@ -99,10 +101,17 @@ func (e *qpEncoder) close() { e.checkLastByte() }
 
 // qpString encodes s in one go.
 func qpString(s string) []byte {
+	out, _ := qpStringDot(s)
+	return out
+}
+
+// qpStringDot is qpString and whether a line of its encoding starts
+// with ".".
+func qpStringDot(s string) ([]byte, bool) {
 	e := qpEncoder{out: make([]byte, 0, len(s)+len(s)/8)}
 	e.write(s)
 	e.close()
-	return e.out
+	return e.out, e.dot
 }
 
 // encodedPart is a template's literal text prepared for encoding: runs of
@@ -127,10 +136,12 @@ type chunk struct {
 	slot  int32
 }
 
-// encodedLines is the encoding of whole lines and the column it ends at.
+// encodedLines is the encoding of whole lines, the column it ends at,
+// and whether one of its lines starts with ".".
 type encodedLines struct {
 	enc []byte
 	col int
+	dot bool
 }
 
 // lineCache shares the encoding of identical literal text between
@@ -156,7 +167,7 @@ func (c *lineCache) encode(s string) *encodedLines {
 	}
 	e := qpEncoder{out: make([]byte, 0, len(s)+len(s)/8)}
 	e.write(s)
-	l := &encodedLines{enc: e.out, col: e.col}
+	l := &encodedLines{enc: e.out, col: e.col, dot: e.dot}
 	c.m.Put(s, l, len(s)+len(l.enc)) // the key may be all that holds s
 	return l
 }
@@ -250,14 +261,16 @@ func (p *encodedPart) appendLive(s string) {
 	p.chunks = append(p.chunks, chunk{text: s})
 }
 
-// encode appends the part's encoding with values to out.
-func (p *encodedPart) encode(out []byte, values []string) []byte {
+// encode appends the part's encoding with values to out, and reports
+// whether a line of it starts with ".".
+func (p *encodedPart) encode(out []byte, values []string) ([]byte, bool) {
 	e := qpEncoder{out: out}
 	for _, c := range p.chunks {
 		switch {
 		case c.lines != nil && e.col == 0 && !e.cr:
 			e.out = append(e.out, c.lines.enc...)
 			e.col = c.lines.col
+			e.dot = e.dot || c.lines.dot
 		case c.slot > 0:
 			if int(c.slot) <= len(values) {
 				e.write(values[c.slot-1])
@@ -267,7 +280,7 @@ func (p *encodedPart) encode(out []byte, values []string) []byte {
 		}
 	}
 	e.close()
-	return e.out
+	return e.out, e.dot
 }
 
 // filledLen is the length of the part filled with values.

@@ -93,7 +93,7 @@ func TestTemplateEncoding(t *testing.T) {
 			}
 		}
 		p := prepare(tmpl, lines)
-		got := p.encode(nil, values)
+		got, _ := p.encode(nil, values)
 		want := stdQP(tmpl.Fill(values))
 		if !bytes.Equal(got, want) {
 			t.Fatalf("case %d: pieces %+v values %q:\n got %q\nwant %q", i, tmpl.Pieces, values, got, want)

@@ -79,6 +79,9 @@ type smtpConn struct {
 	envSent bool
 
 	pipelining, eightBit bool // the relay offers PIPELINING, 8BITMIME
+	// plain: no TLS, so the client's textproto writer writes straight to
+	// tc (pipelined bypasses it with writeBuffers).
+	plain bool
 }
 
 // trackConn remembers whether a write failed, so a lost connection after
@@ -86,6 +89,7 @@ type smtpConn struct {
 type trackConn struct {
 	net.Conn
 	werr error
+	bufs [2][]byte // writeBuffers' vector, kept so it is not allocated per message
 }
 
 func (c *trackConn) Write(p []byte) (int, error) {
@@ -94,6 +98,20 @@ func (c *trackConn) Write(p []byte) (int, error) {
 		c.werr = err
 	}
 	return n, err
+}
+
+// writeBuffers writes a and then b in one writev(2) when the connection
+// is a TCP one (net.Buffers; a plain sequence of writes otherwise), and
+// returns how many bytes of the two left.
+func (c *trackConn) writeBuffers(a, b []byte) (int, error) {
+	c.bufs[0], c.bufs[1] = a, b
+	v := net.Buffers(c.bufs[:])
+	n, err := v.WriteTo(c.Conn)
+	c.bufs = [2][]byte{}
+	if err != nil && c.werr == nil {
+		c.werr = err
+	}
+	return int(n), err
 }
 
 // newSMTPConn prepares (without dialling) a connection to relay r.
@@ -176,6 +194,8 @@ func (s *smtpConn) dial() error {
 	s.c, s.tc, s.lastUsed = c, s.dialled, time.Now()
 	s.pipelining, _ = c.Extension("PIPELINING")
 	s.eightBit, _ = c.Extension("8BITMIME")
+	_, tlsOn := c.TLSConnectionState()
+	s.plain = !tlsOn && s.tc != nil
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package mailer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -592,5 +593,60 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := mailer.New(base, mailer.WithTLSConfig(nil)); err == nil {
 		t.Error("nil TLS config accepted")
+	}
+}
+
+// TestDataAsWritten: what the server takes from DATA (unstuffed) is the
+// message WriteMessage writes, byte for byte, whether it goes out
+// unstuffed in one writev (a plain connection, no line starting with
+// "."), stuffed (lines starting with "."), one command at a time, or
+// under TLS.
+func TestDataAsWritten(t *testing.T) {
+	dotted := func(i int) *model.Message {
+		m := testMessage(i)
+		m.Text = ".hidden\n..two\nmiddle\n.\nlast line .\n."
+		m.HTML = "<p>\n.dot</p>\n.\n"
+		return m
+	}
+	cases := []struct {
+		name string
+		opts smtptest.Options
+		tls  string
+	}{
+		{"pipelining", smtptest.Options{}, "none"},
+		{"one command at a time", smtptest.Options{NoPipelining: true}, "none"},
+		{"starttls", smtptest.Options{TLS: smtptest.TLSStartTLS}, "starttls"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := smtptest.Start(t, tc.opts)
+			cfg := smtpConfig(srv, 1)
+			cfg.TLS = tc.tls
+			m := newMailer(t, cfg, mailer.WithTLSConfig(srv.ClientTLSConfig()))
+			want := map[string][]byte{}
+			for i := range 6 {
+				msg := testMessage(i)
+				if i%2 == 1 {
+					msg = dotted(i)
+				}
+				var b bytes.Buffer
+				if err := mailer.WriteMessage(&b, msg); err != nil {
+					t.Fatal(err)
+				}
+				want[string(msg.ToAddr)] = b.Bytes()
+				if res := send(t, m, msg); res.Outcome != model.Accepted {
+					t.Fatalf("message %d: %+v", i, res)
+				}
+			}
+			msgs := srv.Messages()
+			if len(msgs) != len(want) {
+				t.Fatalf("server got %d messages, want %d", len(msgs), len(want))
+			}
+			for _, sm := range msgs {
+				if w := want[sm.To[0]]; !bytes.Equal(sm.Data, w) {
+					t.Errorf("%s: server got\n%q\nwant\n%q", sm.To[0], sm.Data, w)
+				}
+			}
+		})
 	}
 }
