@@ -2,7 +2,6 @@ package mailer
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -56,16 +55,37 @@ const (
 	verdictRetry                      // the connection was found closed before the message: try again
 )
 
-var enhancedRE = regexp.MustCompile(`^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)`)
-
 // enhancedCode returns the RFC 3463 code at the start of a reply text, such
-// as "5.1.1", when its class matches the reply code.
+// as "5.1.1", when its class matches the reply code: what
+// `^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)` matches in the trimmed text
+// (TestEnhancedCodeMatchesRegexp), read by hand and returned as a slice of
+// it: every accepted message's reply passes here, and the expression was
+// a hundredth of send-now's CPU.
 func enhancedCode(code int, text string) string {
-	m := enhancedRE.FindStringSubmatch(strings.TrimSpace(text))
-	if m == nil || int(m[1][0]-'0') != code/100 {
+	t := strings.TrimSpace(text)
+	if len(t) < 5 || t[0] != byte('0'+code/100) || t[0] != '2' && t[0] != '4' && t[0] != '5' || t[1] != '.' {
 		return ""
 	}
-	return m[1] + "." + m[2] + "." + m[3]
+	i := digits(t, 2)
+	if i == 2 || i > 5 || i >= len(t) || t[i] != '.' {
+		return ""
+	}
+	j := digits(t, i+1)
+	if j == i+1 || j > i+4 {
+		return ""
+	}
+	if j < len(t) && !strings.ContainsRune("\t\n\f\r ", rune(t[j])) {
+		return ""
+	}
+	return t[:j]
+}
+
+// digits returns the end of the run of ASCII digits in s from i on.
+func digits(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // relayPhrases in a reply blame the relay or the sender, whatever the code.
