@@ -26,5 +26,8 @@
 // encoded values: nothing a subscriber, editor or CMS wrote can add a
 // header line. Messages can be DKIM-signed (see dkim.go). go-mail's SMTP
 // client dials, greets, does STARTTLS and AUTH; transactions pipeline the
-// envelope when the relay offers PIPELINING (pipeline.go).
+// envelope when the relay offers PIPELINING (pipeline.go). DATA is the
+// assembled message itself when no line of it starts with "." (assemble
+// notes that; on a plain connection it goes out in one writev with its
+// end of data), dot-stuffed into a copy otherwise.
 package mailer
