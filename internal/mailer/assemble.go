@@ -189,7 +189,7 @@ func (p bodyPart) writeQP(buf *bytes.Buffer) bool {
 	var enc []byte
 	var dot bool
 	if p.tmpl == nil {
-		enc, dot = qpStringDot(p.flat)
+		enc, dot = qpString(p.flat)
 	} else {
 		enc, dot = p.enc.encode(buf.AvailableBuffer(), p.values)
 	}

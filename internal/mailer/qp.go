@@ -99,15 +99,9 @@ func (e *qpEncoder) checkLastByte() {
 // close ends the text as the standard Writer's Close does.
 func (e *qpEncoder) close() { e.checkLastByte() }
 
-// qpString encodes s in one go.
-func qpString(s string) []byte {
-	out, _ := qpStringDot(s)
-	return out
-}
-
-// qpStringDot is qpString and whether a line of its encoding starts
-// with ".".
-func qpStringDot(s string) ([]byte, bool) {
+// qpString encodes s in one go, and reports whether a line of the
+// encoding starts with ".".
+func qpString(s string) ([]byte, bool) {
 	e := qpEncoder{out: make([]byte, 0, len(s)+len(s)/8)}
 	e.write(s)
 	e.close()

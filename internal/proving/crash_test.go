@@ -157,6 +157,21 @@ func crashTrial(t *testing.T, bin, tmpl string, subscribers, trial int, mode str
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	deadline := time.After(60 * time.Second)
+	// awaitMessages waits until the server has n messages or the child
+	// was killed; the child finishing first, or a minute, fails the trial.
+	awaitMessages := func(n int) {
+		for len(srv.Counts()) < n && !killed.Load() {
+			select {
+			case <-waited:
+				waited <- nil
+				t.Fatalf("trial %d: send-now finished before message %d:\n%s", trial, n, out.String())
+			case <-deadline:
+				t.Fatalf("trial %d: only %d messages within 60s", trial, len(srv.Counts()))
+			default:
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
 	switch mode {
 	case "planning":
 	poll:
@@ -180,34 +195,10 @@ func crashTrial(t *testing.T, bin, tmpl string, subscribers, trial int, mode str
 		// A few messages out, the edition still planning its later pages
 		// (20 pages take a few hundred ms; the first message leaves
 		// within tens).
-		want := 1 + k%8
-		for !killed.Load() {
-			select {
-			case <-waited:
-				waited <- nil
-				t.Fatalf("trial %d: send-now finished before message %d:\n%s", trial, want, out.String())
-			case <-deadline:
-				t.Fatalf("trial %d: only %d messages within 60s", trial, len(srv.Counts()))
-			default:
-			}
-			if n := len(srv.Counts()); n >= want {
-				kill()
-				break
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
+		awaitMessages(1 + k%8)
+		kill()
 	case "sending":
-		for len(srv.Counts()) < k && !killed.Load() {
-			select {
-			case <-waited:
-				waited <- nil
-				t.Fatalf("trial %d: send-now finished before message %d:\n%s", trial, k, out.String())
-			case <-deadline:
-				t.Fatalf("trial %d: only %d messages within 60s", trial, len(srv.Counts()))
-			default:
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
+		awaitMessages(k)
 		kill()
 	default: // the hook kills
 	}
