@@ -65,31 +65,34 @@ func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *li
 	// A single part's headers (writeHeader, unfolded at this length) and a
 	// part's headers in a multipart (sorted by mime/multipart) are the
 	// same two lines.
-	var dot bool
+	c.cuts = c.cutRoom[:0]
 	switch {
 	case html.empty():
-		dot = text.write(buf, "text/plain")
+		c.cuts = text.write(buf, "text/plain", c.cuts, start)
 	case text.empty():
-		dot = html.write(buf, "text/html")
+		c.cuts = html.write(buf, "text/html", c.cuts, start)
 	default:
 		b := partsBoundary(c.id, text, html)
 		writeAll(buf, "Content-Type: multipart/alternative;\r\n boundary=", b, "\r\n\r\n--", b, "\r\n")
-		dot = text.write(buf, "text/plain")
+		c.cuts = text.write(buf, "text/plain", c.cuts, start)
 		writeAll(buf, "\r\n--", b, "\r\n")
-		dot = html.write(buf, "text/html") || dot
+		c.cuts = html.write(buf, "text/html", c.cuts, start)
 		writeAll(buf, "\r\n--", b, "--\r\n")
 	}
-	// Every other line starts with a header name, a folding space or
-	// "--", and every line ends in CR-LF (header values hold no CR or LF,
-	// and the encoder writes CR-LF only), so the message needs no
-	// dot-stuffing unless a line of a part starts with ".". A DKIM
-	// signature's folding is go-mail's: that message is searched.
-	c.dotFree = !dot
+	// Every other line starts with a header name (validHeaderName: a
+	// letter or digit), a folding space, "--" or a part's fixed headers,
+	// and every line ends in CR-LF after a byte other than CR: header
+	// values hold no CR or LF, and the encoder writes CR-LF only. So
+	// dot-stuffing the message only puts a "." in front of the lines of
+	// the parts that start with one, which the encoder noted (c.cuts). A
+	// DKIM signature's folding is go-mail's: that message is searched.
+	c.crlf = true
 	if o.signer != nil {
 		if err := sign(buf, start, o.signer.signer(msg.Headers, o.now)); err != nil {
 			return nil, err
 		}
-		c.dotFree = dotClean(buf.Bytes()[start:])
+		raw := buf.Bytes()[start:]
+		c.crlf, c.cuts = crlfOnly(raw), dotCuts(c.cuts[:0], raw)
 	}
 	return c, nil
 }
@@ -183,25 +186,29 @@ func (p bodyPart) String() string {
 	return p.tmpl.Fill(p.values)
 }
 
-// writeQP writes the part's encoding and reports whether a line of it
-// starts with ".".
-func (p bodyPart) writeQP(buf *bytes.Buffer) bool {
+// writeQP writes the part's encoding, and appends to cuts where its
+// lines that start with "." begin in the message that starts at
+// buf.Bytes()[start].
+func (p bodyPart) writeQP(buf *bytes.Buffer, cuts []int, start int) []int {
+	n, at := len(cuts), buf.Len()-start
 	var enc []byte
-	var dot bool
 	if p.tmpl == nil {
-		enc, dot = qpString(p.flat)
+		enc, cuts = qpString(p.flat, cuts)
 	} else {
-		enc, dot = p.enc.encode(buf.AvailableBuffer(), p.values)
+		enc, cuts = p.enc.encode(buf.AvailableBuffer(), p.values, cuts)
 	}
 	buf.Write(enc)
-	return dot
+	for i := n; i < len(cuts); i++ {
+		cuts[i] += at
+	}
+	return cuts
 }
 
-// write writes the part's MIME headers, a blank line and its encoding,
-// and reports whether a line of the encoding starts with ".".
-func (p bodyPart) write(buf *bytes.Buffer, contentType string) bool {
+// write writes the part's MIME headers, a blank line and its encoding
+// (writeQP, which appends to cuts).
+func (p bodyPart) write(buf *bytes.Buffer, contentType string, cuts []int, start int) []int {
 	buf.WriteString("Content-Transfer-Encoding: quoted-printable\r\nContent-Type: " + contentType + "; charset=UTF-8\r\n\r\n")
-	return p.writeQP(buf)
+	return p.writeQP(buf, cuts, start)
 }
 
 // sign puts the DKIM-Signature of the message in buf[start:] in front of

@@ -11,6 +11,7 @@ import (
 	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,12 +223,21 @@ func TestAssembleMatchesGoMail(t *testing.T) {
 			t.Fatalf("message %d differs:\n--- go-mail\n%s\n--- assembled\n%s", i, want.Bytes(), got.Bytes())
 		}
 		compared++
-		// The connections send a dotFree message unstuffed: it must be
-		// exactly one the DotWriter would leave as it is.
-		if c.dotFree != dotClean(got.Bytes()) {
-			t.Fatalf("message %d: dotFree %v, but a search of it says %v:\n%s", i, c.dotFree, !c.dotFree, got.Bytes())
+		// The connections stuff a crlf message by its cuts alone: it must
+		// be one whose line ends allow that, the cuts where a search
+		// finds its lines that start with ".", and the result what the
+		// walk over every line gives.
+		raw := got.Bytes()
+		if !c.crlf || !crlfOnly(raw) {
+			t.Fatalf("message %d: crlf %v, crlfOnly %v, want both:\n%s", i, c.crlf, crlfOnly(raw), raw)
 		}
-		if !c.dotFree {
+		if want := dotCuts(nil, raw); !slices.Equal(c.cuts, want) {
+			t.Fatalf("message %d: cuts %v, but a search finds lines starting with \".\" at %v:\n%s", i, c.cuts, want, raw)
+		}
+		if !bytes.Equal(appendCut(nil, raw, c.cuts), appendDotStuffed(nil, raw)) {
+			t.Fatalf("message %d: stuffed by its cuts %v, it differs from appendDotStuffed's:\n%s", i, c.cuts, raw)
+		}
+		if len(c.cuts) > 0 {
 			dotted++
 		}
 		if o.signer != nil {
@@ -236,7 +246,7 @@ func TestAssembleMatchesGoMail(t *testing.T) {
 		}
 	}
 	if dotted == 0 || dotted == compared {
-		t.Errorf("%d of %d messages have a line starting with \".\": the generator tests one side of dotFree only", dotted, compared)
+		t.Errorf("%d of %d messages have a line starting with \".\": the generator tests one side of dotCuts only", dotted, compared)
 	}
 	if refused > (compared+refused)/5 {
 		t.Errorf("%d of %d messages refused by both: the generator is too hostile to test much", refused, compared+refused)

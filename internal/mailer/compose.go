@@ -106,9 +106,13 @@ type checked struct {
 	subject           string // encoded
 	date              time.Time
 	extra             []model.Header // validated names, encoded values
-	// dotFree: the assembled message needs no dot-stuffing (assemble sets
-	// it; the connections then send it as it is).
-	dotFree bool
+	// crlf: every line of the assembled message ends in CR-LF after a
+	// byte other than CR, so dot-stuffing it only puts a "." in front of
+	// each line that starts with one; cuts are where those lines begin.
+	// assemble sets both (cutRoom holds a digest's few cuts).
+	crlf    bool
+	cuts    []int
+	cutRoom [12]int
 }
 
 // check validates and cleans msg's header values. msg.Date defaults to now.

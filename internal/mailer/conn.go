@@ -263,7 +263,7 @@ func envelopeOf(c *checked, returnPath model.Address) envelope {
 		from = string(returnPath) // VERP: bounces name the message
 	}
 	return envelope{from: from, to: c.to.Address, messageID: "<" + c.id + ">",
-		utf8: !isASCII(from) || !isASCII(c.to.Address), dotFree: c.dotFree}
+		utf8: !isASCII(from) || !isASCII(c.to.Address), crlf: c.crlf, cuts: c.cuts}
 }
 
 // needsUTF8 reports, before composing, whether msg's addresses need

@@ -27,7 +27,8 @@
 // header line. Messages can be DKIM-signed (see dkim.go). go-mail's SMTP
 // client dials, greets, does STARTTLS and AUTH; transactions pipeline the
 // envelope when the relay offers PIPELINING (pipeline.go). DATA is the
-// assembled message itself when no line of it starts with "." (assemble
-// notes that; on a plain connection it goes out in one writev with its
-// end of data), dot-stuffed into a copy otherwise.
+// assembled message itself, cut where its lines that start with "." begin
+// (the quoted-printable encoder notes them) and a "." put in each cut: on
+// a plain connection it goes out from the message's buffer in one writev
+// with its end of data, into a stuffed copy under TLS.
 package mailer

@@ -132,9 +132,12 @@ type envelope struct {
 	from, to  string // bare SMTP MAIL FROM and RCPT TO addresses
 	messageID string
 	utf8      bool // an address needs SMTPUTF8 (RFC 6531)
-	// dotFree: no line of the message starts with ".", so its DATA is
-	// the message as assembled (no dot-stuffing, no copy).
-	dotFree bool
+	// crlf: every line of the message ends in CR-LF after a byte other
+	// than CR (checked.crlf), so its DATA is the message with a "." in
+	// front of each line that starts with one, which begin at cuts: on a
+	// plain connection, the message's own buffer cut there, with no copy.
+	crlf bool
+	cuts []int
 }
 
 // job is one message on its way through the mailer.

@@ -12,8 +12,8 @@ import (
 // the commands and reads the replies on the client's own textproto
 // connection (as transaction writes the message data on it); go-mail still
 // dials, greets, does STARTTLS, AUTH, RSET, NOOP and QUIT. The bytes of the
-// message are the same as through go-mail's DotWriter (appendDotStuffed,
-// dataEnd), and each reply is classified as in transaction.
+// message are the same as through go-mail's DotWriter (dotCuts and
+// appendDotStuffed, dataEnd), and each reply is classified as in transaction.
 
 // pipelined sends one message with the envelope pipelined. Its envelope
 // went out already behind the previous message's final dot when
@@ -74,24 +74,27 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, f follower) (model.SendRe
 	if errData != nil {
 		return s.fail(stageData, errData)
 	}
-	// A message that needs no stuffing (assemble knows: no line starts
-	// with ".") goes out as it is, with the end of data and the next
-	// envelope behind it in the same writev(2) on a plain connection:
-	// stuffing each message into a copy was a twentieth of send-now's CPU
-	// (docs/benchmarks.md). Otherwise, and under TLS, the stuffed copy
-	// goes in one write.
-	body := raw
-	if !s.plain || text.W.Buffered() > 0 || !env.dotFree {
-		s.stuffed = appendDotStuffed(s.stuffed[:0], raw)
-		body = nil
-	} else {
+	// A message whose line ends are all CR-LF (an assembled one) goes
+	// out from its own buffer on a plain connection: cut where the lines
+	// that start with "." begin (env.cuts, noted by the encoder), a "."
+	// put in each cut, and the end of data and the next envelope behind
+	// it, in one writev(2). Copying each message into a stuffed buffer,
+	// with a search for every line's end, was a twentieth of send-now's
+	// CPU (docs/benchmarks.md). Otherwise, and under TLS, the stuffed
+	// copy goes in one write.
+	direct := s.plain && text.W.Buffered() == 0 && env.crlf
+	body := 0 // bytes of the stuffed message that go from raw
+	if direct {
 		s.stuffed = s.stuffed[:0]
+		body = len(raw) + len(env.cuts)
+	} else {
+		s.stuffed = stuff(s.stuffed[:0], raw, env)
 	}
 	s.stuffed = dataEnd(s.stuffed, raw[lastLine(raw):])
 	// The next message's envelope, when it has come, goes in the same
 	// write: RFC 2920 lets message data begin a group. Not one that needs
 	// SMTPUTF8 from a relay without it: send refuses that one unsent.
-	ahead, dotEnd := false, len(body)+len(s.stuffed)
+	ahead, dotEnd := false, body+len(s.stuffed)
 	if f != nil {
 		if nenv, ok := f.take(); ok {
 			if !nenv.utf8 || s.offersUTF8() {
@@ -102,8 +105,8 @@ func (s *smtpConn) pipelined(env envelope, raw []byte, f follower) (model.SendRe
 	}
 	var n int
 	var err error
-	if body != nil {
-		n, err = s.tc.writeBuffers(body, s.stuffed)
+	if direct {
+		n, err = s.tc.writeStuffed(raw, env.cuts, s.stuffed)
 	} else {
 		n, err = text.W.Write(s.stuffed)
 	}

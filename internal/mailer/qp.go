@@ -39,7 +39,10 @@ type qpEncoder struct {
 	out []byte
 	col int  // bytes in the current output line
 	cr  bool // the last byte written through the line path was a CR
-	dot bool // a line of out starts with "." (its CR-LF line ends need nothing else: see dotFree)
+	// dots are where the lines of out that start with "." begin (indices
+	// in out): the only places SMTP's dot-stuffing changes an assembled
+	// message (dotCuts), noted here so no connection searches for them.
+	dots []int
 }
 
 // write encodes s.
@@ -52,7 +55,9 @@ func (e *qpEncoder) write(s string) {
 				e.out = append(e.out, '=', '\r', '\n')
 				e.col = 0
 			}
-			e.dot = e.dot || e.col == 0 && b == '.'
+			if e.col == 0 && b == '.' {
+				e.dots = append(e.dots, len(e.out))
+			}
 			e.out = append(e.out, b)
 			e.col++
 			e.cr = false
@@ -99,13 +104,13 @@ func (e *qpEncoder) checkLastByte() {
 // close ends the text as the standard Writer's Close does.
 func (e *qpEncoder) close() { e.checkLastByte() }
 
-// qpString encodes s in one go, and reports whether a line of the
-// encoding starts with ".".
-func qpString(s string) ([]byte, bool) {
-	e := qpEncoder{out: make([]byte, 0, len(s)+len(s)/8)}
+// qpString encodes s in one go, and appends to dots where the lines of
+// the encoding that start with "." begin.
+func qpString(s string, dots []int) ([]byte, []int) {
+	e := qpEncoder{out: make([]byte, 0, len(s)+len(s)/8), dots: dots}
 	e.write(s)
 	e.close()
-	return e.out, e.dot
+	return e.out, e.dots
 }
 
 // encodedPart is a template's literal text prepared for encoding: runs of
@@ -131,11 +136,11 @@ type chunk struct {
 }
 
 // encodedLines is the encoding of whole lines, the column it ends at,
-// and whether one of its lines starts with ".".
+// and where its lines that start with "." begin.
 type encodedLines struct {
-	enc []byte
-	col int
-	dot bool
+	enc  []byte
+	col  int
+	dots []int32
 }
 
 // lineCache shares the encoding of identical literal text between
@@ -161,8 +166,11 @@ func (c *lineCache) encode(s string) *encodedLines {
 	}
 	e := qpEncoder{out: make([]byte, 0, len(s)+len(s)/8)}
 	e.write(s)
-	l := &encodedLines{enc: e.out, col: e.col, dot: e.dot}
-	c.m.Put(s, l, len(s)+len(l.enc)) // the key may be all that holds s
+	l := &encodedLines{enc: e.out, col: e.col}
+	for _, d := range e.dots {
+		l.dots = append(l.dots, int32(d))
+	}
+	c.m.Put(s, l, len(s)+len(l.enc)+4*len(l.dots)) // the key may be all that holds s
 	return l
 }
 
@@ -255,16 +263,18 @@ func (p *encodedPart) appendLive(s string) {
 	p.chunks = append(p.chunks, chunk{text: s})
 }
 
-// encode appends the part's encoding with values to out, and reports
-// whether a line of it starts with ".".
-func (p *encodedPart) encode(out []byte, values []string) ([]byte, bool) {
-	e := qpEncoder{out: out}
+// encode appends the part's encoding with values to out, and to dots
+// where its lines that start with "." begin (indices in the out returned).
+func (p *encodedPart) encode(out []byte, values []string, dots []int) ([]byte, []int) {
+	e := qpEncoder{out: out, dots: dots}
 	for _, c := range p.chunks {
 		switch {
 		case c.lines != nil && e.col == 0 && !e.cr:
+			for _, d := range c.lines.dots {
+				e.dots = append(e.dots, len(e.out)+int(d))
+			}
 			e.out = append(e.out, c.lines.enc...)
 			e.col = c.lines.col
-			e.dot = e.dot || c.lines.dot
 		case c.slot > 0:
 			if int(c.slot) <= len(values) {
 				e.write(values[c.slot-1])
@@ -274,7 +284,7 @@ func (p *encodedPart) encode(out []byte, values []string) ([]byte, bool) {
 		}
 	}
 	e.close()
-	return e.out, e.dot
+	return e.out, e.dots
 }
 
 // filledLen is the length of the part filled with values.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"mime/quotedprintable"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,8 +50,12 @@ func TestQPMatchesStdlib(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 20000 {
 		s := randQP(rng, rng.IntN(300))
-		if got, want := qpEncoded(s), stdQP(s); !bytes.Equal(got, want) {
+		got, dots := qpString(s, nil)
+		if want := stdQP(s); !bytes.Equal(got, want) {
 			t.Fatalf("case %d %q:\n got %q\nwant %q", i, s, got, want)
+		}
+		if want := dotCuts(nil, got); !slices.Equal(dots, want) {
+			t.Fatalf("case %d %q: lines starting with \".\" at %v, want %v:\n%q", i, s, dots, want, got)
 		}
 	}
 }
@@ -59,8 +64,12 @@ func FuzzQP(f *testing.F) {
 	f.Add("plain text\nwith lines\r\nand = signs \t\n")
 	f.Add("a\r=\nb")
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := qpEncoded(s), stdQP(s); !bytes.Equal(got, want) {
+		got, dots := qpString(s, nil)
+		if want := stdQP(s); !bytes.Equal(got, want) {
 			t.Fatalf("%q:\n got %q\nwant %q", s, got, want)
+		}
+		if want := dotCuts(nil, got); !slices.Equal(dots, want) {
+			t.Fatalf("%q: lines starting with \".\" at %v, want %v", s, dots, want)
 		}
 	})
 }
@@ -93,10 +102,16 @@ func TestTemplateEncoding(t *testing.T) {
 			}
 		}
 		p := prepare(tmpl, lines)
-		got, _ := p.encode(nil, values)
-		want := stdQP(tmpl.Fill(values))
+		// Behind a prefix, as a part is encoded behind its message's
+		// headers: the dots are indices in what encode returns.
+		prefix := []byte("headers\r\n\r\n")
+		got, dots := p.encode(slices.Clip(prefix), values, []int{1})
+		want := append(slices.Clip(prefix), stdQP(tmpl.Fill(values))...)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("case %d: pieces %+v values %q:\n got %q\nwant %q", i, tmpl.Pieces, values, got, want)
+		}
+		if want := append([]int{1}, dotCuts(nil, got)...); !slices.Equal(dots, want) {
+			t.Fatalf("case %d: pieces %+v values %q: lines starting with \".\" at %v, want %v:\n%q", i, tmpl.Pieces, values, dots, want, got)
 		}
 		if filledLen(tmpl, values) != len(tmpl.Fill(values)) {
 			t.Fatalf("case %d: filledLen", i)
@@ -204,10 +219,4 @@ func TestRunEdgesMatchCopy(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("following a run allocates %v times, want 0", n)
 	}
-}
-
-// qpEncoded is qpString's encoding alone.
-func qpEncoded(s string) []byte {
-	enc, _ := qpString(s)
-	return enc
 }

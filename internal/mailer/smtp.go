@@ -72,7 +72,7 @@ type smtpConn struct {
 	c        *gmsmtp.Client
 	tc       *trackConn // the TCP connection under c (under TLS, if any)
 	lastUsed time.Time
-	stuffed  []byte // the message being sent, dot-stuffed
+	stuffed  []byte // the message being sent, dot-stuffed (or its end of data alone)
 	cmd      []byte // the pipelined envelope being sent
 	// envSent: the next message's envelope went out behind the last
 	// final dot (pipelined); its three replies are still to be read.
@@ -89,7 +89,7 @@ type smtpConn struct {
 type trackConn struct {
 	net.Conn
 	werr error
-	bufs [2][]byte // writeBuffers' vector, kept so it is not allocated per message
+	iov  [][]byte // writeStuffed's vector, kept so it is not allocated per message
 }
 
 func (c *trackConn) Write(p []byte) (int, error) {
@@ -100,14 +100,28 @@ func (c *trackConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// writeBuffers writes a and then b in one writev(2) when the connection
-// is a TCP one (net.Buffers; a plain sequence of writes otherwise), and
-// returns how many bytes of the two left.
-func (c *trackConn) writeBuffers(a, b []byte) (int, error) {
-	c.bufs[0], c.bufs[1] = a, b
-	v := net.Buffers(c.bufs[:])
-	n, err := v.WriteTo(c.Conn)
-	c.bufs = [2][]byte{}
+// dot is the "." that dot-stuffing puts in front of a line.
+var dot = []byte{'.'}
+
+// writeStuffed writes p with a "." in front of each of cuts (dotCuts),
+// then tail, in one writev(2) on a TCP connection (net.Buffers; a plain
+// sequence of writes otherwise): the pieces of p are written from p, not
+// copied. It returns how many bytes left.
+func (c *trackConn) writeStuffed(p []byte, cuts []int, tail []byte) (int, error) {
+	v := c.iov[:0]
+	from := 0
+	for _, cut := range cuts {
+		if cut > from {
+			v = append(v, p[from:cut])
+		}
+		v = append(v, dot)
+		from = cut
+	}
+	v = append(v, p[from:], tail)
+	c.iov = v
+	bufs := net.Buffers(v)
+	n, err := bufs.WriteTo(c.Conn)
+	clear(v) // WriteTo consumes bufs; clear what it left, so no message stays reachable
 	if err != nil && c.werr == nil {
 		c.werr = err
 	}
@@ -241,6 +255,20 @@ func (s *smtpConn) send(env envelope, raw []byte, f follower) (model.SendResult,
 	return res, v
 }
 
+// stuff appends p, env's message or the start of it, dot-stuffed: by
+// env's cuts when its line ends are all CR-LF, else by appendDotStuffed's
+// walk over every line.
+func stuff(dst, p []byte, env envelope) []byte {
+	if !env.crlf {
+		return appendDotStuffed(dst, p)
+	}
+	cuts := env.cuts
+	for len(cuts) > 0 && cuts[len(cuts)-1] >= len(p) {
+		cuts = cuts[:len(cuts)-1]
+	}
+	return appendCut(dst, p, cuts)
+}
+
 // utf8 reports whether the connection is up and whether its relay offers
 // SMTPUTF8.
 func (s *smtpConn) utf8() (known, ok bool) {
@@ -271,14 +299,13 @@ func (s *smtpConn) transaction(env envelope, raw []byte, f follower) (model.Send
 	if f != nil {
 		f.offer() // the next message waits here rather than for a free connection
 	}
-	// All but the last line go to the connection dot-stuffed
-	// (appendDotStuffed); the DotWriter sees only the last line, from its
-	// start, so the bytes are the same and its Close ends the data as
-	// usual.
+	// All but the last line go to the connection dot-stuffed (stuff);
+	// the DotWriter sees only the last line, from its start, so the bytes
+	// are the same and its Close ends the data as usual.
 	cut := lastLine(raw)
 	// After DATA's reply the buffer is empty, so bufio writes the stuffed
 	// message straight to the connection: one system call.
-	s.stuffed = appendDotStuffed(s.stuffed[:0], raw[:cut])
+	s.stuffed = stuff(s.stuffed[:0], raw[:cut], env)
 	if _, err := s.c.Text.W.Write(s.stuffed); err != nil {
 		return s.fail(stageBody, err)
 	}
