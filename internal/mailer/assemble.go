@@ -37,8 +37,10 @@ import (
 //     blank line) prepended, then folded by foldSignature.
 
 // assemble writes msg into buf as compose + WriteTo + foldSignature would,
-// and returns its checked header values.
-func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *lineCache) (*checked, error) {
+// and returns its checked header values, with where its lines that start
+// with "." begin appended to cuts[:0] (a slice kept from the last message,
+// or nil).
+func assemble(buf *bytes.Buffer, cuts []int, msg *model.Message, o composeOptions, lines *lineCache) (*checked, error) {
 	c, err := check(msg, o.now, o.addrs)
 	if err != nil {
 		return nil, err
@@ -65,7 +67,7 @@ func assemble(buf *bytes.Buffer, msg *model.Message, o composeOptions, lines *li
 	// A single part's headers (writeHeader, unfolded at this length) and a
 	// part's headers in a multipart (sorted by mime/multipart) are the
 	// same two lines.
-	c.cuts = c.cutRoom[:0]
+	c.cuts = cuts[:0]
 	switch {
 	case html.empty():
 		c.cuts = text.write(buf, "text/plain", c.cuts, start)

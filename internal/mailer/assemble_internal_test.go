@@ -208,7 +208,7 @@ func TestAssembleMatchesGoMail(t *testing.T) {
 		werr := render(&want, msg, o)
 		oa := o
 		oa.addrs = addrs
-		c, gerr := assemble(&got, msg, oa, lines)
+		c, gerr := assemble(&got, nil, msg, oa, lines)
 		if werr != nil || gerr != nil {
 			if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
 				t.Fatalf("message %d: go-mail: %v; assembled: %v", i, werr, gerr)
@@ -306,7 +306,7 @@ func TestPythonStrictAssembled(t *testing.T) {
 			continue
 		}
 		var b bytes.Buffer
-		if _, err := assemble(&b, msg, composeOptions{now: time.Now}, lines); err != nil {
+		if _, err := assemble(&b, nil, msg, composeOptions{now: time.Now}, lines); err != nil {
 			continue
 		}
 		name := filepath.Join(dir, fmt.Sprintf("m%03d.eml", i))

@@ -86,7 +86,7 @@ func BenchmarkAssemble(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			buf.Reset()
-			if _, err := assemble(&buf, msg, o, lines); err != nil {
+			if _, err := assemble(&buf, nil, msg, o, lines); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -156,7 +156,7 @@ func BenchmarkDKIMSign(b *testing.B) {
 		TextValues: []string{"Zoë Reader", "reader@example.org", "tok.en", "tok.en2"},
 		HTMLValues: []string{"Zo&euml; Reader", "reader@example.org", "tok.en", "tok.en2"}}
 	var buf bytes.Buffer
-	if _, err := assemble(&buf, msg, composeOptions{now: time.Now, addrs: &addrCache{}}, newLineCache(1<<20)); err != nil {
+	if _, err := assemble(&buf, nil, msg, composeOptions{now: time.Now, addrs: &addrCache{}}, newLineCache(1<<20)); err != nil {
 		b.Fatal(err)
 	}
 	raw := buf.Bytes()

@@ -109,10 +109,9 @@ type checked struct {
 	// crlf: every line of the assembled message ends in CR-LF after a
 	// byte other than CR, so dot-stuffing it only puts a "." in front of
 	// each line that starts with one; cuts are where those lines begin.
-	// assemble sets both (cutRoom holds a digest's few cuts).
-	crlf    bool
-	cuts    []int
-	cutRoom [12]int
+	// assemble sets both.
+	crlf bool
+	cuts []int
 }
 
 // check validates and cleans msg's header values. msg.Date defaults to now.

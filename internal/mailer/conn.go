@@ -244,11 +244,12 @@ func (m *Mailer) assembleJob(j *job) error {
 		cp.ReplyTo = m.cfg.ReplyTo
 	}
 	buf := m.getBuf()
-	c, err := assemble(buf, &cp, composeOptions{now: m.now, signer: m.dkim, addrs: &m.addrs}, m.lines)
+	c, err := assemble(&buf.Buffer, buf.cuts, &cp, composeOptions{now: m.now, signer: m.dkim, addrs: &m.addrs}, m.lines)
 	if err != nil {
 		m.putBuf(buf)
 		return err
 	}
+	buf.cuts = c.cuts // the grown slice, for the next message
 	j.raw, j.env = buf, envelopeOf(c, cp.ReturnPath)
 	j.utf8 = j.env.utf8
 	return nil

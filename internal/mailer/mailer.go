@@ -110,7 +110,7 @@ type Mailer struct {
 	// a free list rather than a sync.Pool, which send-now's frequent
 	// collections (GOGC 35) emptied every few hundred messages, so each
 	// buffer was grown afresh (13 % of what a 100k send-now allocated).
-	bufs chan *bytes.Buffer
+	bufs chan *assembled
 
 	relays []*relay
 
@@ -148,9 +148,9 @@ type job struct {
 	start  time.Time
 
 	env      envelope
-	raw      *bytes.Buffer // assembled once, kept for a try on another relay
-	excluded []bool        // relays that failed this message for good
-	excl     [4]bool       // excluded's room for up to four relays
+	raw      *assembled // assembled once, kept for a try on another relay
+	excluded []bool     // relays that failed this message for good
+	excl     [4]bool    // excluded's room for up to four relays
 	tries    int
 	last     model.SendResult // the last relay's result
 }
@@ -203,7 +203,7 @@ func New(cfg config.SMTP, opts ...Option) (*Mailer, error) {
 	for _, r := range m.relays {
 		conns += len(r.conns)
 	}
-	m.bufs = make(chan *bytes.Buffer, 2*conns+2)
+	m.bufs = make(chan *assembled, 2*conns+2)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	for _, r := range m.relays {
 		if m.metrics.RelayUp != nil && r.name != fileRelayName {
@@ -326,23 +326,32 @@ func (m *Mailer) Close() error {
 	return nil
 }
 
+// assembled is a message as assemble wrote it: its bytes, and where its
+// lines that start with "." begin (checked.cuts). Both are kept for the
+// next message (getBuf, putBuf).
+type assembled struct {
+	bytes.Buffer
+	cuts []int
+}
+
 // getBuf returns an empty buffer, a free one when there is one.
-func (m *Mailer) getBuf() *bytes.Buffer {
+func (m *Mailer) getBuf() *assembled {
 	select {
 	case b := <-m.bufs:
 		return b
 	default:
-		return new(bytes.Buffer)
+		return new(assembled)
 	}
 }
 
 // putBuf frees b for the next message, unless the free list is full or
 // b grew past 1 MiB (one huge message should not stay resident).
-func (m *Mailer) putBuf(b *bytes.Buffer) {
+func (m *Mailer) putBuf(b *assembled) {
 	if b == nil || b.Cap() > 1<<20 {
 		return
 	}
 	b.Reset()
+	b.cuts = b.cuts[:0]
 	select {
 	case m.bufs <- b:
 	default:
