@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/heraldnews/herald/internal/model"
@@ -197,12 +196,17 @@ func (s *Store) Deliveries(ctx context.Context, editionID, afterID int64, limit 
 // edition was cancelled while it was on its way: "what was sent to whom"
 // must stay true.
 func (s *Store) RecordDeliveries(ctx context.Context, ds []model.Delivery, bounced []int64) error {
-	m, err := s.marks.get(ctx, s.W)
-	if err != nil {
-		return fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
+	// Prepared before the transaction: the writer's one connection is the
+	// transaction's until it ends.
+	var prep [len(markSQL)]*sql.Stmt
+	for i, once := range []*onceStmt{&s.upd, &s.updID} {
+		var err error
+		if prep[i], err = once.get(ctx, s.W, markSQL[i]); err != nil {
+			return fmt.Errorf("store: record %d deliveries: %w", len(ds), err)
+		}
 	}
-	err = s.Tx(ctx, func(tx *sql.Tx) error {
-		upd, updID := tx.StmtContext(ctx, m.upd), tx.StmtContext(ctx, m.updID)
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		upd, updID := tx.StmtContext(ctx, prep[0]), tx.StmtContext(ctx, prep[1])
 		for _, d := range ds {
 			var sent, carried any
 			if !d.SentAt.IsZero() {
@@ -237,16 +241,6 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []model.Delivery, bounc
 	return nil
 }
 
-// markStmts are RecordDeliveries' statements, prepared once on the
-// writer's one connection: the outbox commits results in small groups
-// (one per connection at most, as they come), and preparing them for
-// every transaction cost more than the rows (SQL parsing was a tenth of
-// send-now's CPU). Inside a transaction tx.StmtContext reuses them.
-type markStmts struct {
-	mu         sync.Mutex
-	upd, updID *sql.Stmt
-}
-
 // markSQL are the statements: upd, the new state of a delivery planned
 // with its Message-ID, leaving that column and so its index untouched (a
 // random index write per message was a fifth of send-now's time); updID,
@@ -263,27 +257,6 @@ var markSQL = [2]string{
 	`UPDATE deliveries SET status = ?1, attempts = ?2, next_attempt_at = ?3, last_reply = ?4, message_id = ?9, sent_at = ?5, relay = ?6,
 		article_ids = coalesce(?8, article_ids)
 		WHERE id = ?7 AND message_id = '' AND attempts <= ?2 AND (status = 'pending' OR (status = 'cancelled' AND ?1 = 'sent'))`,
-}
-
-func (m *markStmts) get(ctx context.Context, db *sql.DB) (*markStmts, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.upd != nil {
-		return m, nil
-	}
-	var st [len(markSQL)]*sql.Stmt
-	for i, q := range markSQL {
-		p, err := db.PrepareContext(ctx, q)
-		if err != nil {
-			for _, p := range st[:i] {
-				_ = p.Close()
-			}
-			return nil, err
-		}
-		st[i] = p
-	}
-	m.upd, m.updID = st[0], st[1]
-	return m, nil
 }
 
 // PendingArticles returns, for each of subscriberIDs, the ids of articles

@@ -80,8 +80,12 @@ func (s *Store) CreateEdition(ctx context.Context, e model.Edition) (model.Editi
 // EditionStatus returns an edition's status alone (cheap enough to poll
 // while sending), or ErrNotFound.
 func (s *Store) EditionStatus(ctx context.Context, id int64) (string, error) {
+	stmt, err := s.editionStatus.get(ctx, s.R, `SELECT status FROM editions WHERE id = ?`)
+	if err != nil {
+		return "", fmt.Errorf("store: edition %d: %w", id, err)
+	}
 	var st string
-	err := s.R.QueryRowContext(ctx, `SELECT status FROM editions WHERE id = ?`, id).Scan(&st)
+	err = stmt.QueryRowContext(ctx, id).Scan(&st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("store: edition %d: %w", id, ErrNotFound)
 	}

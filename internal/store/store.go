@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -39,8 +40,36 @@ type Store struct {
 	// Log receives warnings about bad rows.
 	Log *slog.Logger
 
-	path  string
-	marks markStmts // RecordDeliveries' statements, prepared once (deliveries.go)
+	path          string
+	upd, updID    onceStmt // RecordDeliveries' statements (markSQL, deliveries.go)
+	editionStatus onceStmt // EditionStatus' statement
+}
+
+// onceStmt is a statement prepared on first use and kept, for a query
+// asked often enough that parsing it each time shows (docs/benchmarks.md):
+// RecordDeliveries' two, which the outbox runs for every result in small
+// groups (parsing them per transaction was a tenth of send-now's CPU), and
+// EditionStatus, which it asks every 64 messages whether an editor
+// cancelled the edition (1.6 %). A failed prepare is tried again on the
+// next use.
+type onceStmt struct {
+	mu sync.Mutex
+	st *sql.Stmt
+}
+
+// get returns the statement for q on db, preparing it the first time.
+// Every call for one onceStmt must pass the same q and db.
+func (o *onceStmt) get(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.st == nil {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		o.st = st
+	}
+	return o.st, nil
 }
 
 // Options tune Open.
