@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heraldnews/herald/digest"
+	"github.com/heraldnews/herald/internal/batchsched"
 	"github.com/heraldnews/herald/internal/config"
 )
 
@@ -76,6 +77,11 @@ or another send-now finishes them); 1 on error.`,
 				return err
 			}
 			defer closeFn()
+			// A batch job: its wakeups need not preempt the relay's or its
+			// own threads (internal/batchsched).
+			if _, err := batchsched.Enter(); err != nil {
+				m.Log.Warn("send-now runs under the usual scheduling class", "err", err)
+			}
 			out := cmd.OutOrStdout()
 			switch {
 			case dryRun:
