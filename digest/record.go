@@ -84,6 +84,10 @@ type journalRecorder struct {
 	scratch []journal.Result // one group, as Append takes it
 	jobs    chan applyJob
 	done    chan error
+	// spare holds a segment's results slice once applied, for the next
+	// segment: a new one each time (528 deliveries) was 3 % of what a
+	// send-now allocated.
+	spare chan []model.Delivery
 }
 
 // applyJob is a closed segment and its results.
@@ -99,7 +103,7 @@ func (s *Service) newRecorder(ctx context.Context, stop context.CancelCauseFunc,
 		return &direct
 	}
 	r := &journalRecorder{s: s, ctx: ctx, digest: digest, edition: edition, stop: stop, direct: direct,
-		jobs: make(chan applyJob), done: make(chan error, 1)}
+		jobs: make(chan applyJob), done: make(chan error, 1), spare: make(chan []model.Delivery, 1)}
 	go r.apply()
 	return r
 }
@@ -116,7 +120,11 @@ func (r *journalRecorder) record(batch []outcome) error {
 			return r.direct.record(batch)
 		}
 		r.w, r.started = w, r.s.now()
-		r.ds = make([]model.Delivery, 0, r.s.opt.ApplyBatch+16)
+		select {
+		case r.ds = <-r.spare:
+		default:
+			r.ds = make([]model.Delivery, 0, r.s.opt.ApplyBatch+16)
+		}
 	}
 	r.scratch = r.scratch[:0]
 	for _, o := range batch {
@@ -166,6 +174,11 @@ func (r *journalRecorder) apply() {
 		}
 		if err := job.w.Remove(); err != nil {
 			r.s.log.Warn("removing applied journal segment", "edition", r.edition, "err", err)
+		}
+		clear(job.ds) // no result stays reachable through the spare
+		select {
+		case r.spare <- job.ds[:0]:
+		default:
 		}
 	}
 	r.done <- failed

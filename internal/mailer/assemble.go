@@ -209,7 +209,7 @@ func (p bodyPart) writeQP(buf *bytes.Buffer, cuts []int, start int) []int {
 // write writes the part's MIME headers, a blank line and its encoding
 // (writeQP, which appends to cuts).
 func (p bodyPart) write(buf *bytes.Buffer, contentType string, cuts []int, start int) []int {
-	buf.WriteString("Content-Transfer-Encoding: quoted-printable\r\nContent-Type: " + contentType + "; charset=UTF-8\r\n\r\n")
+	writeAll(buf, "Content-Transfer-Encoding: quoted-printable\r\nContent-Type: ", contentType, "; charset=UTF-8\r\n\r\n")
 	return p.writeQP(buf, cuts, start)
 }
 
