@@ -210,7 +210,9 @@ done
 col() { median $(awk -v c="$1" '{print $c}' "$results"); }
 echo
 echo "machine: $(machine)"
-echo "subscribers: $subs ($follows follows); sent per edition: $(col 2); mean message $size bytes (smtp-source -l $payload); connections: $conns; DKIM: ${dkim:-off}; $runs runs interleaved; load average before: $load0"
+sizes="mean message $size bytes (smtp-source -l $payload)"
+[ "${NO_SOURCE:-}" != 1 ] || sizes="message size not measured (NO_SOURCE)"
+echo "subscribers: $subs ($follows follows); sent per edition: $(col 2); $sizes; connections: $conns; DKIM: ${dkim:-off}; $runs runs interleaved; load average before: $load0"
 printf '%-34s %s\n' "herald sending rate (msgs/s)" "$(col 6)" "herald overall incl. planning" "$(col 7)" \
   "smtp-source -d (msgs/s)" "$(col 9)" "herald/smtp-source (sending)" "$(ratio "$(col 6)" "$(col 9)")" \
   "herald/smtp-source (overall)" "$(ratio "$(col 7)" "$(col 9)")" "until sending starts (s)" "$(col 4)" \
